@@ -1,0 +1,4 @@
+import { runAction } from '@secgate/core/action';
+import { adversarialStage } from './index.js';
+
+await runAction([adversarialStage]);

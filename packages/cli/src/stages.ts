@@ -1,0 +1,19 @@
+import type { StageDefinition } from '@secgate/core';
+import { adversarialStage } from '@secgate/adversarial';
+import { containerStage } from '@secgate/container';
+import { SAST_OPTION_INPUTS, sastStage } from '@secgate/sast';
+import { scaStage } from '@secgate/sca';
+import { ConfigurationError } from '@secgate/core';
+
+/** Every stage, in pipeline order: what the CLI and the top-level action choose from. */
+export const STAGES: readonly StageDefinition[] = [sastStage, scaStage, adversarialStage, containerStage];
+export const STAGE_OPTION_INPUTS: readonly string[] = [...SAST_OPTION_INPUTS];
+
+export function stagesByName(names: string[]): StageDefinition[] {
+  const wanted = names.length > 0 ? names : ['sast'];
+  return wanted.map((name) => {
+    const stage = STAGES.find((s) => s.id === name);
+    if (!stage) throw new ConfigurationError(`unknown stage '${name}'; choose from ${STAGES.map((s) => s.id).join(', ')}`, 'stages');
+    return stage;
+  });
+}

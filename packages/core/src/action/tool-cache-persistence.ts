@@ -1,0 +1,57 @@
+import * as cache from '@actions/cache';
+import * as path from 'node:path';
+import type { ToolAdapter } from '../adapter.js';
+import { errorMessage } from '../errors.js';
+import type { ToolInstaller } from '../install/installer.js';
+import type { Logger } from '../logger.js';
+
+interface Entry {
+  tool: string;
+  key: string;
+  dir: string;
+  restored: boolean;
+}
+
+/**
+ * Keeps installed tools across workflow runs with @actions/cache (key: tool, version, OS/arch and,
+ * for Python tools, the interpreter version). Cache service trouble is a warning, never a failure:
+ * the installer simply downloads and verifies again.
+ */
+export class ToolCachePersistence {
+  private entries: Entry[] = [];
+  constructor(private readonly logger: Logger) {}
+
+  static available(): boolean {
+    return cache.isFeatureAvailable();
+  }
+
+  async restore(adapters: ToolAdapter[], installer: ToolInstaller): Promise<void> {
+    const root = process.env['RUNNER_TOOL_CACHE'];
+    if (!root) return;
+    this.entries = await Promise.all(
+      adapters.map(async (adapter) => {
+        const where = await installer.cacheEntry(adapter.install);
+        const dir = path.join(root, where.name, where.version);
+        const key = `secgate-tool-${where.name}-${where.version}-${where.arch}`;
+        let restored = false;
+        try {
+          restored = (await cache.restoreCache([dir], key)) !== undefined;
+        } catch (error) {
+          this.logger.warning(`tool cache restore for ${adapter.id} failed: ${errorMessage(error)}`);
+        }
+        return { tool: adapter.id, key, dir, restored };
+      })
+    );
+  }
+
+  async save(installedFresh: ReadonlySet<string>): Promise<void> {
+    for (const entry of this.entries) {
+      if (entry.restored || !installedFresh.has(entry.tool)) continue;
+      try {
+        await cache.saveCache([entry.dir], entry.key);
+      } catch (error) {
+        this.logger.warning(`tool cache save for ${entry.tool} failed: ${errorMessage(error)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { StageDefinition } from './adapter.js';
+import type { ScanRequest } from './engine.js';
+import { ConfigurationError } from './errors.js';
+import type { InstallerOptions, VersionOverride } from './install/installer.js';
+import type { Logger } from './logger.js';
+import { readBaseline, DEFAULT_BASELINE_FILE } from './policy/baseline.js';
+import type { EffectivePolicy } from './policy/evaluate.js';
+import { DEFAULT_POLICY_FILE, loadPolicyFile, type NewOnlyMode, type PolicyFile } from './policy/policy.js';
+import { parseThreshold, type Severity } from './severity.js';
+
+/**
+ * Settings as the user gave them (action inputs or CLI flags): strings, undefined when not given.
+ * Precedence: explicit setting > policy file > built-in default.
+ */
+export interface RawSettings {
+  workspace: string;
+  tools?: string;
+  paths?: string;
+  exclude?: string;
+  failOn?: string;
+  reportSeverity?: string;
+  newOnly?: string;
+  config?: string;
+  baseline?: string;
+  /** Lines or commas of `tool=version` or `tool=version@sha256`. */
+  toolVersions?: string;
+  allowUnverifiedTools?: boolean;
+  timeoutMinutes?: string;
+  mirrorUrl?: string;
+  pipIndexUrl?: string;
+  python?: string;
+  /** Stage-specific settings, validated by `validateOptions` of the stages. */
+  options: Record<string, string>;
+}
+
+export const DEFAULTS = {
+  failOn: 'high',
+  reportSeverity: 'low',
+  newOnly: 'off' as NewOnlyMode,
+  timeoutMinutes: 15
+} as const;
+
+export interface PreparedScan {
+  request: Omit<ScanRequest, 'changedLines' | 'commitRange'>;
+  installer: Omit<InstallerOptions, 'logger'>;
+  policyFile?: PolicyFile;
+  policyPath: string;
+}
+
+/** Splits a list input on newlines and commas, trimming and dropping blanks and `#` comments. */
+export function parseList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(/[\n,]/)
+    .map((item) => item.replace(/#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+export function parseToolVersions(value: string | undefined, allowUnverified: boolean): Record<string, VersionOverride> {
+  const overrides: Record<string, VersionOverride> = {};
+  for (const item of parseList(value)) {
+    const match = /^([a-z0-9-]+)\s*=\s*([^@\s]+)(?:@(?:sha256:)?([0-9a-fA-F]{64}))?$/.exec(item);
+    if (!match) {
+      throw new ConfigurationError(`'${item}' is not 'tool=version' or 'tool=version@sha256'`, 'tool-versions');
+    }
+    overrides[match[1]!] = { version: match[2]!, sha256: match[3]?.toLowerCase(), allowUnverified };
+  }
+  return overrides;
+}
+
+function positiveNumber(value: string, key: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigurationError(`'${value}' is not a positive number`, key);
+  return n;
+}
+
+/** Validates every setting up front: a bad input fails the step before any tool is installed. */
+export async function prepareScan(
+  stages: readonly StageDefinition[],
+  raw: RawSettings,
+  context: { logger: Logger; now: Date; tempDir?: string }
+): Promise<PreparedScan> {
+  const workspace = path.resolve(raw.workspace);
+  const policyPath = path.resolve(workspace, raw.config || DEFAULT_POLICY_FILE);
+  const policyFile = await loadPolicyFile(policyPath, Boolean(raw.config));
+  if (policyFile) context.logger.info(`Policy: ${path.relative(workspace, policyPath) || policyPath}`);
+
+  const failOn = parseThreshold(raw.failOn || policyFile?.['fail-on'] || DEFAULTS.failOn, 'fail-on');
+  const reportThreshold = parseThreshold(raw.reportSeverity || policyFile?.['report-severity'] || DEFAULTS.reportSeverity, 'report-severity');
+  if (reportThreshold === 'none') throw new ConfigurationError(`'none' is not allowed; use critical to report least`, 'report-severity');
+  const reportSeverity: Severity = reportThreshold;
+  const newOnlyValue = (raw.newOnly || policyFile?.['new-only'] || DEFAULTS.newOnly).trim().toLowerCase();
+  const newOnlyAliases: Record<string, NewOnlyMode> = { off: 'off', false: 'off', baseline: 'baseline', 'changed-lines': 'changed-lines' };
+  const newOnly = newOnlyAliases[newOnlyValue];
+  if (!newOnly) throw new ConfigurationError(`'${newOnlyValue}' is not one of off, baseline, changed-lines`, 'new-only');
+
+  const policy: EffectivePolicy = { failOn, reportSeverity, newOnly, exceptions: policyFile?.exceptions ?? [] };
+
+  let baseline: Set<string> | undefined;
+  const baselineSetting = raw.baseline || policyFile?.baseline;
+  if (newOnly === 'baseline' || raw.baseline) {
+    baseline = await readBaseline(path.resolve(workspace, baselineSetting || DEFAULT_BASELINE_FILE));
+  }
+
+  const overrides: Record<string, VersionOverride> = {};
+  for (const [tool, settings] of Object.entries(policyFile?.tools ?? {})) {
+    if (settings.version) {
+      overrides[tool] = { version: settings.version, sha256: settings.sha256, allowUnverified: settings['allow-unverified'] };
+    }
+  }
+  Object.assign(overrides, parseToolVersions(raw.toolVersions, Boolean(raw.allowUnverifiedTools)));
+
+  const timeoutsMs: Record<string, number> = {};
+  const defaultTimeout = raw.timeoutMinutes ? positiveNumber(raw.timeoutMinutes, 'timeout-minutes') : undefined;
+  for (const stage of stages) {
+    for (const adapter of stage.adapters) {
+      const fromPolicy = policyFile?.tools?.[adapter.id]?.['timeout-minutes'];
+      const minutes = defaultTimeout ?? fromPolicy;
+      if (minutes) timeoutsMs[adapter.id] = minutes * 60_000;
+    }
+  }
+
+  let tools = parseList(raw.tools);
+  const disabled = Object.entries(policyFile?.tools ?? {}).filter(([, s]) => s.enabled === false).map(([t]) => t);
+  if (disabled.length > 0) {
+    if (tools.length === 0) tools = stages.flatMap((s) => [...s.defaultTools]);
+    tools = tools.filter((t) => !disabled.includes(t));
+  }
+
+  const targets = parseList(raw.paths);
+  for (const target of targets) {
+    const resolved = path.resolve(workspace, target);
+    if (resolved !== workspace && !resolved.startsWith(workspace + path.sep)) {
+      throw new ConfigurationError(`'${target}' is outside the workspace`, 'paths');
+    }
+  }
+  if (raw.mirrorUrl && !/^https?:\/\//.test(raw.mirrorUrl)) {
+    throw new ConfigurationError(`'${raw.mirrorUrl}' is not an http(s) URL`, 'mirror-url');
+  }
+
+  return {
+    policyPath,
+    policyFile,
+    installer: { mirrorUrl: raw.mirrorUrl || undefined, pipIndexUrl: raw.pipIndexUrl || undefined, python: raw.python || undefined, overrides },
+    request: {
+      stages,
+      workspace,
+      targets: targets.length > 0 ? targets : ['.'],
+      exclude: [...(policyFile?.exclude ?? []), ...parseList(raw.exclude)],
+      tools,
+      policy,
+      options: raw.options,
+      timeoutsMs,
+      baseline,
+      now: context.now,
+      tempDir: context.tempDir ?? path.join(process.env['RUNNER_TEMP'] || os.tmpdir(), `secgate-${process.pid}`)
+    }
+  };
+}

@@ -1,0 +1,299 @@
+import * as tc from '@actions/tool-cache';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ChecksumMismatchError, ConfigurationError, ToolInstallError, errorMessage } from '../errors.js';
+import { runTool } from '../exec.js';
+import type { Logger } from '../logger.js';
+import {
+  currentPlatform,
+  type BinaryInstallSpec,
+  type InstallSpec,
+  type InstalledTool,
+  type PlatformKey,
+  type PythonInstallSpec
+} from './spec.js';
+import { TOOLS_LOCK, type ToolsLock } from './tools-lock.js';
+
+/** A user's request to run another version than the pinned one. */
+export interface VersionOverride {
+  version: string;
+  /** Expected SHA-256 of the binary asset for this platform. */
+  sha256?: string;
+  /** Explicit opt-out of verification (required when no checksum is known). */
+  allowUnverified?: boolean;
+}
+
+export interface InstallerOptions {
+  logger: Logger;
+  /** Base URL that replaces `https://github.com/` for release assets (GHES, air-gapped mirrors). */
+  mirrorUrl?: string;
+  pipIndexUrl?: string;
+  /** Python interpreter used to create tool venvs. */
+  python?: string;
+  overrides?: Record<string, VersionOverride>;
+  lock?: ToolsLock;
+  platform?: PlatformKey;
+}
+
+export const DEFAULT_RELEASE_BASE = 'https://github.com/';
+const INSTALL_TIMEOUT_MS = 10 * 60 * 1000;
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Installs tools into the runner tool cache (`RUNNER_TOOL_CACHE`), verifying every download
+ * against the committed lock. A later run finds the cached copy and downloads nothing.
+ */
+export class ToolInstaller {
+  private readonly lock: ToolsLock;
+  private readonly platform: PlatformKey;
+  private pythonVersion?: Promise<string>;
+
+  constructor(private readonly options: InstallerOptions) {
+    this.lock = options.lock ?? TOOLS_LOCK;
+    this.platform = options.platform ?? currentPlatform();
+  }
+
+  /** Where a tool lands in the tool cache (for persisting it across workflow runs). */
+  async cacheEntry(spec: InstallSpec): Promise<{ name: string; version: string; arch: string }> {
+    const { version } = this.resolveVersion(spec.tool, spec.defaultVersion);
+    if (spec.kind === 'binary') return { name: spec.tool, version, arch: this.platform };
+    return { name: `secgate-py-${spec.tool}`, version: `${version}-py${await this.getPythonVersion()}`, arch: this.platform };
+  }
+
+  install(spec: InstallSpec): Promise<InstalledTool> {
+    return spec.kind === 'binary' ? this.installBinary(spec) : this.installPython(spec);
+  }
+
+  private resolveVersion(tool: string, defaultVersion: string): { version: string; override?: VersionOverride } {
+    const override = this.options.overrides?.[tool];
+    if (!override || override.version === defaultVersion) return { version: defaultVersion };
+    if (!/^[0-9A-Za-z][0-9A-Za-z.+-]*$/.test(override.version)) {
+      throw new ConfigurationError(`'${override.version}' is not a version`, `${tool}-version`);
+    }
+    return { version: override.version, override };
+  }
+
+  async installBinary(spec: BinaryInstallSpec): Promise<InstalledTool> {
+    const started = Date.now();
+    const { version, override } = this.resolveVersion(spec.tool, spec.defaultVersion);
+    const asset = spec.asset(version, this.platform);
+    if (!asset) {
+      throw new ToolInstallError(spec.tool, `no release asset of version ${version} for platform ${this.platform}`);
+    }
+    const arch = this.platform;
+    const cached = tc.find(spec.tool, version, arch);
+    if (cached) {
+      this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
+      return this.binaryResult(spec, version, cached, asset.executable, true, started, true);
+    }
+
+    const pinned = this.lock.binary[spec.tool]?.[version];
+    const expected = override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any;
+    if (!expected && !override?.allowUnverified) {
+      throw new ConfigurationError(
+        `no SHA-256 is pinned for ${spec.tool} ${version} on ${this.platform}; give the asset's checksum ` +
+          `(${spec.tool}-sha256) or opt out explicitly (allow-unverified-tools: true)`,
+        `${spec.tool}-version`
+      );
+    }
+    if (expected && !/^[0-9a-f]{64}$/i.test(expected)) {
+      throw new ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
+    }
+    const base = ensureTrailingSlash(this.options.mirrorUrl || DEFAULT_RELEASE_BASE);
+    const url = new URL(asset.urlPath, base).toString();
+    this.options.logger.info(`Downloading ${spec.tool} ${version} from ${url}`);
+    let downloaded: string;
+    try {
+      // tool-cache retries 5xx/408/429 with backoff and removes partial files.
+      downloaded = await tc.downloadTool(url);
+    } catch (error) {
+      const status = (error as { httpStatusCode?: number }).httpStatusCode;
+      throw new ToolInstallError(
+        spec.tool,
+        `download of ${url} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(error)}`
+      );
+    }
+    try {
+      const actual = await sha256File(downloaded);
+      if (expected && actual.toLowerCase() !== expected.toLowerCase()) {
+        throw new ChecksumMismatchError(spec.tool, asset.assetName, expected.toLowerCase(), actual);
+      }
+      if (!expected) this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
+      const extracted = await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, asset.executable);
+      const executable = path.join(extracted, asset.executable);
+      try {
+        await stat(executable);
+      } catch {
+        throw new ToolInstallError(spec.tool, `${asset.assetName} does not contain ${asset.executable}`);
+      }
+      if (process.platform !== 'win32') await chmod(executable, 0o755);
+      const dir = await tc.cacheDir(extracted, spec.tool, version, arch);
+      await rm(extracted, { recursive: true, force: true });
+      return this.binaryResult(spec, version, dir, asset.executable, false, started, Boolean(expected));
+    } finally {
+      await rm(downloaded, { force: true });
+    }
+  }
+
+  private async extract(tool: string, file: string, archive: 'tar.gz' | 'zip' | 'none', assetName: string, executable: string): Promise<string> {
+    try {
+      if (archive === 'tar.gz') return await tc.extractTar(file);
+      if (archive === 'zip') return await tc.extractZip(file);
+      const dir = await mkdtemp(path.join(tempRoot(), `${tool}-`));
+      const target = path.join(dir, executable);
+      await copyFile(file, target);
+      return dir;
+    } catch (error) {
+      throw new ToolInstallError(tool, `could not extract ${assetName}: ${errorMessage(error)}`);
+    }
+  }
+
+  private binaryResult(
+    spec: BinaryInstallSpec,
+    version: string,
+    dir: string,
+    executable: string,
+    cacheHit: boolean,
+    started: number,
+    verified: boolean
+  ): InstalledTool {
+    return {
+      tool: spec.tool,
+      version,
+      command: path.join(dir, executable),
+      baseArgs: [],
+      dir,
+      cacheHit,
+      durationMs: Date.now() - started,
+      verified
+    };
+  }
+
+  /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
+  getPythonVersion(): Promise<string> {
+    this.pythonVersion ??= runTool({
+      tool: 'python',
+      command: this.python(),
+      args: ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+      timeoutMs: 30_000
+    }).then((result) => {
+      const version = result.stdout.trim();
+      if (result.exitCode !== 0 || !/^\d+\.\d+$/.test(version)) {
+        throw new ToolInstallError('python', `could not run ${this.python()}: ${result.stderr.trim()}`);
+      }
+      return version;
+    });
+    return this.pythonVersion;
+  }
+
+  private python(): string {
+    return this.options.python || (process.platform === 'win32' ? 'python' : 'python3');
+  }
+
+  /**
+   * A venv per tool and version, cached like a binary. Pinned versions install with
+   * `--require-hashes` from the committed requirement set, so every wheel is verified.
+   */
+  async installPython(spec: PythonInstallSpec): Promise<InstalledTool> {
+    const started = Date.now();
+    const { version, override } = this.resolveVersion(spec.tool, spec.defaultVersion);
+    const pyVersion = await this.getPythonVersion();
+    const cacheName = `secgate-py-${spec.tool}`;
+    const cacheVersion = `${version}-py${pyVersion}`;
+    const arch = this.platform;
+    const cached = tc.find(cacheName, cacheVersion, arch);
+    if (cached) return this.pythonResult(spec, version, cached, true, started, true);
+
+    const requirements = this.lock.python[spec.tool]?.[version];
+    if (!requirements && !override?.allowUnverified) {
+      throw new ConfigurationError(
+        `no hash-pinned requirement set is committed for ${spec.tool} ${version}; use the pinned ${spec.defaultVersion} ` +
+          `or opt out explicitly (allow-unverified-tools: true)`,
+        `${spec.tool}-version`
+      );
+    }
+    const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
+    const venv = path.join(work, 'venv');
+    try {
+      this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
+      await this.step(spec.tool, this.python(), ['-m', 'venv', venv]);
+      const venvPython = venvExecutable(venv);
+      const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet'];
+      if (this.options.pipIndexUrl) pipArgs.push('--index-url', this.options.pipIndexUrl);
+      if (requirements) {
+        const file = path.join(work, 'requirements.txt');
+        await writeFile(file, requirements);
+        pipArgs.push('--require-hashes', '--no-deps', '-r', file);
+      } else {
+        this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT hash verification (opted out)`);
+        pipArgs.push(`${spec.distribution}==${version}`);
+      }
+      await this.step(spec.tool, venvPython, pipArgs);
+      const dir = await tc.cacheDir(venv, cacheName, cacheVersion, arch);
+      return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  private async step(tool: string, command: string, args: string[]): Promise<void> {
+    const result = await runTool({ tool, command, args, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error: unknown) => {
+      throw new ToolInstallError(tool, errorMessage(error));
+    });
+    if (result.exitCode !== 0) {
+      const tail = result.stderr.trim().split('\n').slice(-8).join('\n');
+      throw new ToolInstallError(tool, `${path.basename(command)} ${args.slice(0, 3).join(' ')} exited ${result.exitCode}: ${tail}`);
+    }
+  }
+
+  private pythonResult(
+    spec: PythonInstallSpec,
+    version: string,
+    dir: string,
+    cacheHit: boolean,
+    started: number,
+    verified: boolean
+  ): InstalledTool {
+    return {
+      tool: spec.tool,
+      version,
+      command: venvExecutable(dir),
+      baseArgs: ['-m', spec.module],
+      dir,
+      cacheHit,
+      durationMs: Date.now() - started,
+      verified
+    };
+  }
+}
+
+function venvExecutable(venv: string): string {
+  return process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python');
+}
+
+function ensureTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+function tempRoot(): string {
+  return process.env['RUNNER_TEMP'] || os.tmpdir();
+}
+
+/** Parses an upstream checksums file (`<hex>  <name>` or `<hex> *<name>`). A cross-check, never the trust root. */
+export function parseChecksumsFile(text: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line.trim());
+    if (match) entries.set(match[2]!.trim(), match[1]!.toLowerCase());
+  }
+  return entries;
+}
+

@@ -1,0 +1,55 @@
+/** How a tool gets onto the machine. Each adapter carries one; versions and hashes live in tools-lock.ts. */
+export type InstallSpec = PythonInstallSpec | BinaryInstallSpec;
+
+export interface PythonInstallSpec {
+  kind: 'python';
+  /** Our name for the tool (cache key, lock key). */
+  tool: string;
+  /** The PyPI distribution, e.g. `bandit`. */
+  distribution: string;
+  /** Installed with `python -m <module>` so the venv still works after tool-cache moves it. */
+  module: string;
+  defaultVersion: string;
+}
+
+export interface BinaryAsset {
+  /** URL path below the release host (or a mirror), e.g. `gitleaks/gitleaks/releases/download/v8.30.0/x.tar.gz`. */
+  urlPath: string;
+  /** The file name upstream gives the asset (what the lock and checksum files name). */
+  assetName: string;
+  archive: 'tar.gz' | 'zip' | 'none';
+  /** The executable inside the extracted archive, relative to its root. */
+  executable: string;
+}
+
+export interface BinaryInstallSpec {
+  kind: 'binary';
+  tool: string;
+  defaultVersion: string;
+  /** Where the asset for a version and platform lives; undefined when upstream ships none for it. */
+  asset(version: string, platform: PlatformKey): BinaryAsset | undefined;
+  /** Arguments that make the program print its version (a smoke test after install). */
+  versionArgs?: string[];
+}
+
+/** `<os>-<arch>` as used in the lock, e.g. `linux-x64`. */
+export type PlatformKey = string;
+
+export function currentPlatform(): PlatformKey {
+  const os = process.platform === 'win32' ? 'windows' : process.platform;
+  return `${os}-${process.arch}`;
+}
+
+/** The program and leading arguments to run an installed tool. */
+export interface InstalledTool {
+  tool: string;
+  version: string;
+  command: string;
+  baseArgs: string[];
+  /** Root of the cached install. */
+  dir: string;
+  cacheHit: boolean;
+  durationMs: number;
+  /** False when the user opted out of checksum verification for an unpinned version. */
+  verified: boolean;
+}

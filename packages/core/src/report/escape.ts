@@ -1,0 +1,34 @@
+/**
+ * Everything a scanned repository or a tool prints is untrusted: a file named `x::error::pwned`
+ * or a message with `<script>` must not forge workflow commands or markup.
+ */
+
+/** Markdown inline text: HTML and Markdown control characters become entities; newlines become spaces. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1');
+}
+
+/** Code span content: backticks cannot be escaped inside a span, so they are replaced. */
+export function escapeCode(text: string): string {
+  return `<code>${text.replace(/[\r\n]+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '&#124;').replace(/`/g, '&#96;')}</code>`;
+}
+
+/** Same escaping as @actions/core's command data (for logs we write ourselves). */
+export function escapeCommandData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Same escaping as @actions/core's command properties. */
+export function escapeCommandProperty(text: string): string {
+  return escapeCommandData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** Prefixes lines that would start a workflow command, for echoing tool output into the log. */
+export function neutraliseCommands(text: string): string {
+  return text.replace(/^(\s*)::/gm, '$1:\u200b:');
+}

@@ -1,0 +1,131 @@
+import type { ScanResult } from '../engine.js';
+import type { EvaluatedFinding } from '../finding.js';
+import { SEVERITIES } from '../severity.js';
+import { escapeCode, escapeMarkdown } from './escape.js';
+import { truncate } from '../fingerprint.js';
+
+/** The runner rejects step summaries over 1 MiB; stay well under it. */
+export const SUMMARY_LIMIT_BYTES = 1_000_000;
+const TOP_FINDINGS = 100;
+
+export interface SummaryContext {
+  /** `https://github.com/owner/repo/blob/<sha>/` for links to file lines; omitted locally. */
+  blobBaseUrl?: string;
+  annotationsOmitted?: number;
+  annotationsPosted?: number;
+  sarifFile?: string;
+  reportFile?: string;
+}
+
+const VERDICT_TEXT = { pass: '✅ passed', fail: '❌ failed: findings over threshold', error: '⛔ error: a tool failed' };
+
+function locationCell(finding: EvaluatedFinding, context: SummaryContext): string {
+  const loc = finding.location;
+  if (!loc) return '';
+  const label = `${loc.path}${loc.startLine ? `:${loc.startLine}` : ''}`;
+  if (!context.blobBaseUrl) return escapeCode(label);
+  const href = `${context.blobBaseUrl}${loc.path.split('/').map(encodeURIComponent).join('/')}${loc.startLine ? `#L${loc.startLine}` : ''}`;
+  return `[${escapeMarkdown(label)}](${href.replace(/\)/g, '%29')})`;
+}
+
+function stateLabel(finding: EvaluatedFinding): string {
+  switch (finding.state.kind) {
+    case 'active':
+      return finding.isNew ? 'new' : 'existing';
+    case 'suppressed':
+      return 'suppressed';
+    case 'baseline':
+      return 'baseline';
+    case 'outside-changed-lines':
+      return 'outside diff';
+  }
+}
+
+/** Builds the job summary as Markdown, under SUMMARY_LIMIT_BYTES whatever the number of findings. */
+export function buildSummary(result: ScanResult, context: SummaryContext = {}): string {
+  const head: string[] = [];
+  const stages = result.stages.join(', ');
+  head.push(`## secgate ${escapeMarkdown(stages)}: ${VERDICT_TEXT[result.verdict]}`, '');
+  const p = result.policy;
+  head.push(
+    `Gate: fail on **${p.failOn}** and above · reporting **${p.reportSeverity}** and above · new-only: **${p.newOnly}** · ` +
+      `${result.blocking.length} blocking finding(s) · ${(result.durationMs / 1000).toFixed(1)} s`,
+    ''
+  );
+  if (result.errors.length > 0) {
+    head.push('### Tool errors', '');
+    for (const error of result.errors) head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
+    head.push('');
+  }
+
+  const counts = (sev: string, pred: (f: EvaluatedFinding) => boolean): number =>
+    result.findings.filter((f) => f.severity === sev && pred(f)).length;
+  head.push('| Severity | Active | Suppressed | Baseline | Outside diff |', '|---|---:|---:|---:|---:|');
+  for (const sev of SEVERITIES) {
+    head.push(
+      `| ${sev} | ${counts(sev, (f) => f.state.kind === 'active')} | ${counts(sev, (f) => f.state.kind === 'suppressed')} | ` +
+        `${counts(sev, (f) => f.state.kind === 'baseline')} | ${counts(sev, (f) => f.state.kind === 'outside-changed-lines')} |`
+    );
+  }
+  head.push('', '| Tool | Stage | Version | Status | Findings | Install | Run |', '|---|---|---|---|---:|---:|---:|');
+  for (const run of result.tools) {
+    const status =
+      run.status === 'failed' ? '⛔ failed' : run.status === 'skipped' ? `skipped: ${escapeMarkdown(run.skipReason ?? '')}` : '✅ ok';
+    const install = run.status === 'skipped' ? '' : `${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}${run.verified === false ? ' ⚠️ unverified' : ''}`;
+    head.push(
+      `| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`
+    );
+  }
+  head.push('');
+
+  const ledger: string[] = [];
+  if (result.ledger.expired.length > 0) {
+    ledger.push('### ⚠️ Expired exceptions (no longer suppressing)', '');
+    for (const s of result.ledger.expired) {
+      ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expired ${s.entry.expires}: ${escapeMarkdown(s.entry.reason)} — matches ${s.matched} finding(s)`);
+    }
+    ledger.push('');
+  }
+  if (result.ledger.expiringSoon.length > 0) {
+    ledger.push('### Exceptions expiring within 14 days', '');
+    for (const s of result.ledger.expiringSoon) {
+      ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expires ${s.entry.expires} (${s.daysLeft} day(s) left)`);
+    }
+    ledger.push('');
+  }
+
+  const tail: string[] = [];
+  if (context.annotationsOmitted) {
+    tail.push(`> ${context.annotationsOmitted} finding(s) were not annotated inline (GitHub shows 10 per level per step, 50 per job); all are listed above and in the SARIF file.`, '');
+  }
+  const files = [context.sarifFile ? `SARIF: ${escapeCode(context.sarifFile)}` : '', context.reportFile ? `JSON report: ${escapeCode(context.reportFile)}` : ''].filter(Boolean);
+  if (files.length) tail.push(files.join(' · '), '');
+
+  const shown = result.findings.filter((f) => f.reported);
+  const rows = shown.map(
+    (f) =>
+      `| ${f.severity} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', '))} | ${locationCell(f, context)} | ${escapeMarkdown(truncate(f.title, 200))} |`
+  );
+  const fixed = [...head, ...ledger].join('\n');
+  const tailText = tail.join('\n');
+  let budget = SUMMARY_LIMIT_BYTES - Buffer.byteLength(fixed) - Buffer.byteLength(tailText) - 2_000;
+  const table: string[] = [];
+  if (rows.length > 0) {
+    table.push(`### Findings (${shown.length} at ${p.reportSeverity} or above)`, '', '| Severity | State | Rule | Location | Title |', '|---|---|---|---|---|');
+    let included = 0;
+    for (const row of rows.slice(0, TOP_FINDINGS)) {
+      const size = Buffer.byteLength(row) + 1;
+      if (size > budget) break;
+      budget -= size;
+      table.push(row);
+      included++;
+    }
+    if (included < rows.length) table.push('', `… and ${rows.length - included} more finding(s) not listed here (see the SARIF and JSON reports).`);
+    table.push('');
+  }
+  return [fixed, table.join('\n'), tailText].filter(Boolean).join('\n');
+}
+
+function ruleLabel(entry: { rule?: string; cve?: string; fingerprint?: string }): string {
+  return escapeMarkdown(entry.rule ?? entry.cve ?? entry.fingerprint ?? '?');
+}

@@ -1,0 +1,4 @@
+import { runAction } from '@secgate/core/action';
+import { scaStage } from './index.js';
+
+await runAction([scaStage]);
