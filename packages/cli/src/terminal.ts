@@ -4,7 +4,6 @@ import { SEVERITIES, countBySeverity } from '@secgate/core';
 
 /** Strips control characters from tool text so a finding cannot rewrite the terminal. */
 export function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, '');
 }
 

@@ -74,7 +74,8 @@ export class ToolInstaller {
 
   private resolveVersion(tool: string, defaultVersion: string): { version: string; override?: VersionOverride } {
     const override = this.options.overrides?.[tool];
-    if (!override || override.version === defaultVersion) return { version: defaultVersion };
+    // Same version without a checksum of its own: nothing to override.
+    if (!override || (override.version === defaultVersion && !override.sha256)) return { version: defaultVersion };
     if (!/^[0-9A-Za-z][0-9A-Za-z.+-]*$/.test(override.version)) {
       throw new ConfigurationError(`'${override.version}' is not a version`, `${tool}-version`);
     }
