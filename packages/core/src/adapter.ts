@@ -32,6 +32,10 @@ export interface ToolInvocation {
   env?: Record<string, string>;
   /** When set, the report is read from this file instead of stdout. */
   reportFile?: string;
+  /** Some tools (git-secrets) print their findings on stderr; read the whole of it then. */
+  reportFrom?: 'stdout' | 'stderr';
+  /** Passed to `parse` so one adapter can run several modes (e.g. working tree and history). */
+  mode?: string;
 }
 
 export interface ParsedReport {
@@ -55,10 +59,16 @@ export interface ToolAdapter {
   severityMap: Readonly<Record<string, Severity>>;
   /** Skip the tool when it has nothing to scan (e.g. no Python files); returns the reason. */
   skip?(context: ToolContext): Promise<string | undefined>;
-  command(tool: InstalledTool, context: ToolContext): Promise<ToolInvocation> | ToolInvocation;
-  exitMeaning(exitCode: number): ExitMeaning;
+  /** One invocation, or several run one after another (each checked and parsed on its own). */
+  command(
+    tool: InstalledTool,
+    context: ToolContext
+  ): Promise<ToolInvocation | ToolInvocation[]> | ToolInvocation | ToolInvocation[];
+  exitMeaning(exitCode: number, invocation: ToolInvocation): ExitMeaning;
   /** Throws ToolOutputError for missing, empty, truncated or foreign output. */
-  parse(report: string, context: ToolContext): ParsedReport;
+  parse(report: string, context: ToolContext, invocation: ToolInvocation): ParsedReport;
+  /** Combines the findings of several invocations (e.g. drop history duplicates of tree findings). */
+  combine?(perInvocation: ParsedReport[]): ParsedReport;
 }
 
 /** A stage is a named list of adapters; the engine does the rest. */

@@ -127,6 +127,7 @@ export async function prepareScan(
   if (disabled.length > 0) {
     if (tools.length === 0) tools = stages.flatMap((s) => [...s.defaultTools]);
     tools = tools.filter((t) => !disabled.includes(t));
+    if (tools.length === 0) throw new ConfigurationError('every selected tool is disabled by the policy file', 'tools');
   }
 
   const targets = parseList(raw.paths);

@@ -16,7 +16,7 @@ export function mergeDuplicates(findings: Finding[]): Finding[] {
   for (const finding of findings) {
     const loc = finding.location;
     const cwes = cweKeys(finding);
-    if (!loc?.startLine || cwes.length === 0 || finding.sensitive) {
+    if (!loc?.startLine || cwes.length === 0) {
       result.push(finding);
       continue;
     }
@@ -33,10 +33,13 @@ export function mergeDuplicates(findings: Finding[]): Finding[] {
     }
     const index = result.indexOf(twin);
     const [lead, other] = severityRank(finding.severity) > severityRank(twin.severity) ? [finding, twin] : [twin, finding];
+    const sensitive = Boolean(lead.sensitive || other.sensitive);
     const mergedFinding: Finding = {
       ...lead,
       sources: [...lead.sources, ...other.sources],
-      cwe: [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])]
+      cwe: [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])],
+      // If either tool saw a secret here, the merged finding must not show the line.
+      ...(sensitive ? { sensitive: true, snippet: undefined } : {})
     };
     result[index] = mergedFinding;
     group[group.indexOf(twin)] = mergedFinding;

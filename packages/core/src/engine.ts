@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { minimatch } from 'minimatch';
-import type { CommitRange, StageDefinition, ToolAdapter, ToolContext } from './adapter.js';
+import type { CommitRange, ParsedReport, StageDefinition, ToolAdapter, ToolContext } from './adapter.js';
 import { ConfigurationError, SecgateError, ToolFailureError, ToolOutputError, errorMessage } from './errors.js';
 import type { EvaluatedFinding, Finding, RawFinding } from './finding.js';
 import { SourceCache, identify } from './fingerprint.js';
@@ -177,33 +177,46 @@ async function runOneTool(
     run.installMs = installed.durationMs;
     run.cacheHit = installed.cacheHit;
     run.verified = installed.verified;
-    const invocation = await adapter.command(installed, context);
+    const planned = await adapter.command(installed, context);
+    const invocations = Array.isArray(planned) ? planned : [planned];
     const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
-    deps.logger.info(`${adapter.displayName} ${installed.version}: running`);
-    const result = await runTool({
-      tool: adapter.id,
-      command: installed.command,
-      args: [...installed.baseArgs, ...invocation.args],
-      cwd: request.workspace,
-      env: { ...process.env, ...invocation.env },
-      timeoutMs
-    });
-    run.runMs = result.durationMs;
-    run.exitCode = result.exitCode;
-    const meaning = adapter.exitMeaning(result.exitCode);
-    if (meaning === 'error') {
-      throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+    const reports: ParsedReport[] = [];
+    for (const invocation of invocations) {
+      deps.logger.info(`${adapter.displayName} ${installed.version}: running${invocation.mode ? ` (${invocation.mode})` : ''}`);
+      const result = await runTool({
+        tool: adapter.id,
+        command: installed.command,
+        args: [...installed.baseArgs, ...invocation.args],
+        cwd: request.workspace,
+        env: { ...process.env, ...invocation.env },
+        timeoutMs,
+        maxStderrChars: invocation.reportFrom === 'stderr' ? 256 * 1024 * 1024 : undefined
+      });
+      run.runMs += result.durationMs;
+      run.exitCode = result.exitCode;
+      const meaning = adapter.exitMeaning(result.exitCode, invocation);
+      if (meaning === 'error') {
+        throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+      }
+      const report = invocation.reportFile
+        ? await readReport(adapter.id, invocation.reportFile)
+        : invocation.reportFrom === 'stderr'
+          ? result.stderr
+          : result.stdout;
+      const parsedOne = adapter.parse(report, context, invocation);
+      if (meaning === 'findings' && parsedOne.findings.length === 0) {
+        throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
+      }
+      reports.push(parsedOne);
     }
-    const report = invocation.reportFile ? await readReport(adapter.id, invocation.reportFile) : result.stdout;
-    const parsed = adapter.parse(report, context);
-    if (meaning === 'findings' && parsed.findings.length === 0) {
-      throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
-    }
+    const parsed: ParsedReport = adapter.combine
+      ? adapter.combine(reports)
+      : { findings: reports.flatMap((r) => r.findings), warnings: reports.flatMap((r) => r.warnings) };
     const findings = parsed.findings.map((f) => normaliseLocation(f, request.workspace)).filter((f) => !excluded(f, request.exclude));
     run.findingCount = findings.length;
     run.warnings = parsed.warnings;
     for (const warning of parsed.warnings) deps.logger.warning(`${adapter.displayName}: ${warning}`);
-    deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(result.durationMs / 1000).toFixed(1)} s`);
+    deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(run.runMs / 1000).toFixed(1)} s`);
     return { run, findings };
   } catch (error) {
     run.status = 'failed';

@@ -59,7 +59,7 @@ export class ToolFailureError extends SecgateError {
 export class ToolTimeoutError extends ToolFailureError {
   override readonly kind = 'tool-timeout' as const;
   constructor(tool: string, readonly timeoutMs: number, stderrTail?: string) {
-    super(tool, `timed out after ${Math.round(timeoutMs / 1000)} s and was killed`, undefined, stderrTail);
+    super(tool, `timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was killed`, undefined, stderrTail);
   }
 }
 

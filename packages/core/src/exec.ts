@@ -10,6 +10,8 @@ export interface ExecRequest {
   timeoutMs: number;
   /** Bytes of stdout kept in memory; tools with big reports write them to a file instead. */
   maxStdoutBytes?: number;
+  /** Characters of stderr kept (the tail); default STDERR_TAIL_CHARS. */
+  maxStderrChars?: number;
 }
 
 export interface ExecResult {
@@ -31,6 +33,7 @@ const KILL_GRACE_MS = 3_000;
 export function runTool(request: ExecRequest): Promise<ExecResult> {
   const started = Date.now();
   const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
+  const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
   return new Promise((resolve, reject) => {
     const child = spawn(request.command, request.args, {
       cwd: request.cwd,
@@ -52,7 +55,7 @@ export function runTool(request: ExecRequest): Promise<ExecResult> {
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
-      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+      stderrTail = (stderrTail + chunk).slice(-maxStderr);
     });
 
     const kill = (signal: NodeJS.Signals): void => {

@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './exec.js';
 export * from './finding.js';
 export * from './fingerprint.js';
+export * from './git.js';
 export * from './install/installer.js';
 export * from './install/spec.js';
 export * from './install/tools-lock.js';

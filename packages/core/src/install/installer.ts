@@ -1,7 +1,7 @@
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChecksumMismatchError, ConfigurationError, ToolInstallError, errorMessage } from '../errors.js';
@@ -90,14 +90,9 @@ export class ToolInstaller {
       throw new ToolInstallError(spec.tool, `no release asset of version ${version} for platform ${this.platform}`);
     }
     const arch = this.platform;
-    const cached = tc.find(spec.tool, version, arch);
-    if (cached) {
-      this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-      return this.binaryResult(spec, version, cached, asset.executable, true, started, true);
-    }
-
     const pinned = this.lock.binary[spec.tool]?.[version];
     const expected = override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any;
+    // Checked before the cache: an opted-out install must not pass later as if it were pinned.
     if (!expected && !override?.allowUnverified) {
       throw new ConfigurationError(
         `no SHA-256 is pinned for ${spec.tool} ${version} on ${this.platform}; give the asset's checksum ` +
@@ -105,6 +100,16 @@ export class ToolInstaller {
         `${spec.tool}-version`
       );
     }
+    const cached = tc.find(spec.tool, version, arch);
+    if (cached) {
+      const marker = await readMarker(cached);
+      if (marker && (!expected || marker.digest === expected.toLowerCase())) {
+        this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
+        return this.binaryResult(spec, version, cached, asset.executable, true, started, marker.verified);
+      }
+      this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
+    }
+
     if (expected && !/^[0-9a-f]{64}$/i.test(expected)) {
       throw new ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
     }
@@ -129,6 +134,7 @@ export class ToolInstaller {
       }
       if (!expected) this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
       const extracted = await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, asset.executable);
+      await writeMarker(extracted, { digest: actual, verified: Boolean(expected) });
       const executable = path.join(extracted, asset.executable);
       try {
         await stat(executable);
@@ -210,9 +216,6 @@ export class ToolInstaller {
     const cacheName = `secgate-py-${spec.tool}`;
     const cacheVersion = `${version}-py${pyVersion}`;
     const arch = this.platform;
-    const cached = tc.find(cacheName, cacheVersion, arch);
-    if (cached) return this.pythonResult(spec, version, cached, true, started, true);
-
     const requirements = this.lock.python[spec.tool]?.[version];
     if (!requirements && !override?.allowUnverified) {
       throw new ConfigurationError(
@@ -220,6 +223,14 @@ export class ToolInstaller {
           `or opt out explicitly (allow-unverified-tools: true)`,
         `${spec.tool}-version`
       );
+    }
+    const digest = requirements ? createHash('sha256').update(requirements).digest('hex') : 'unverified';
+    const cached = tc.find(cacheName, cacheVersion, arch);
+    if (cached) {
+      const marker = await readMarker(cached);
+      if (marker && (!requirements || marker.digest === digest)) {
+        return this.pythonResult(spec, version, cached, true, started, marker.verified);
+      }
     }
     const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
     const venv = path.join(work, 'venv');
@@ -238,6 +249,7 @@ export class ToolInstaller {
         pipArgs.push(`${spec.distribution}==${version}`);
       }
       await this.step(spec.tool, venvPython, pipArgs);
+      await writeMarker(venv, { digest, verified: Boolean(requirements) });
       const dir = await tc.cacheDir(venv, cacheName, cacheVersion, arch);
       return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
     } finally {
@@ -273,6 +285,26 @@ export class ToolInstaller {
       durationMs: Date.now() - started,
       verified
     };
+  }
+}
+
+/** Written into every install: what was verified, so a cache hit reports the truth. */
+interface InstallMarker {
+  digest: string;
+  verified: boolean;
+}
+const MARKER_FILE = '.secgate-install.json';
+
+async function writeMarker(dir: string, marker: InstallMarker): Promise<void> {
+  await writeFile(path.join(dir, MARKER_FILE), JSON.stringify(marker));
+}
+
+async function readMarker(dir: string): Promise<InstallMarker | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(dir, MARKER_FILE), 'utf8')) as InstallMarker;
+    return typeof parsed.digest === 'string' && typeof parsed.verified === 'boolean' ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }
 

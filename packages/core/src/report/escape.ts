@@ -28,7 +28,10 @@ export function escapeCommandProperty(text: string): string {
   return escapeCommandData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
-/** Prefixes lines that would start a workflow command, for echoing tool output into the log. */
+/**
+ * Breaks anything the runner could read as a command when echoing tool output into the log:
+ * `::cmd::` at a line start and the legacy `##[cmd]` form, which the runner accepts anywhere.
+ */
 export function neutraliseCommands(text: string): string {
-  return text.replace(/^(\s*)::/gm, '$1:\u200b:');
+  return text.replace(/^(\s*)::/gm, '$1:\u200b:').replace(/##\[/g, '#\u200b#[');
 }

@@ -71,7 +71,7 @@ function resultFor(finding: EvaluatedFinding, ruleIndex: number): Sarif.Result {
     result.locations = [
       {
         physicalLocation: {
-          artifactLocation: { uri: encodeURI(loc.path), uriBaseId: '%SRCROOT%' },
+          artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' },
           ...(loc.startLine ? { region } : {})
         }
       }

@@ -1,0 +1,325 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  ConfigurationError,
+  MemoryLogger,
+  ToolFailureError,
+  ToolOutputError,
+  ToolTimeoutError,
+  runScan,
+  type EffectivePolicy,
+  type ExitMeaning,
+  type InstallSpec,
+  type InstalledTool,
+  type ScanRequest,
+  type ScanResult,
+  type StageDefinition,
+  type Threshold,
+  type ToolAdapter,
+  type ToolInstaller,
+  type ToolRun
+} from '@secgate/core';
+import { parseBanditReport } from '@secgate/sast';
+
+/**
+ * Each fake tool is a real program: node running a small script. The fake installer "installs"
+ * it by returning node with `-e <script>` as the base arguments; the adapter adds the report path.
+ */
+class ScriptInstaller {
+  readonly installs: string[] = [];
+  constructor(private readonly scripts: Record<string, string>) {}
+  async install(spec: InstallSpec): Promise<InstalledTool> {
+    const script = this.scripts[spec.tool];
+    if (script === undefined) throw new Error(`no script for ${spec.tool}`);
+    this.installs.push(spec.tool);
+    return {
+      tool: spec.tool,
+      version: '0.0.0-test',
+      command: process.execPath,
+      baseArgs: ['-e', script],
+      dir: path.dirname(process.execPath),
+      cacheHit: true,
+      durationMs: 0,
+      verified: true
+    };
+  }
+}
+
+/** A bandit-like adapter: bandit's exit codes (0 clean, 1 findings, other = error) and its real JSON parser. */
+function banditLike(id: string, opts: { reportFile?: boolean } = {}): ToolAdapter {
+  return {
+    id,
+    displayName: `Fake ${id}`,
+    description: 'test adapter',
+    install: { kind: 'python', tool: id, distribution: id, module: id, defaultVersion: '0.0.0-test' },
+    defaultTimeoutMs: 60_000,
+    severityMap: {},
+    command(_tool, context) {
+      if (!opts.reportFile) return { args: [] };
+      const report = path.join(context.workDir, `${id}.json`);
+      return { args: [report], reportFile: report };
+    },
+    exitMeaning(code): ExitMeaning {
+      return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
+    },
+    parse: (report) => parseBanditReport(report)
+  };
+}
+
+const SOURCE = ['import subprocess', '', 'def run(cmd):', '    return subprocess.call(cmd, shell=True)', ''].join('\n');
+
+function banditResult(severity: string, line = 4) {
+  return {
+    filename: 'app.py',
+    test_id: 'B602',
+    test_name: 'subprocess_popen_with_shell_equals_true',
+    issue_text: 'subprocess call with shell=True identified, security issue.',
+    issue_severity: severity,
+    issue_confidence: 'HIGH',
+    issue_cwe: { id: 78, link: 'https://cwe.mitre.org/data/definitions/78.html' },
+    line_number: line,
+    line_range: [line],
+    col_offset: 11,
+    end_col_offset: 45,
+    more_info: 'https://bandit.readthedocs.io/en/latest/plugins/b602_subprocess_popen_with_shell_equals_true.html'
+  };
+}
+
+const reportJson = (results: unknown[]): string => JSON.stringify({ errors: [], results, metrics: {} });
+
+/** Scripts (run with `node -e`). A report-file adapter gets the report path as process.argv[1]. */
+const script = {
+  /** Writes a report with one finding of `severity` to argv[1], exits 1 (bandit: issues found). */
+  findingsToFile: (severity = 'HIGH', delayMs = 0): string =>
+    `setTimeout(() => { require('fs').writeFileSync(process.argv[1], ${JSON.stringify(reportJson([banditResult(severity)]))}); process.exit(1); }, ${delayMs});`,
+  /** Prints a clean report on stdout after `delayMs`. */
+  cleanStdout: (delayMs = 0): string =>
+    `setTimeout(() => { process.stdout.write(${JSON.stringify(reportJson([]))}); process.exit(0); }, ${delayMs});`,
+  crash: `process.stderr.write(${JSON.stringify(
+    'Traceback (most recent call last):\n  File "bandit/cli/main.py", line 42, in main\n    run()\nKeyError: \'profiles\'\n'
+  )}); process.exit(2);`,
+  truncated: `process.stdout.write(${JSON.stringify(reportJson([banditResult('HIGH')]).slice(0, 120))}); process.exit(1);`,
+  empty: `process.exit(0);`,
+  findingsExitButNone: `process.stdout.write(${JSON.stringify(reportJson([]))}); process.exit(1);`,
+  hang: `setTimeout(() => process.exit(0), 20000);`
+};
+
+const policy = (failOn: Threshold = 'high'): EffectivePolicy => ({ failOn, reportSeverity: 'info', newOnly: 'off', exceptions: [] });
+
+let workspace: string;
+let tempRoot: string;
+
+beforeEach(async () => {
+  workspace = await mkdtemp(path.join(os.tmpdir(), 'secgate-engine-ws-'));
+  tempRoot = await mkdtemp(path.join(os.tmpdir(), 'secgate-engine-tmp-'));
+  await writeFile(path.join(workspace, 'app.py'), SOURCE);
+});
+
+afterEach(async () => {
+  await rm(workspace, { recursive: true, force: true });
+  await rm(tempRoot, { recursive: true, force: true });
+});
+
+function request(adapters: ToolAdapter[], extra: Partial<ScanRequest> = {}): ScanRequest {
+  const stage: StageDefinition = { id: 'sast', title: 'Static analysis', adapters, defaultTools: adapters.map((a) => a.id) };
+  return {
+    stages: [stage],
+    workspace,
+    targets: ['.'],
+    exclude: [],
+    tools: [],
+    policy: policy(),
+    options: {},
+    timeoutsMs: {},
+    now: new Date('2026-01-15T00:00:00Z'),
+    tempDir: path.join(tempRoot, 'scan'),
+    ...extra
+  };
+}
+
+async function scan(
+  scripts: Record<string, string>,
+  adapters: ToolAdapter[],
+  extra: Partial<ScanRequest> = {}
+): Promise<{ result: ScanResult; logger: MemoryLogger; installer: ScriptInstaller }> {
+  const logger = new MemoryLogger();
+  const installer = new ScriptInstaller(scripts);
+  const result = await runScan(request(adapters, extra), { installer: installer as unknown as ToolInstaller, logger });
+  return { result, logger, installer };
+}
+
+const runOf = (result: ScanResult, tool: string): ToolRun => {
+  const found = result.tools.find((t) => t.tool === tool);
+  if (!found) throw new Error(`no run for ${tool}`);
+  return found;
+};
+
+/** The healthy neighbour's finding survives a sibling's failure. */
+function expectGoodToolReported(result: ScanResult): void {
+  const good = runOf(result, 'good');
+  expect(good).toMatchObject({ status: 'ok', exitCode: 1, findingCount: 1, version: '0.0.0-test', cacheHit: true, verified: true });
+  expect(good.error).toBeUndefined();
+  expect(result.findings).toHaveLength(1);
+  expect(result.findings[0]).toMatchObject({
+    // The finding names the tool its parser speaks for (the real bandit parser).
+    tool: 'bandit',
+    ruleId: 'B602',
+    severity: 'high',
+    location: { path: 'app.py', startLine: 4 },
+    snippet: 'return subprocess.call(cmd, shell=True)',
+    state: { kind: 'active' },
+    cwe: ['CWE-78']
+  });
+  expect(result.blocking).toHaveLength(1);
+}
+
+describe('runScan: a failing tool is an error, never "0 findings"', () => {
+  it('a crash (exit code meaning error) is a ToolFailureError carrying the stderr tail', async () => {
+    const { result, logger } = await scan(
+      { good: script.findingsToFile(), bad: script.crash },
+      [banditLike('good', { reportFile: true }), banditLike('bad')]
+    );
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad.status).toBe('failed');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.findingCount).toBe(0);
+    expect(bad.error).toBeInstanceOf(ToolFailureError);
+    expect(bad.error).not.toBeInstanceOf(ToolOutputError);
+    expect(bad.error).not.toBeInstanceOf(ToolTimeoutError);
+    const error = bad.error as ToolFailureError;
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('bad: exited with code 2 (an error, not findings)');
+    expect(error.message).toContain("KeyError: 'profiles'");
+    expect(error.message).toContain('Traceback (most recent call last):');
+    expect(error.stderrTail).toContain('bandit/cli/main.py');
+    expect(result.errors).toEqual([bad.error]);
+    expect(logger.lines).toContainEqual({ level: 'error', message: error.message });
+    expectGoodToolReported(result);
+    // Per-tool work directories are removed after the scan.
+    expect(await readdir(path.join(tempRoot, 'scan'))).toEqual([]);
+  });
+
+  it('a truncated JSON report is a ToolOutputError', async () => {
+    const { result } = await scan(
+      { good: script.findingsToFile(), bad: script.truncated },
+      [banditLike('good', { reportFile: true }), banditLike('bad')]
+    );
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad).toMatchObject({ status: 'failed', exitCode: 1, findingCount: 0 });
+    expect(bad.error).toBeInstanceOf(ToolOutputError);
+    expect(bad.error?.kind).toBe('tool-output');
+    expect(bad.error?.message).toMatch(/unreadable output: the JSON report is truncated or not JSON/);
+    expectGoodToolReported(result);
+  });
+
+  it('empty output is a ToolOutputError, not a clean run', async () => {
+    const { result } = await scan(
+      { good: script.findingsToFile(), bad: script.empty },
+      [banditLike('good', { reportFile: true }), banditLike('bad')]
+    );
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad).toMatchObject({ status: 'failed', exitCode: 0 });
+    expect(bad.error).toBeInstanceOf(ToolOutputError);
+    expect(bad.error?.message).toContain('the JSON report is empty');
+    expectGoodToolReported(result);
+  });
+
+  it('a report file that was never written is a ToolOutputError', async () => {
+    const { result } = await scan(
+      { good: script.findingsToFile(), bad: script.empty },
+      [banditLike('good', { reportFile: true }), banditLike('bad', { reportFile: true })]
+    );
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad.error).toBeInstanceOf(ToolOutputError);
+    expect(bad.error?.message).toContain('the report file was not written (bad.json)');
+    expectGoodToolReported(result);
+  });
+
+  it('an exit code saying "findings" with an empty report is a ToolOutputError', async () => {
+    const { result } = await scan(
+      { good: script.findingsToFile(), bad: script.findingsExitButNone },
+      [banditLike('good', { reportFile: true }), banditLike('bad')]
+    );
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad).toMatchObject({ status: 'failed', exitCode: 1, findingCount: 0 });
+    expect(bad.error).toBeInstanceOf(ToolOutputError);
+    expect(bad.error?.message).toContain('exit code 1 says findings, but the report has none');
+    expectGoodToolReported(result);
+  });
+
+  it('a tool overrunning its timeout is killed: ToolTimeoutError', async () => {
+    const started = Date.now();
+    const { result } = await scan(
+      { good: script.findingsToFile(), bad: script.hang },
+      [banditLike('good', { reportFile: true }), banditLike('bad')],
+      { timeoutsMs: { bad: 500 } }
+    );
+    const elapsed = Date.now() - started;
+    expect(result.verdict).toBe('error');
+    const bad = runOf(result, 'bad');
+    expect(bad.status).toBe('failed');
+    expect(bad.error).toBeInstanceOf(ToolTimeoutError);
+    expect(bad.error?.kind).toBe('tool-timeout');
+    expect((bad.error as ToolTimeoutError).timeoutMs).toBe(500);
+    expect(bad.error?.message).toContain('bad: timed out after 500 ms and was killed');
+    // SIGTERM ends node at once; far below the script's 20 s.
+    expect(elapsed).toBeLessThan(8000);
+    expectGoodToolReported(result);
+  });
+
+  it('an unknown tool name is a ConfigurationError naming it, before anything runs', async () => {
+    const logger = new MemoryLogger();
+    const installer = new ScriptInstaller({ good: script.findingsToFile() });
+    const error = await runScan(request([banditLike('good', { reportFile: true })], { tools: ['good', 'semgrepp'] }), {
+      installer: installer as unknown as ToolInstaller,
+      logger
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).key).toBe('tools');
+    expect((error as Error).message).toBe('tools: unknown tool(s) semgrepp; this run knows good');
+    expect(installer.installs).toEqual([]);
+  });
+});
+
+describe('runScan: scheduling and verdicts', () => {
+  it('runs tools concurrently', async () => {
+    const started = Date.now();
+    const { result } = await scan(
+      { one: script.cleanStdout(1500), two: script.cleanStdout(1500) },
+      [banditLike('one'), banditLike('two')]
+    );
+    const elapsed = Date.now() - started;
+    expect(result.verdict).toBe('pass');
+    expect(result.tools.map((t) => [t.tool, t.status])).toEqual([
+      ['one', 'ok'],
+      ['two', 'ok']
+    ]);
+    for (const run of result.tools) expect(run.runMs).toBeGreaterThanOrEqual(1400);
+    // Sequential would be >= 3 s.
+    expect(elapsed).toBeLessThan(2800);
+  });
+
+  it('a finding at or above fail-on fails the gate; below it passes', async () => {
+    const adapters = [banditLike('good', { reportFile: true })];
+    const failing = await scan({ good: script.findingsToFile('HIGH') }, adapters, { policy: policy('high') });
+    expect(failing.result.verdict).toBe('fail');
+    expect(failing.result.errors).toEqual([]);
+    expect(failing.result.blocking.map((f) => [f.ruleId, f.severity])).toEqual([['B602', 'high']]);
+
+    const passing = await scan({ good: script.findingsToFile('MEDIUM') }, adapters, { policy: policy('high') });
+    expect(passing.result.verdict).toBe('pass');
+    expect(passing.result.errors).toEqual([]);
+    expect(passing.result.blocking).toEqual([]);
+    expect(passing.result.findings.map((f) => [f.ruleId, f.severity, f.reported])).toEqual([['B602', 'medium', true]]);
+
+    const never = await scan({ good: script.findingsToFile('HIGH') }, adapters, { policy: policy('none') });
+    expect(never.result.verdict).toBe('pass');
+    expect(never.result.findings).toHaveLength(1);
+  });
+});

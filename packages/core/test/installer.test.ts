@@ -1,0 +1,376 @@
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ChecksumMismatchError,
+  ConfigurationError,
+  MemoryLogger,
+  TOOLS_LOCK,
+  ToolInstallError,
+  ToolInstaller,
+  type BinaryInstallSpec,
+  type InstallerOptions,
+  type PythonInstallSpec,
+  type ToolsLock
+} from '@secgate/core';
+import { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock, type ReleaseMirror } from '../../../test/helpers/release-mirror.js';
+
+const run = promisify(execFile);
+
+const GITLEAKS_VERSION = '8.30.0';
+const gitleaksPath = (v: string): string => `gitleaks/gitleaks/releases/download/v${v}/gitleaks_${v}_linux_x64.tar.gz`;
+const GITLEAKS_URL_PATH = `/${gitleaksPath(GITLEAKS_VERSION)}`;
+
+/** The real gitleaks release layout: one linux-x64 tarball with the binary at its root. */
+function gitleaksSpec(defaultVersion = GITLEAKS_VERSION): BinaryInstallSpec {
+  return {
+    kind: 'binary',
+    tool: 'gitleaks',
+    defaultVersion,
+    asset: (v, platform) =>
+      platform === 'linux-x64'
+        ? { assetName: `gitleaks_${v}_linux_x64.tar.gz`, urlPath: gitleaksPath(v), archive: 'tar.gz', executable: 'gitleaks' }
+        : undefined,
+    versionArgs: ['version']
+  };
+}
+
+const gitSecretsSpec: BinaryInstallSpec = {
+  kind: 'binary',
+  tool: 'git-secrets',
+  defaultVersion: '1.3.0',
+  asset: (v) => ({
+    assetName: `git-secrets-${v}.tar.gz`,
+    urlPath: `awslabs/git-secrets/archive/refs/tags/${v}.tar.gz`,
+    archive: 'tar.gz',
+    executable: `git-secrets-${v}/git-secrets`
+  })
+};
+
+const banditSpec: PythonInstallSpec = {
+  kind: 'python',
+  tool: 'bandit',
+  distribution: 'bandit',
+  module: 'bandit',
+  defaultVersion: '1.9.4'
+};
+
+const HAVE_MIRROR = mirrorAvailable();
+
+/** Fresh RUNNER_TOOL_CACHE / RUNNER_TEMP per test (tool-cache reads them at call time). */
+let job: { root: string; toolCache: string; temp: string };
+const savedEnv = { cache: process.env['RUNNER_TOOL_CACHE'], temp: process.env['RUNNER_TEMP'] };
+
+beforeEach(async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'secgate-installer-'));
+  job = { root, toolCache: path.join(root, 'tool-cache'), temp: path.join(root, 'temp') };
+  await mkdir(job.toolCache, { recursive: true });
+  await mkdir(job.temp, { recursive: true });
+  process.env['RUNNER_TOOL_CACHE'] = job.toolCache;
+  process.env['RUNNER_TEMP'] = job.temp;
+});
+
+afterEach(async () => {
+  for (const [name, value] of [['RUNNER_TOOL_CACHE', savedEnv.cache], ['RUNNER_TEMP', savedEnv.temp]] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await rm(job.root, { recursive: true, force: true });
+});
+
+function installer(mirror: ReleaseMirror | undefined, extra: Partial<InstallerOptions> = {}): ToolInstaller {
+  return new ToolInstaller({
+    logger: new MemoryLogger(),
+    mirrorUrl: mirror?.url,
+    lock: HAVE_MIRROR ? testLock() : TOOLS_LOCK,
+    platform: 'linux-x64',
+    ...extra
+  });
+}
+
+async function withMirror<T>(opts: Parameters<typeof startReleaseMirror>[1], fn: (mirror: ReleaseMirror) => Promise<T>): Promise<T> {
+  const mirror = await startReleaseMirror(mirrorRoot(), opts);
+  try {
+    return await fn(mirror);
+  } finally {
+    await mirror.close();
+  }
+}
+
+async function gitleaksVersionOf(command: string): Promise<string> {
+  const { stdout } = await run(command, ['version'], { timeout: 30_000 });
+  return stdout.trim();
+}
+
+/** Tool-cache entries (`<tool>/<version>/<arch>`) that were completed. */
+async function cachedEntries(tool: string): Promise<string[]> {
+  const dir = path.join(job.toolCache, tool);
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir)).filter((name) => !name.endsWith('.complete'));
+}
+
+const gitleaksDigest = (): string => testLock().binary['gitleaks']![GITLEAKS_VERSION]!['linux-x64']!;
+const WRONG_DIGEST = 'a'.repeat(64);
+const lockWith = (binary: ToolsLock['binary']): ToolsLock => ({ binary, python: TOOLS_LOCK.python });
+
+describe('ToolInstaller: binary tools from a release mirror', () => {
+  it('cache miss: downloads once, verifies the SHA-256, caches, and the binary runs', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const tool = await installer(mirror).install(gitleaksSpec());
+      expect(tool).toMatchObject({ tool: 'gitleaks', version: GITLEAKS_VERSION, cacheHit: false, verified: true, baseArgs: [] });
+      expect(mirror.requests).toEqual([{ method: 'GET', path: GITLEAKS_URL_PATH, status: 200 }]);
+      expect(tool.dir).toBe(path.join(job.toolCache, 'gitleaks', GITLEAKS_VERSION, 'linux-x64'));
+      expect(tool.command).toBe(path.join(tool.dir, 'gitleaks'));
+      expect(existsSync(`${tool.dir}.complete`)).toBe(true);
+      expect(statSync(tool.command).mode & 0o111).not.toBe(0);
+      expect(await gitleaksVersionOf(tool.command)).toBe(GITLEAKS_VERSION);
+      // The download and the extraction directory are cleaned up.
+      expect(await readdir(job.temp)).toEqual([]);
+    });
+  });
+
+  it('cache hit: a second install makes no HTTP request', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const first = await installer(mirror).install(gitleaksSpec());
+      expect(first.cacheHit).toBe(false);
+      const before = [...mirror.requests];
+      expect(before).toHaveLength(1);
+
+      const second = await installer(mirror).install(gitleaksSpec());
+      expect(mirror.requests).toEqual(before);
+      expect(second).toMatchObject({ cacheHit: true, verified: true, dir: first.dir, command: first.command });
+      expect(await gitleaksVersionOf(second.command)).toBe(GITLEAKS_VERSION);
+    });
+  });
+
+  it('checksum mismatch against the lock: ChecksumMismatchError naming both digests, nothing cached', async () => {
+    if (!HAVE_MIRROR) return;
+    const actual = gitleaksDigest();
+    await withMirror({}, async (mirror) => {
+      const bad = installer(mirror, { lock: lockWith({ gitleaks: { [GITLEAKS_VERSION]: { 'linux-x64': WRONG_DIGEST } } }) });
+      const error = await bad.install(gitleaksSpec()).then(
+        () => undefined,
+        (e: unknown) => e
+      );
+      expect(error).toBeInstanceOf(ChecksumMismatchError);
+      expect(error).toBeInstanceOf(ToolInstallError);
+      const mismatch = error as ChecksumMismatchError;
+      expect(mismatch.expected).toBe(WRONG_DIGEST);
+      expect(mismatch.actual).toBe(actual);
+      expect(mismatch.message).toContain(`expected sha256 ${WRONG_DIGEST}`);
+      expect(mismatch.message).toContain(`got ${actual}`);
+      expect(mismatch.message).toContain(`gitleaks_${GITLEAKS_VERSION}_linux_x64.tar.gz`);
+      expect(await cachedEntries('gitleaks')).toEqual([]);
+      expect(await readdir(job.temp)).toEqual([]);
+
+      // Nothing was cached, so the next attempt downloads again (and fails again).
+      await expect(bad.install(gitleaksSpec())).rejects.toBeInstanceOf(ChecksumMismatchError);
+      expect(mirror.requests.map((r) => r.path)).toEqual([GITLEAKS_URL_PATH, GITLEAKS_URL_PATH]);
+    });
+  });
+
+  it('a tampered asset served by the mirror fails verification', async () => {
+    if (!HAVE_MIRROR) return;
+    const original = await readFile(path.join(mirrorRoot(), gitleaksPath(GITLEAKS_VERSION)));
+    const tampered = Buffer.from(original);
+    tampered[tampered.length >> 1] ^= 0xff;
+    await withMirror({ faults: { [GITLEAKS_URL_PATH]: { body: tampered } } }, async (mirror) => {
+      const error = await installer(mirror).install(gitleaksSpec()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ChecksumMismatchError);
+      expect((error as ChecksumMismatchError).expected).toBe(gitleaksDigest());
+      expect((error as ChecksumMismatchError).actual).not.toBe(gitleaksDigest());
+      expect(mirror.requests).toEqual([{ method: 'GET', path: GITLEAKS_URL_PATH, status: 200 }]);
+      expect(await cachedEntries('gitleaks')).toEqual([]);
+    });
+  });
+
+  it('HTTP 404: ToolInstallError naming the status, no retry', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({ faults: { [GITLEAKS_URL_PATH]: { status: 404 } } }, async (mirror) => {
+      const error = await installer(mirror).install(gitleaksSpec()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ToolInstallError);
+      expect(error).not.toBeInstanceOf(ChecksumMismatchError);
+      expect((error as Error).message).toContain('HTTP 404');
+      expect((error as Error).message).toContain(`${mirror.url}${gitleaksPath(GITLEAKS_VERSION)}`);
+      expect(mirror.requests).toEqual([{ method: 'GET', path: GITLEAKS_URL_PATH, status: 404 }]);
+      expect(await cachedEntries('gitleaks')).toEqual([]);
+    });
+  });
+
+  it('HTTP 500 once, then the asset: retried and installed', async () => {
+    if (!HAVE_MIRROR) return;
+    const g = globalThis as Record<string, unknown>;
+    const saved = [g['TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS'], g['TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS']];
+    g['TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS'] = 0;
+    g['TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS'] = 0;
+    try {
+      await withMirror({ faults: { [GITLEAKS_URL_PATH]: { status: 500, times: 1 } } }, async (mirror) => {
+        const tool = await installer(mirror).install(gitleaksSpec());
+        expect(tool).toMatchObject({ cacheHit: false, verified: true });
+        expect(mirror.requests).toEqual([
+          { method: 'GET', path: GITLEAKS_URL_PATH, status: 500 },
+          { method: 'GET', path: GITLEAKS_URL_PATH, status: 200 }
+        ]);
+        expect(await gitleaksVersionOf(tool.command)).toBe(GITLEAKS_VERSION);
+      });
+    } finally {
+      if (saved[0] === undefined) delete g['TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS'];
+      else g['TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS'] = saved[0];
+      if (saved[1] === undefined) delete g['TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS'];
+      else g['TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS'] = saved[1];
+    }
+  });
+
+  it('an unpinned version needs a checksum or an explicit opt-out', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const emptyLock = lockWith({});
+      // Default version with nothing pinned: refused before any download.
+      const unpinned = installer(mirror, { lock: emptyLock });
+      const error = await unpinned.install(gitleaksSpec()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).key).toBe('gitleaks-version');
+      expect((error as Error).message).toContain('allow-unverified-tools');
+      expect((error as Error).message).toContain(`gitleaks ${GITLEAKS_VERSION}`);
+
+      // An override to another version, with neither a checksum nor the opt-out: refused too.
+      const bare = installer(mirror, { lock: testLock(), overrides: { gitleaks: { version: '8.31.0' } } });
+      await expect(bare.install(gitleaksSpec())).rejects.toThrow(/gitleaks-version: no SHA-256 is pinned for gitleaks 8\.31\.0 .*allow-unverified-tools/);
+      await expect(bare.install(gitleaksSpec())).rejects.toBeInstanceOf(ConfigurationError);
+      expect(mirror.requests).toEqual([]);
+    });
+  });
+
+  it('an override version installs unverified only with the explicit opt-out', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const logger = new MemoryLogger();
+      const optOut = installer(mirror, {
+        logger,
+        lock: lockWith({}),
+        overrides: { gitleaks: { version: GITLEAKS_VERSION, allowUnverified: true } }
+      });
+      const tool = await optOut.install(gitleaksSpec('8.29.0'));
+      expect(tool).toMatchObject({ version: GITLEAKS_VERSION, cacheHit: false, verified: false });
+      expect(logger.lines.some((l) => l.level === 'warning' && l.message.includes('NOT verified'))).toBe(true);
+      expect(await gitleaksVersionOf(tool.command)).toBe(GITLEAKS_VERSION);
+      expect(mirror.requests).toHaveLength(1);
+    });
+  });
+
+  it('an override version with its correct SHA-256 installs verified', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const pinned = installer(mirror, {
+        lock: lockWith({}),
+        overrides: { gitleaks: { version: GITLEAKS_VERSION, sha256: gitleaksDigest().toUpperCase() } }
+      });
+      const tool = await pinned.install(gitleaksSpec('8.29.0'));
+      expect(tool).toMatchObject({ version: GITLEAKS_VERSION, cacheHit: false, verified: true });
+      expect(await gitleaksVersionOf(tool.command)).toBe(GITLEAKS_VERSION);
+
+      // A wrong override checksum is a mismatch like a wrong lock entry.
+      await rm(job.toolCache, { recursive: true, force: true });
+      await mkdir(job.toolCache, { recursive: true });
+      const wrong = installer(mirror, { lock: lockWith({}), overrides: { gitleaks: { version: GITLEAKS_VERSION, sha256: WRONG_DIGEST } } });
+      await expect(wrong.install(gitleaksSpec('8.29.0'))).rejects.toBeInstanceOf(ChecksumMismatchError);
+      // A malformed one is a configuration error, before any download.
+      const malformed = installer(mirror, { lock: lockWith({}), overrides: { gitleaks: { version: GITLEAKS_VERSION, sha256: 'abc' } } });
+      await expect(malformed.install(gitleaksSpec('8.29.0'))).rejects.toThrow(/gitleaks-sha256: 'abc' is not a SHA-256/);
+      expect(mirror.requests).toHaveLength(2);
+    });
+  });
+
+  it('a platform without a release asset: ToolInstallError, no download', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const error = await installer(mirror, { platform: 'darwin-arm64' }).install(gitleaksSpec()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ToolInstallError);
+      expect((error as Error).message).toBe(
+        `gitleaks: install failed: no release asset of version ${GITLEAKS_VERSION} for platform darwin-arm64`
+      );
+      expect(mirror.requests).toEqual([]);
+    });
+  });
+
+  it('git-secrets: the tag source archive, verified with the platform-independent lock entry', async () => {
+    if (!HAVE_MIRROR) return;
+    const lock = testLock();
+    expect(Object.keys(lock.binary['git-secrets']!['1.3.0']!)).toEqual(['any']);
+    await withMirror({}, async (mirror) => {
+      const tool = await installer(mirror).install(gitSecretsSpec);
+      expect(tool).toMatchObject({ tool: 'git-secrets', version: '1.3.0', cacheHit: false, verified: true });
+      expect(tool.command).toBe(path.join(job.toolCache, 'git-secrets', '1.3.0', 'linux-x64', 'git-secrets-1.3.0', 'git-secrets'));
+      expect(mirror.requests).toEqual([{ method: 'GET', path: '/awslabs/git-secrets/archive/refs/tags/1.3.0.tar.gz', status: 200 }]);
+      const { stdout } = await run(tool.command, [], { timeout: 30_000 });
+      expect(stdout).toMatch(/^usage: git secrets --scan/);
+
+      const again = await installer(mirror).install(gitSecretsSpec);
+      expect(again.cacheHit).toBe(true);
+      expect(mirror.requests).toHaveLength(1);
+    });
+  });
+});
+
+describe('ToolInstaller: Python tools in hash-locked venvs', () => {
+  const pythonInstaller = (extra: Partial<InstallerOptions> = {}): ToolInstaller =>
+    new ToolInstaller({ logger: new MemoryLogger(), lock: TOOLS_LOCK, platform: 'linux-x64', ...extra });
+
+  it('installs bandit 1.9.4 from PyPI with --require-hashes; the second install is a cache hit', async () => {
+    const first = await pythonInstaller().install(banditSpec);
+    expect(first).toMatchObject({ tool: 'bandit', version: '1.9.4', cacheHit: false, verified: true, baseArgs: ['-m', 'bandit'] });
+    expect(first.dir.startsWith(path.join(job.toolCache, 'secgate-py-bandit', '1.9.4-py'))).toBe(true);
+    const { stdout } = await run(first.command, [...first.baseArgs, '--version'], { timeout: 60_000 });
+    // `python -m bandit --version` names the entry module: "__main__.py 1.9.4".
+    expect(stdout.split('\n')[0]).toMatch(/^\S+ 1\.9\.4$/);
+    expect(await readdir(job.temp)).toEqual([]);
+
+    const started = Date.now();
+    const second = await pythonInstaller().install(banditSpec);
+    const elapsed = Date.now() - started;
+    expect(second).toMatchObject({ cacheHit: true, verified: true, dir: first.dir, command: first.command });
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('an override version without a hash lock and without the opt-out is a configuration error', async () => {
+    const error = await pythonInstaller({ overrides: { bandit: { version: '1.8.0' } } })
+      .install(banditSpec)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).key).toBe('bandit-version');
+    expect((error as Error).message).toContain('allow-unverified-tools');
+    expect((error as Error).message).toContain('bandit 1.8.0');
+    expect(await cachedEntries('secgate-py-bandit')).toEqual([]);
+  });
+
+  it('a requirements lock with a wrong hash for bandit fails in pip', async () => {
+    const real = TOOLS_LOCK.python['bandit']!['1.9.4']!;
+    // Flip the last hex digit of each of bandit's own hashes (its wheel and its sdist), nothing else.
+    const lines = real.split('\n');
+    let inBandit = false;
+    let corrupted = 0;
+    const flip = (c: string): string => (c === '0' ? '1' : '0');
+    const tamperedLines = lines.map((line) => {
+      if (/^\S/.test(line)) inBandit = line.startsWith('bandit==');
+      const match = /^(\s*--hash=sha256:[0-9a-f]{63})([0-9a-f])(.*)$/.exec(line);
+      if (!inBandit || !match) return line;
+      corrupted++;
+      return `${match[1]}${flip(match[2]!)}${match[3]}`;
+    });
+    expect(corrupted).toBeGreaterThanOrEqual(1);
+    const lock: ToolsLock = { binary: {}, python: { bandit: { '1.9.4': tamperedLines.join('\n') } } };
+    expect(lock.python['bandit']!['1.9.4']).not.toBe(real);
+
+    const error = await pythonInstaller({ lock }).install(banditSpec).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ToolInstallError);
+    expect((error as Error).message).toMatch(/^bandit: install failed: python -m pip install exited \d+/);
+    expect((error as Error).message).toMatch(/hash/i);
+    expect(await cachedEntries('secgate-py-bandit')).toEqual([]);
+    expect(await readdir(job.temp)).toEqual([]);
+  });
+});

@@ -1,0 +1,161 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigurationError, loadPolicyFile, parsePolicy } from '@secgate/core';
+
+const FP = '0123456789abcdef0123456789abcdef';
+
+function errorOf(fn: () => unknown): ConfigurationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parsePolicy', () => {
+  it('accepts a complete valid file', () => {
+    const text = [
+      'version: 1',
+      'fail-on: medium',
+      'report-severity: low',
+      'new-only: baseline',
+      'baseline: .secgate-baseline.json',
+      'exclude:',
+      '  - vendor/**',
+      'tools:',
+      '  bandit:',
+      '    version: 1.8.0',
+      `    sha256: ${'a'.repeat(64)}`,
+      '    timeout-minutes: 5',
+      '    enabled: true',
+      'exceptions:',
+      '  - rule: bandit:B602',
+      '    paths: [scripts/**]',
+      '    reason: build scripts only',
+      '    owner: "@alice"',
+      '    expires: 2026-12-31',
+      `  - fingerprint: ${FP}`,
+      '    reason: false positive',
+      '    owner: bob',
+      '    expires: "2026-06-01"',
+      '  - cve: CVE-2024-1234',
+      '    reason: not reachable',
+      '    owner: carol',
+      '    expires: 2026-06-01',
+      ''
+    ].join('\n');
+    const policy = parsePolicy(text, '.secgate.yml');
+    expect(policy['fail-on']).toBe('medium');
+    expect(policy['new-only']).toBe('baseline');
+    expect(policy.exclude).toEqual(['vendor/**']);
+    expect(policy.tools?.['bandit']?.['timeout-minutes']).toBe(5);
+    expect(policy.exceptions).toHaveLength(3);
+    expect(policy.exceptions![0]).toEqual({
+      rule: 'bandit:B602',
+      paths: ['scripts/**'],
+      reason: 'build scripts only',
+      owner: '@alice',
+      expires: '2026-12-31'
+    });
+    // Unquoted YAML dates stay strings (the core schema), so the pattern check applies.
+    expect(policy.exceptions![2]!.expires).toBe('2026-06-01');
+  });
+
+  it('treats an empty file as an empty policy', () => {
+    expect(parsePolicy('', '.secgate.yml')).toEqual({});
+    expect(parsePolicy('# only a comment\n', '.secgate.yml')).toEqual({});
+  });
+
+  it('names the key path and line of an unknown key', () => {
+    const text = [
+      'fail-on: high',
+      'exceptions:',
+      '  - rule: B602',
+      '    reason: because',
+      '    expirez: 2026-01-01',
+      '    owner: me',
+      '    expires: 2026-01-01',
+      ''
+    ].join('\n');
+    const error = errorOf(() => parsePolicy(text, '.secgate.yml'));
+    expect(error.key).toBe('config');
+    expect(error.message).toContain('.secgate.yml:5: exceptions[0].expirez: unknown key');
+  });
+
+  it('reports an unknown top-level key (a typo must not relax the gate)', () => {
+    const error = errorOf(() => parsePolicy('fail-on: high\nfailon: none\n', 'p.yml'));
+    expect(error.message).toContain('p.yml:2: failon: unknown key');
+  });
+
+  it('rejects a bad fail-on value and lists the allowed ones', () => {
+    const error = errorOf(() => parsePolicy('version: 1\nfail-on: hihg\n', '.secgate.yml'));
+    expect(error.message).toMatch(/\.secgate\.yml:2: fail-on: must be one of critical, high, medium, low, info, none/);
+  });
+
+  it('requires fingerprint, rule or cve on an exception', () => {
+    const text = ['exceptions:', '  - reason: no selector', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
+    const error = errorOf(() => parsePolicy(text, '.secgate.yml'));
+    expect(error.message).toContain('exceptions[0]: needs one of fingerprint, rule or cve');
+    // The anyOf branches' own "required" errors are folded into that one line.
+    expect(error.message).not.toMatch(/must have required property 'fingerprint'/);
+  });
+
+  it('rejects an expiry that is not YYYY-MM-DD', () => {
+    const text = ['exceptions:', '  - rule: B602', '    reason: because', '    owner: me', '    expires: 31/12/2026', ''].join('\n');
+    const error = errorOf(() => parsePolicy(text, '.secgate.yml'));
+    expect(error.message).toContain('.secgate.yml:5: exceptions[0].expires: must be a date YYYY-MM-DD');
+  });
+
+  it('lists every problem, not only the first', () => {
+    const text = ['fail-on: nope', 'new-only: sometimes', ''].join('\n');
+    const error = errorOf(() => parsePolicy(text, 'p.yml'));
+    expect(error.message).toContain('p.yml:1: fail-on:');
+    expect(error.message).toContain('p.yml:2: new-only: must be one of off, baseline, changed-lines');
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    const error = errorOf(() => parsePolicy('- fail-on: high\n', 'p.yml'));
+    expect(error.message).toContain('(top level): must be object');
+  });
+
+  it('rejects invalid YAML and duplicate keys', () => {
+    const bad = errorOf(() => parsePolicy('fail-on: [high\n', '.secgate.yml'));
+    expect(bad.key).toBe('config');
+    expect(bad.message).toContain('.secgate.yml: invalid YAML');
+
+    const dup = errorOf(() => parsePolicy('fail-on: high\nfail-on: none\n', '.secgate.yml'));
+    expect(dup.message).toContain('invalid YAML');
+  });
+});
+
+describe('loadPolicyFile', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'secgate-policy-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('returns undefined for a missing optional file', async () => {
+    await expect(loadPolicyFile(path.join(dir, '.secgate.yml'), false)).resolves.toBeUndefined();
+  });
+
+  it('fails for a missing required file, naming the config key', async () => {
+    const file = path.join(dir, 'custom.yml');
+    const promise = loadPolicyFile(file, true);
+    await expect(promise).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(loadPolicyFile(file, true)).rejects.toThrow(/^config: cannot read policy file .*custom\.yml/);
+  });
+
+  it('reads and validates an existing file', async () => {
+    const file = path.join(dir, '.secgate.yml');
+    await writeFile(file, 'fail-on: critical\n');
+    await expect(loadPolicyFile(file, false)).resolves.toEqual({ 'fail-on': 'critical' });
+    await writeFile(file, 'fail-on: critical\nbogus: 1\n');
+    await expect(loadPolicyFile(file, false)).rejects.toThrow(/\.secgate\.yml:2: bogus: unknown key/);
+  });
+});
