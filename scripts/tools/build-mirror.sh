@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Build a local "GitHub release mirror" directory for secgate tests.
+#
+# The installers download official release assets such as
+#   https://github.com/gitleaks/gitleaks/releases/download/v8.30.0/gitleaks_8.30.0_linux_x64.tar.gz
+#   https://github.com/gitleaks/gitleaks/releases/download/v8.30.0/gitleaks_8.30.0_checksums.txt
+#   https://github.com/awslabs/git-secrets/archive/refs/tags/1.3.0.tar.gz
+# CI cannot reach GitHub, so this script builds real binaries from sources that
+# ARE reachable (Go module proxy, Debian apt) and lays them out under the same
+# URL paths (everything after the host) so a loopback HTTP server can serve them.
+#
+# Usage: scripts/tools/build-mirror.sh [MIRROR_DIR]
+#   MIRROR_DIR defaults to $SECGATE_TOOL_CACHE/mirror.
+#
+# Environment:
+#   SECGATE_TOOL_CACHE   cache root (default: $HOME/.cache/secgate-ci)
+#   SECGATE_GOTOOLCHAIN  GOTOOLCHAIN for the gitleaks build (default: auto; the
+#                        local Go is used when it satisfies gitleaks' go.mod)
+#   SECGATE_GIT_SECRETS_DEB  path to a pre-downloaded git-secrets_*.deb (skips apt)
+#   SECGATE_REBUILD=1    ignore cached builds and rebuild everything
+#
+# Idempotent: builds are cached under the cache root; mirror tarballs are
+# deterministic (sorted, mtime 0, uid/gid 0, gzip -n), so their SHA-256 is stable
+# across runs on one machine. Mirror files are only rewritten when content changes.
+set -euo pipefail
+
+GITLEAKS_VERSION=8.30.0
+GITLEAKS_MODULE=github.com/zricethezav/gitleaks/v8
+GIT_SECRETS_VERSION=1.3.0
+
+CACHE="${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}"
+MIRROR="${1:-$CACHE/mirror}"
+REBUILD="${SECGATE_REBUILD:-0}"
+
+log() { printf '[build-mirror] %s\n' "$*" >&2; }
+die() { printf '[build-mirror] ERROR: %s\n' "$*" >&2; exit 1; }
+
+for cmd in tar gzip sha256sum install mktemp cmp; do
+  command -v "$cmd" >/dev/null 2>&1 || die "required command not found: $cmd"
+done
+
+mkdir -p "$CACHE" "$MIRROR"
+CACHE="$(cd "$CACHE" && pwd)"
+MIRROR="$(cd "$MIRROR" && pwd)"
+
+# Serialize concurrent runs sharing one cache (best effort).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/.build-mirror.lock"
+  flock -w 1800 9 || die "timed out waiting for lock $CACHE/.build-mirror.lock"
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/secgate-mirror.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+SUMMARY=()
+summary() { SUMMARY+=("$*"); }
+
+# Deterministic tar.gz of the given entries (relative to dir $1) into $2.
+det_tgz() {
+  local dir="$1" out="$2"; shift 2
+  tar -C "$dir" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      --format=gnu -cf - "$@" | gzip -n -9 >"$out"
+}
+
+# Move $1 to $2 unless $2 already has identical content (keeps mtime stable).
+publish() {
+  local src="$1" dst="$2"
+  mkdir -p "$(dirname "$dst")"
+  if [[ -f "$dst" ]] && cmp -s "$src" "$dst"; then
+    rm -f "$src"
+    return 1
+  fi
+  mv -f "$src" "$dst"
+  chmod 0644 "$dst"
+  return 0
+}
+
+sha_of() { sha256sum "$1" | awk '{print $1}'; }
+
+secs_since() { echo $(( $(date +%s) - $1 )); }
+
+# ---------------------------------------------------------------------------
+# 1. gitleaks (built from the Go module proxy)
+# ---------------------------------------------------------------------------
+GL_DIR="$CACHE/gitleaks-$GITLEAKS_VERSION"
+GL_BIN="$GL_DIR/gitleaks"
+
+gitleaks_ok() {
+  [[ -x "$GL_BIN" && -f "$GL_DIR/LICENSE" && -f "$GL_DIR/README.md" ]] || return 1
+  [[ "$("$GL_BIN" version 2>/dev/null)" == "$GITLEAKS_VERSION" ]]
+}
+
+if [[ "$REBUILD" != 1 ]] && gitleaks_ok; then
+  summary "gitleaks $GITLEAKS_VERSION: reused cached build ($GL_BIN)"
+else
+  command -v go >/dev/null 2>&1 || die "go is required to build gitleaks"
+  t0=$(date +%s)
+  log "building gitleaks $GITLEAKS_VERSION with $(go version)"
+  stage="$CACHE/.gitleaks-$GITLEAKS_VERSION.tmp.$$"
+  rm -rf "$stage"; mkdir -p "$stage"
+  # Flags mirror upstream .goreleaser.yml (tags gore2regex, -s -w, version ldflag);
+  # the version variable lives in the `version` package in v8.30.0.
+  # -trimpath + CGO off + no VCS stamping => reproducible static binary.
+  # Run from $WORK with GOWORK=off so no surrounding go.mod/go.work interferes.
+  (
+    cd "$WORK"
+    export GOWORK=off GO111MODULE=on CGO_ENABLED=0
+    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
+    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
+    export GOBIN="$stage"
+    go install -trimpath -tags gore2regex \
+      -ldflags "-s -w -X=${GITLEAKS_MODULE}/version.Version=${GITLEAKS_VERSION}" \
+      "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}"
+    # LICENSE / README.md come from the (already downloaded) module source.
+    moddir="$(go mod download -json "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n "$moddir" && -f "$moddir/LICENSE" ]] || { echo "module dir not found" >&2; exit 1; }
+    install -m 0644 "$moddir/LICENSE" "$stage/LICENSE"
+    install -m 0644 "$moddir/README.md" "$stage/README.md"
+    go version >"$stage/.go-version"
+  ) || { rm -rf "$stage"; die "gitleaks build failed"; }
+  chmod 0755 "$stage/gitleaks"
+  got="$("$stage/gitleaks" version)"
+  [[ "$got" == "$GITLEAKS_VERSION" ]] || { rm -rf "$stage"; die "built gitleaks reports version '$got'"; }
+  rm -rf "$GL_DIR"; mv "$stage" "$GL_DIR"
+  summary "gitleaks $GITLEAKS_VERSION: BUILT in $(secs_since "$t0")s ($(cat "$GL_DIR/.go-version"))"
+fi
+
+# ---------------------------------------------------------------------------
+# 2. git-secrets (real script from Debian's package, laid out as GitHub archive)
+# ---------------------------------------------------------------------------
+GS_DIR="$CACHE/git-secrets-$GIT_SECRETS_VERSION"
+GS_TOP="git-secrets-$GIT_SECRETS_VERSION"
+GS_TGZ="$GS_DIR/$GIT_SECRETS_VERSION.tar.gz"
+
+git_secrets_ok() {
+  [[ -x "$GS_DIR/$GS_TOP/git-secrets" && -s "$GS_TGZ" ]]
+}
+
+if [[ "$REBUILD" != 1 ]] && git_secrets_ok; then
+  summary "git-secrets $GIT_SECRETS_VERSION: reused cached package ($GS_DIR, debian $(cat "$GS_DIR/debian-version" 2>/dev/null || echo '?'))"
+else
+  t0=$(date +%s)
+  command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is required"
+  dl="$WORK/deb"; mkdir -p "$dl"
+  if [[ -n "${SECGATE_GIT_SECRETS_DEB:-}" ]]; then
+    cp "$SECGATE_GIT_SECRETS_DEB" "$dl/"
+  else
+    command -v apt-get >/dev/null 2>&1 || die "apt-get is required (or set SECGATE_GIT_SECRETS_DEB)"
+    SUDO=()
+    [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && SUDO=(sudo -n)
+    # (capture first: `apt-cache | grep -q` can SIGPIPE under pipefail)
+    policy="$(apt-cache policy git-secrets 2>/dev/null || true)"
+    if [[ "$policy" != *"Candidate: "[0-9]* ]]; then
+      log "git-secrets unknown to apt; running apt-get update"
+      DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get update -qq \
+        || die "apt-get update failed"
+    fi
+    apt_opts=(-q)
+    # Avoid the "_apt cannot access temp dir" sandbox warning when running as root.
+    [[ "$(id -u)" -eq 0 ]] && apt_opts+=(-o APT::Sandbox::User=root)
+    (cd "$dl" && apt-get "${apt_opts[@]}" download git-secrets >&2) \
+      || die "apt-get download git-secrets failed"
+  fi
+  deb="$(ls "$dl"/*.deb | head -n1)"
+  debver="$(dpkg-deb -f "$deb" Version)"
+  upver="${debver#*:}"; upver="${upver%-*}"
+  [[ "$upver" == "$GIT_SECRETS_VERSION" ]] \
+    || die "Debian ships git-secrets $debver (upstream $upver), expected $GIT_SECRETS_VERSION"
+  dpkg-deb -x "$deb" "$WORK/x"
+  stage="$WORK/gs"; top="$stage/$GS_TOP"
+  mkdir -p "$top"
+  install -m 0755 "$WORK/x/usr/bin/git-secrets" "$top/git-secrets"
+  doc="$WORK/x/usr/share/doc/git-secrets"
+  man="$WORK/x/usr/share/man/man1/git-secrets.1.gz"
+  [[ -f "$man" ]] && gzip -dc "$man" >"$top/git-secrets.1"
+  [[ -f "$doc/README.rst.gz" ]] && gzip -dc "$doc/README.rst.gz" >"$top/README.rst"
+  [[ -f "$doc/changelog.gz" ]] && gzip -dc "$doc/changelog.gz" >"$top/CHANGELOG.md"
+  chmod 0644 "$top"/*.1 "$top"/*.rst "$top"/*.md 2>/dev/null || true
+  chmod 0755 "$top"
+  det_tgz "$stage" "$stage/$GIT_SECRETS_VERSION.tar.gz" "$GS_TOP"
+  echo "$debver" >"$stage/debian-version"
+  rm -rf "$GS_DIR.tmp.$$"; mv "$stage" "$GS_DIR.tmp.$$"
+  rm -rf "$GS_DIR"; mv "$GS_DIR.tmp.$$" "$GS_DIR"
+  summary "git-secrets $GIT_SECRETS_VERSION: BUILT in $(secs_since "$t0")s from Debian package $debver"
+fi
+
+# ---------------------------------------------------------------------------
+# 3. Mirror layout
+# ---------------------------------------------------------------------------
+GL_REL="gitleaks/gitleaks/releases/download/v$GITLEAKS_VERSION"
+GL_ASSET="gitleaks_${GITLEAKS_VERSION}_linux_x64.tar.gz"
+GL_SUMS="gitleaks_${GITLEAKS_VERSION}_checksums.txt"
+GS_REL="awslabs/git-secrets/archive/refs/tags"
+
+changed=()
+
+# gitleaks tarball: binary + LICENSE + README.md at top level, like goreleaser.
+det_tgz "$GL_DIR" "$WORK/$GL_ASSET" gitleaks LICENSE README.md
+gl_sha="$(sha_of "$WORK/$GL_ASSET")"
+publish "$WORK/$GL_ASSET" "$MIRROR/$GL_REL/$GL_ASSET" && changed+=("$GL_REL/$GL_ASSET")
+
+# goreleaser checksums format: "<sha256>  <asset name>"
+printf '%s  %s\n' "$gl_sha" "$GL_ASSET" >"$WORK/$GL_SUMS"
+publish "$WORK/$GL_SUMS" "$MIRROR/$GL_REL/$GL_SUMS" && changed+=("$GL_REL/$GL_SUMS")
+
+cp "$GS_TGZ" "$WORK/gs.tgz"
+gs_sha="$(sha_of "$WORK/gs.tgz")"
+publish "$WORK/gs.tgz" "$MIRROR/$GS_REL/$GIT_SECRETS_VERSION.tar.gz" \
+  && changed+=("$GS_REL/$GIT_SECRETS_VERSION.tar.gz")
+
+printf '{\n  "gitleaks/%s/linux-x64": "%s",\n  "git-secrets/%s/any": "%s"\n}\n' \
+  "$GITLEAKS_VERSION" "$gl_sha" "$GIT_SECRETS_VERSION" "$gs_sha" >"$WORK/SHA256SUMS.json"
+publish "$WORK/SHA256SUMS.json" "$MIRROR/SHA256SUMS.json" && changed+=("SHA256SUMS.json")
+
+# ---------------------------------------------------------------------------
+# 4. Summary (stdout)
+# ---------------------------------------------------------------------------
+echo "secgate mirror: $MIRROR (cache: $CACHE)"
+for line in "${SUMMARY[@]}"; do echo "  - $line"; done
+if ((${#changed[@]})); then
+  for f in "${changed[@]}"; do echo "  - wrote $f"; done
+else
+  echo "  - mirror files unchanged"
+fi
+echo "  sha256 gitleaks/$GITLEAKS_VERSION/linux-x64 = $gl_sha"
+echo "  sha256 git-secrets/$GIT_SECRETS_VERSION/any  = $gs_sha"
