@@ -37493,7 +37493,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5517:
+/***/ 6013:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41807,7 +41807,7 @@ class ToolTimeoutError extends ToolFailureError {
     timeoutMs;
     kind = 'tool-timeout';
     constructor(tool, timeoutMs, stderrTail) {
-        super(tool, `timed out after ${Math.round(timeoutMs / 1000)} s and was killed`, undefined, stderrTail);
+        super(tool, `timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was killed`, undefined, stderrTail);
         this.timeoutMs = timeoutMs;
     }
 }
@@ -42134,6 +42134,8 @@ async function prepareScan(stages, raw, context) {
         if (tools.length === 0)
             tools = stages.flatMap((s) => [...s.defaultTools]);
         tools = tools.filter((t) => !disabled.includes(t));
+        if (tools.length === 0)
+            throw new ConfigurationError('every selected tool is disabled by the policy file', 'tools');
     }
     const targets = parseList(raw.paths);
     for (const target of targets) {
@@ -42181,7 +42183,7 @@ function mergeDuplicates(findings) {
     for (const finding of findings) {
         const loc = finding.location;
         const cwes = cweKeys(finding);
-        if (!loc?.startLine || cwes.length === 0 || finding.sensitive) {
+        if (!loc?.startLine || cwes.length === 0) {
             result.push(finding);
             continue;
         }
@@ -42196,10 +42198,13 @@ function mergeDuplicates(findings) {
         }
         const index = result.indexOf(twin);
         const [lead, other] = severityRank(finding.severity) > severityRank(twin.severity) ? [finding, twin] : [twin, finding];
+        const sensitive = Boolean(lead.sensitive || other.sensitive);
         const mergedFinding = {
             ...lead,
             sources: [...lead.sources, ...other.sources],
-            cwe: [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])]
+            cwe: [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])],
+            // If either tool saw a secret here, the merged finding must not show the line.
+            ...(sensitive ? { sensitive: true, snippet: undefined } : {})
         };
         result[index] = mergedFinding;
         group[group.indexOf(twin)] = mergedFinding;
@@ -45814,9 +45819,10 @@ const KILL_GRACE_MS = 3_000;
  * exit code means), throws ToolFailureError when the program cannot start and ToolTimeoutError
  * when it overruns its time limit.
  */
-function exec_runTool(request) {
+function runTool(request) {
     const started = Date.now();
     const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
+    const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(request.command, request.args, {
             cwd: request.cwd,
@@ -45839,7 +45845,7 @@ function exec_runTool(request) {
         });
         child.stderr.setEncoding('utf8');
         child.stderr.on('data', (chunk) => {
-            stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+            stderrTail = (stderrTail + chunk).slice(-maxStderr);
         });
         const kill = (signal) => {
             try {
@@ -46022,7 +46028,7 @@ async function runScan(request, deps) {
     const raws = outcomes.flatMap((o) => o.findings);
     const sources = new SourceCache(request.workspace);
     const identified = await identify(raws, sources);
-    const merged = mergeDuplicates(identified);
+    const merged = hideSecretLines(mergeDuplicates(identified));
     const { findings, ledger } = evaluate(merged, request.policy, {
         now: request.now,
         baseline: request.baseline,
@@ -46044,6 +46050,12 @@ async function runScan(request, deps) {
         errors,
         durationMs: Date.now() - started
     };
+}
+/** A line where any tool saw a secret is shown by no finding: other tools' snippets would leak it. */
+function hideSecretLines(findings) {
+    const key = (f) => `${f.location?.path}:${f.location?.startLine}`;
+    const secretLines = new Set(findings.filter((f) => f.sensitive && f.location?.startLine).map(key));
+    return findings.map((f) => (!f.sensitive && f.location?.startLine && secretLines.has(key(f)) ? { ...f, sensitive: true, snippet: undefined } : f));
 }
 /** New first, then most severe, then by place: the order annotations and the summary use. */
 function rankFindings(a, b) {
@@ -46089,34 +46101,47 @@ async function runOneTool(stage, adapter, request, deps) {
         run.installMs = installed.durationMs;
         run.cacheHit = installed.cacheHit;
         run.verified = installed.verified;
-        const invocation = await adapter.command(installed, context);
+        const planned = await adapter.command(installed, context);
+        const invocations = Array.isArray(planned) ? planned : [planned];
         const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
-        deps.logger.info(`${adapter.displayName} ${installed.version}: running`);
-        const result = await exec_runTool({
-            tool: adapter.id,
-            command: installed.command,
-            args: [...installed.baseArgs, ...invocation.args],
-            cwd: request.workspace,
-            env: { ...process.env, ...invocation.env },
-            timeoutMs
-        });
-        run.runMs = result.durationMs;
-        run.exitCode = result.exitCode;
-        const meaning = adapter.exitMeaning(result.exitCode);
-        if (meaning === 'error') {
-            throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+        const reports = [];
+        for (const invocation of invocations) {
+            deps.logger.info(`${adapter.displayName} ${installed.version}: running${invocation.mode ? ` (${invocation.mode})` : ''}`);
+            const result = await runTool({
+                tool: adapter.id,
+                command: installed.command,
+                args: [...installed.baseArgs, ...invocation.args],
+                cwd: request.workspace,
+                env: { ...process.env, ...invocation.env },
+                timeoutMs,
+                maxStderrChars: invocation.reportFrom === 'stderr' ? 256 * 1024 * 1024 : undefined
+            });
+            run.runMs += result.durationMs;
+            run.exitCode = result.exitCode;
+            const meaning = adapter.exitMeaning(result.exitCode, invocation);
+            if (meaning === 'error') {
+                throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+            }
+            const report = invocation.reportFile
+                ? await readReport(adapter.id, invocation.reportFile)
+                : invocation.reportFrom === 'stderr'
+                    ? result.stderr
+                    : result.stdout;
+            const parsedOne = adapter.parse(report, context, invocation);
+            if (meaning === 'findings' && parsedOne.findings.length === 0) {
+                throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
+            }
+            reports.push(parsedOne);
         }
-        const report = invocation.reportFile ? await readReport(adapter.id, invocation.reportFile) : result.stdout;
-        const parsed = adapter.parse(report, context);
-        if (meaning === 'findings' && parsed.findings.length === 0) {
-            throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
-        }
+        const parsed = adapter.combine
+            ? adapter.combine(reports)
+            : { findings: reports.flatMap((r) => r.findings), warnings: reports.flatMap((r) => r.warnings) };
         const findings = parsed.findings.map((f) => normaliseLocation(f, request.workspace)).filter((f) => !excluded(f, request.exclude));
         run.findingCount = findings.length;
         run.warnings = parsed.warnings;
         for (const warning of parsed.warnings)
             deps.logger.warning(`${adapter.displayName}: ${warning}`);
-        deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(result.durationMs / 1000).toFixed(1)} s`);
+        deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(run.runMs / 1000).toFixed(1)} s`);
         return { run, findings };
     }
     catch (error) {
@@ -46149,6 +46174,59 @@ function normaliseLocation(finding, workspace) {
 function excluded(finding, patterns) {
     const file = finding.location?.path;
     return Boolean(file && patterns.some((p) => minimatch(file, p, { dot: true }) || minimatch(file, `${p.replace(/\/$/, '')}/**`, { dot: true })));
+}
+
+;// CONCATENATED MODULE: ./packages/core/src/git.ts
+
+function git_git(workspace, args, timeoutMs = 120_000) {
+    return runTool({ tool: 'git', command: 'git', args, cwd: workspace, timeoutMs });
+}
+async function isGitWorkTree(workspace) {
+    const result = await git_git(workspace, ['rev-parse', '--is-inside-work-tree']).catch(() => undefined);
+    return result?.exitCode === 0 && result.stdout.trim() === 'true';
+}
+async function hasCommit(workspace, sha) {
+    return (await git_git(workspace, ['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
+}
+/** Fetches a commit by SHA (depth 1) when a shallow clone lacks it. */
+async function git_ensureCommit(workspace, sha, logger, remote = 'origin') {
+    if (await hasCommit(workspace, sha))
+        return;
+    logger.info(`Fetching ${sha.slice(0, 12)} (not in this clone)`);
+    const fetched = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', '--depth=1', remote, sha]);
+    if (fetched.exitCode !== 0) {
+        throw new Error(`git fetch ${sha} failed: ${fetched.stderr.trim().split('\n').pop()}`);
+    }
+}
+const MAX_DEEPEN_ROUNDS = 12;
+/**
+ * Makes every commit of `base..head` present, however shallow the clone: fetches both ends, then
+ * deepens (doubling, bounded) until `base` is reachable from `head` or the clone is complete.
+ * Peers that list commits through the API stop at 30 or 250; walking git history has no such cap.
+ */
+async function ensureRangeHistory(workspace, base, head, logger, remote = 'origin') {
+    await git_ensureCommit(workspace, head, logger, remote);
+    await git_ensureCommit(workspace, base, logger, remote);
+    let depth = 32;
+    for (let round = 0; round < MAX_DEEPEN_ROUNDS; round++) {
+        const related = await git_git(workspace, ['merge-base', base, head]);
+        if (related.exitCode === 0)
+            return;
+        const shallow = await git_git(workspace, ['rev-parse', '--is-shallow-repository']);
+        if (shallow.stdout.trim() !== 'true')
+            return;
+        logger.info(`Deepening the clone by ${depth} commits to reach ${base.slice(0, 12)}`);
+        const deepened = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', `--deepen=${depth}`, remote, head], 600_000);
+        if (deepened.exitCode !== 0)
+            throw new Error(`git fetch --deepen failed: ${deepened.stderr.trim().split('\n').pop()}`);
+        depth *= 2;
+    }
+    const last = await git_git(workspace, ['merge-base', base, head]);
+    if (last.exitCode !== 0) {
+        const unshallow = await git_git(workspace, ['fetch', '--no-tags', '--unshallow', remote], 900_000);
+        if (unshallow.exitCode !== 0)
+            throw new Error(`cannot reach ${base} from ${head}: ${unshallow.stderr.trim().split('\n').pop()}`);
+    }
 }
 
 ;// CONCATENATED MODULE: external "os"
@@ -51062,7 +51140,8 @@ class ToolInstaller {
     }
     resolveVersion(tool, defaultVersion) {
         const override = this.options.overrides?.[tool];
-        if (!override || override.version === defaultVersion)
+        // Same version without a checksum of its own: nothing to override.
+        if (!override || (override.version === defaultVersion && !override.sha256))
             return { version: defaultVersion };
         if (!/^[0-9A-Za-z][0-9A-Za-z.+-]*$/.test(override.version)) {
             throw new ConfigurationError(`'${override.version}' is not a version`, `${tool}-version`);
@@ -51077,16 +51156,21 @@ class ToolInstaller {
             throw new ToolInstallError(spec.tool, `no release asset of version ${version} for platform ${this.platform}`);
         }
         const arch = this.platform;
-        const cached = find(spec.tool, version, arch);
-        if (cached) {
-            this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-            return this.binaryResult(spec, version, cached, asset.executable, true, started, true);
-        }
         const pinned = this.lock.binary[spec.tool]?.[version];
         const expected = override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any;
+        // Checked before the cache: an opted-out install must not pass later as if it were pinned.
         if (!expected && !override?.allowUnverified) {
             throw new ConfigurationError(`no SHA-256 is pinned for ${spec.tool} ${version} on ${this.platform}; give the asset's checksum ` +
                 `(${spec.tool}-sha256) or opt out explicitly (allow-unverified-tools: true)`, `${spec.tool}-version`);
+        }
+        const cached = find(spec.tool, version, arch);
+        if (cached) {
+            const marker = await readMarker(cached);
+            if (marker && (!expected || marker.digest === expected.toLowerCase())) {
+                this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
+                return this.binaryResult(spec, version, cached, asset.executable, true, started, marker.verified);
+            }
+            this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
         }
         if (expected && !/^[0-9a-f]{64}$/i.test(expected)) {
             throw new ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
@@ -51111,6 +51195,7 @@ class ToolInstaller {
             if (!expected)
                 this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
             const extracted = await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, asset.executable);
+            await writeMarker(extracted, { digest: actual, verified: Boolean(expected) });
             const executable = external_node_path_namespaceObject.join(extracted, asset.executable);
             try {
                 await (0,promises_namespaceObject.stat)(executable);
@@ -51157,7 +51242,7 @@ class ToolInstaller {
     }
     /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
     getPythonVersion() {
-        this.pythonVersion ??= exec_runTool({
+        this.pythonVersion ??= runTool({
             tool: 'python',
             command: this.python(),
             args: ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
@@ -51185,13 +51270,18 @@ class ToolInstaller {
         const cacheName = `secgate-py-${spec.tool}`;
         const cacheVersion = `${version}-py${pyVersion}`;
         const arch = this.platform;
-        const cached = find(cacheName, cacheVersion, arch);
-        if (cached)
-            return this.pythonResult(spec, version, cached, true, started, true);
         const requirements = this.lock.python[spec.tool]?.[version];
         if (!requirements && !override?.allowUnverified) {
             throw new ConfigurationError(`no hash-pinned requirement set is committed for ${spec.tool} ${version}; use the pinned ${spec.defaultVersion} ` +
                 `or opt out explicitly (allow-unverified-tools: true)`, `${spec.tool}-version`);
+        }
+        const digest = requirements ? (0,external_node_crypto_.createHash)('sha256').update(requirements).digest('hex') : 'unverified';
+        const cached = find(cacheName, cacheVersion, arch);
+        if (cached) {
+            const marker = await readMarker(cached);
+            if (marker && (!requirements || marker.digest === digest)) {
+                return this.pythonResult(spec, version, cached, true, started, marker.verified);
+            }
         }
         const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join(tempRoot(), `secgate-${spec.tool}-`));
         const venv = external_node_path_namespaceObject.join(work, 'venv');
@@ -51212,7 +51302,9 @@ class ToolInstaller {
                 pipArgs.push(`${spec.distribution}==${version}`);
             }
             await this.step(spec.tool, venvPython, pipArgs);
+            await writeMarker(venv, { digest, verified: Boolean(requirements) });
             const dir = await cacheDir(venv, cacheName, cacheVersion, arch);
+            await relocateScripts(venv, dir);
             return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
         }
         finally {
@@ -51220,7 +51312,7 @@ class ToolInstaller {
         }
     }
     async step(tool, command, args) {
-        const result = await exec_runTool({ tool, command, args, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error) => {
+        const result = await runTool({ tool, command, args, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error) => {
             throw new ToolInstallError(tool, errorMessage(error));
         });
         if (result.exitCode !== 0) {
@@ -51233,12 +51325,42 @@ class ToolInstaller {
             tool: spec.tool,
             version,
             command: venvExecutable(dir),
-            baseArgs: ['-m', spec.module],
+            baseArgs: spec.script ? [external_node_path_namespaceObject.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module],
             dir,
             cacheHit,
             durationMs: Date.now() - started,
             verified
         };
+    }
+}
+const MARKER_FILE = '.secgate-install.json';
+async function writeMarker(dir, marker) {
+    await (0,promises_namespaceObject.writeFile)(external_node_path_namespaceObject.join(dir, MARKER_FILE), JSON.stringify(marker));
+}
+async function readMarker(dir) {
+    try {
+        const parsed = JSON.parse(await (0,promises_namespaceObject.readFile)(external_node_path_namespaceObject.join(dir, MARKER_FILE), 'utf8'));
+        return typeof parsed.digest === 'string' && typeof parsed.verified === 'boolean' ? parsed : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Points the console scripts' shebangs at the venv's new home (tool-cache copies the venv). */
+async function relocateScripts(from, to) {
+    if (process.platform === 'win32')
+        return;
+    const bin = external_node_path_namespaceObject.join(to, 'bin');
+    const oldPrefix = `#!${external_node_path_namespaceObject.join(from, 'bin')}/`;
+    for (const name of await (0,promises_namespaceObject.readdir)(bin)) {
+        const file = external_node_path_namespaceObject.join(bin, name);
+        const info = await (0,promises_namespaceObject.lstat)(file);
+        if (!info.isFile() || info.size > 1024 * 1024)
+            continue;
+        const text = await (0,promises_namespaceObject.readFile)(file, 'utf8').catch(() => '');
+        if (!text.startsWith(oldPrefix))
+            continue;
+        await (0,promises_namespaceObject.writeFile)(file, `#!${bin}/${text.slice(oldPrefix.length)}`, { mode: info.mode });
     }
 }
 function venvExecutable(venv) {
@@ -51310,13 +51432,46 @@ class ChangedLines {
         return this.files.size;
     }
 }
-/** Parses `git diff --unified=0` output (or concatenated API patches) into changed line ranges. */
+/**
+ * Parses unified diff text (git's, or the API's per-file patches) into the new-side line numbers
+ * of added lines. Hunk line counts are tracked so content such as a line `++ b/x` inside a hunk is
+ * never mistaken for a file header, and context lines never count as changed.
+ */
 function parseUnifiedDiff(diff) {
     const files = new Map();
     let current;
+    let oldLeft = 0;
+    let newLeft = 0;
+    let newLine = 0;
+    const add = (line) => {
+        if (!current)
+            return;
+        const last = current[current.length - 1];
+        if (last && last[1] === line - 1)
+            last[1] = line;
+        else
+            current.push([line, line]);
+    };
     for (const line of diff.split('\n')) {
+        if (oldLeft > 0 || newLeft > 0) {
+            const marker = line[0];
+            if (marker === '+') {
+                add(newLine++);
+                newLeft--;
+            }
+            else if (marker === '-') {
+                oldLeft--;
+            }
+            else if (marker !== '\\') {
+                // Context line (a "\ No newline at end of file" marker counts for neither side).
+                newLine++;
+                newLeft--;
+                oldLeft--;
+            }
+            continue;
+        }
         if (line.startsWith('+++ ')) {
-            const target = line.slice(4).trim();
+            const target = line.slice(4).replace(/\t.*$/, '').trim();
             if (target === '/dev/null') {
                 current = undefined;
             }
@@ -51327,12 +51482,11 @@ function parseUnifiedDiff(diff) {
             }
             continue;
         }
-        const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/.exec(line);
-        if (hunk && current) {
-            const start = Number(hunk[1]);
-            const count = hunk[2] === undefined ? 1 : Number(hunk[2]);
-            if (count > 0)
-                current.push([start, start + count - 1]);
+        const hunk = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
+        if (hunk) {
+            oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
+            newLine = Number(hunk[2]);
+            newLeft = hunk[3] === undefined ? 1 : Number(hunk[3]);
         }
     }
     return files;
@@ -51343,21 +51497,42 @@ function changedLinesFromApiPatches(files) {
     for (const file of files) {
         if (file.status === 'removed')
             continue;
-        const parsed = parseUnifiedDiff(`+++ b/${file.filename}\n${file.patch ?? ''}`);
-        // A file whose patch GitHub omitted (too large, binary) counts as wholly changed.
-        map.set(file.filename, file.patch ? parsed.get(file.filename) ?? [] : [[1, Number.MAX_SAFE_INTEGER]]);
+        if (!file.patch) {
+            // GitHub omits the patch of large or binary files: count the whole file as changed (fails safe).
+            // A pure rename has no patch either, and no changed line.
+            if (file.status !== 'renamed')
+                map.set(file.filename, [[1, Number.MAX_SAFE_INTEGER]]);
+            continue;
+        }
+        const parsed = parseUnifiedDiff(`+++ b/${file.filename}\n${file.patch}`);
+        map.set(file.filename, parsed.get(file.filename) ?? []);
     }
     return new ChangedLines(map);
 }
+/** Undoes git's C-style quoting of unusual paths ("a\tb", octal escapes of UTF-8 bytes). */
 function unquote(path) {
-    if (!path.startsWith('"'))
+    if (!path.startsWith('"') || !path.endsWith('"'))
         return path;
-    try {
-        return JSON.parse(path);
+    const body = path.slice(1, -1);
+    const simple = { n: 10, t: 9, r: 13, '"': 34, '\\': 92, a: 7, b: 8, f: 12, v: 11 };
+    const bytes = [];
+    for (let i = 0; i < body.length; i++) {
+        const ch = body[i];
+        if (ch !== '\\') {
+            bytes.push(...Buffer.from(ch, 'utf8'));
+            continue;
+        }
+        const next = body[i + 1] ?? '';
+        if (/[0-7]/.test(next)) {
+            bytes.push(parseInt(body.slice(i + 1, i + 4), 8));
+            i += 3;
+        }
+        else {
+            bytes.push(simple[next] ?? next.charCodeAt(0));
+            i += 1;
+        }
     }
-    catch {
-        return path.slice(1, -1);
-    }
+    return Buffer.from(bytes).toString('utf8');
 }
 /**
  * Changed lines between two commits with git. Works on shallow clones: a missing commit is
@@ -51366,17 +51541,9 @@ function unquote(path) {
  * queue commit against its base_sha.
  */
 async function changedLinesFromGit(request) {
-    const git = async (args) => runTool({ tool: 'git', command: 'git', args, cwd: request.workspace, timeoutMs: 120_000 });
-    for (const sha of [request.base, request.head]) {
-        const present = await git(['cat-file', '-e', `${sha}^{commit}`]);
-        if (present.exitCode === 0)
-            continue;
-        request.logger.info(`Fetching ${sha} (not in this clone) to compute changed lines`);
-        const fetched = await git(['fetch', '--no-tags', '--no-recurse-submodules', '--depth=1', request.remote ?? 'origin', sha]);
-        if (fetched.exitCode !== 0)
-            throw new Error(`git fetch ${sha} failed: ${fetched.stderr.trim().split('\n').pop()}`);
-    }
-    const diff = await git(['diff', '--no-color', '--no-ext-diff', '--unified=0', '-M', request.base, request.head]);
+    for (const sha of [request.base, request.head])
+        await ensureCommit(request.workspace, sha, request.logger, request.remote);
+    const diff = await git(request.workspace, ['-c', 'core.quotePath=false', 'diff', '--no-color', '--no-ext-diff', '--unified=0', '-M', '--src-prefix=a/', '--dst-prefix=b/', request.base, request.head]);
     if (diff.exitCode !== 0)
         throw new Error(`git diff failed: ${diff.stderr.trim().split('\n').pop()}`);
     return new ChangedLines(parseUnifiedDiff(diff.stdout));
@@ -51528,7 +51695,7 @@ function resultFor(finding, ruleIndex) {
         result.locations = [
             {
                 physicalLocation: {
-                    artifactLocation: { uri: encodeURI(loc.path), uriBaseId: '%SRCROOT%' },
+                    artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' },
                     ...(loc.startLine ? { region } : {})
                 }
             }
@@ -51727,6 +51894,7 @@ function ruleLabel(entry) {
 
 
 
+
 ;// CONCATENATED MODULE: ./packages/adversarial/src/index.ts
 /**
  * adversarial: Adversarial testing of a live model endpoint. No tool adapters have landed yet (planned: ART, garak, promptfoo, schemathesis, RESTler);
@@ -51781,6 +51949,11 @@ function banditSeverity(severity, confidence) {
     const base = BANDIT_SEVERITY[severity.toUpperCase()] ?? 'info';
     return confidence.toUpperCase() === 'LOW' ? LOWER[base] : base;
 }
+/** Hardcoded password checks, whose messages contain the value found. */
+const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
+function redactQuoted(text) {
+    return text.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "'[REDACTED]'");
+}
 function parseBanditReport(text) {
     if (text.trim() === '')
         throw new ToolOutputError('bandit', 'the JSON report is empty');
@@ -51795,6 +51968,7 @@ function parseBanditReport(text) {
         throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
     }
     const findings = report.results.map((r) => {
+        const secretBearing = HARDCODED_SECRET_TESTS.has(r.test_id);
         if (typeof r.test_id !== 'string' || typeof r.filename !== 'string' || typeof r.line_number !== 'number') {
             throw new ToolOutputError('bandit', 'a result lacks test_id, filename or line_number');
         }
@@ -51805,7 +51979,8 @@ function parseBanditReport(text) {
             tool: 'bandit',
             ruleId: r.test_id,
             title: `${r.test_id} ${r.test_name}`,
-            message: r.issue_text,
+            // B105–B107 quote the password they found: never repeat it.
+            message: secretBearing ? redactQuoted(r.issue_text) : r.issue_text,
             severity: banditSeverity(r.issue_severity, r.issue_confidence),
             confidence: r.issue_confidence?.toLowerCase() || undefined,
             location: {
@@ -51818,7 +51993,8 @@ function parseBanditReport(text) {
             },
             cwe: r.issue_cwe?.id ? [`CWE-${r.issue_cwe.id}`] : undefined,
             helpUri: r.more_info,
-            tags: [r.test_name]
+            tags: [r.test_name],
+            sensitive: secretBearing || undefined
         };
     });
     return { findings, warnings: report.errors.map((e) => `${e.filename}: ${e.reason}`) };
@@ -51867,15 +52043,448 @@ const banditAdapter = {
     parse: (report) => parseBanditReport(report)
 };
 
+;// CONCATENATED MODULE: ./packages/sast/src/adapters/gitleaks.ts
+
+
+
+/**
+ * gitleaks: hardcoded secrets in the working tree (`dir`) and in the commits of a change (`git`).
+ * https://github.com/gitleaks/gitleaks — MIT, free, no licence key.
+ *
+ * gitleaks has no severity: every leaked credential is `high` (it blocks with the default
+ * fail-on). Secrets are always redacted (`--redact`) and never copied from the report.
+ */
+const GITLEAKS_SEVERITY = { '*': 'high' };
+// Findings use our own exit code so they cannot be confused with gitleaks' errors (always 1).
+const LEAKS_EXIT_CODE = 3;
+function secretsScanMode(context) {
+    const value = (context.options['secrets-scan'] ?? 'both').trim().toLowerCase();
+    if (value === 'tree' || value === 'history' || value === 'both')
+        return value;
+    throw new ConfigurationError(`'${value}' is not one of tree, history, both`, 'secrets-scan');
+}
+function parseGitleaksReport(text, mode) {
+    if (text.trim() === '')
+        throw new ToolOutputError('gitleaks', 'the JSON report is empty');
+    let leaks;
+    try {
+        leaks = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ToolOutputError('gitleaks', `the JSON report is truncated or not JSON (${error.message})`);
+    }
+    if (!Array.isArray(leaks))
+        throw new ToolOutputError('gitleaks', 'the report is not a JSON array of leaks');
+    const findings = leaks.map((leak) => {
+        if (typeof leak.RuleID !== 'string' || typeof leak.File !== 'string') {
+            throw new ToolOutputError('gitleaks', 'a leak lacks RuleID or File');
+        }
+        const commit = leak.Commit ? leak.Commit.slice(0, 12) : undefined;
+        return {
+            tool: 'gitleaks',
+            ruleId: leak.RuleID,
+            title: `Hardcoded secret: ${leak.RuleID}`,
+            message: `${leak.Description ?? leak.RuleID}${commit ? ` (in commit ${commit})` : ''}. ` +
+                'Revoke/rotate the credential, remove it from the code and history, and load it from a secret store.',
+            severity: 'high',
+            confidence: 'high',
+            location: {
+                path: leak.File,
+                startLine: leak.StartLine,
+                endLine: leak.EndLine ?? leak.StartLine,
+                startColumn: leak.StartColumn,
+                endColumn: leak.EndLine === leak.StartLine ? leak.EndColumn : undefined
+            },
+            cwe: ['CWE-798'],
+            helpUri: 'https://github.com/gitleaks/gitleaks#readme',
+            tags: ['secret', mode, ...(leak.Tags ?? [])],
+            // A leak in history is identified by its commit, not by text that may be gone from the tree.
+            identity: commit ? `${leak.Commit}:${leak.File}:${leak.RuleID}` : undefined,
+            sensitive: true
+        };
+    });
+    return { findings, warnings: [] };
+}
+async function gitleaks_exists(file) {
+    return (0,promises_namespaceObject.access)(file).then(() => true, () => false);
+}
+const gitleaksAdapter = {
+    id: 'gitleaks',
+    displayName: 'gitleaks',
+    description: 'Hardcoded secrets in the working tree and in every commit of a pull request or push.',
+    install: {
+        kind: 'binary',
+        tool: 'gitleaks',
+        defaultVersion: '8.30.0',
+        asset(version, platform) {
+            const names = {
+                'linux-x64': 'linux_x64',
+                'linux-arm64': 'linux_arm64',
+                'darwin-x64': 'darwin_x64',
+                'darwin-arm64': 'darwin_arm64'
+            };
+            const suffix = names[platform];
+            if (!suffix)
+                return undefined;
+            const assetName = `gitleaks_${version}_${suffix}.tar.gz`;
+            return {
+                urlPath: `gitleaks/gitleaks/releases/download/v${version}/${assetName}`,
+                assetName,
+                archive: 'tar.gz',
+                executable: 'gitleaks'
+            };
+        },
+        versionArgs: ['version']
+    },
+    defaultTimeoutMs: 15 * 60_000,
+    severityMap: GITLEAKS_SEVERITY,
+    async command(_tool, context) {
+        const mode = secretsScanMode(context);
+        const common = ['--report-format', 'json', '--redact', '--exit-code', String(LEAKS_EXIT_CODE), '--no-banner', '--no-color', '--log-level', 'warn'];
+        // The repo's own rules and allowlists: .gitleaks.toml (also found by gitleaks itself in the
+        // scanned folder) and .gitleaksignore (read from the working directory, the workspace).
+        const config = external_node_path_namespaceObject.join(context.workspace, '.gitleaks.toml');
+        if (await gitleaks_exists(config))
+            common.push('--config', config);
+        const invocations = [];
+        if (mode !== 'history') {
+            for (const [index, target] of context.targets.entries()) {
+                const report = external_node_path_namespaceObject.join(context.workDir, `tree-${index}.json`);
+                invocations.push({ mode: 'tree', args: ['dir', target, ...common, '--report-path', report], reportFile: report });
+            }
+        }
+        if (mode !== 'tree') {
+            const range = context.commitRange;
+            if (!range) {
+                context.logger.info('gitleaks: no commit range for this event; history scan skipped (the working tree is scanned)');
+            }
+            else if (!(await isGitWorkTree(context.workspace))) {
+                throw new ConfigurationError('secrets-scan includes history, but the workspace is not a git repository', 'secrets-scan');
+            }
+            else {
+                await ensureRangeHistory(context.workspace, range.base, range.head, context.logger);
+                const report = external_node_path_namespaceObject.join(context.workDir, 'history.json');
+                invocations.push({
+                    mode: 'history',
+                    args: ['git', '.', ...common, '--report-path', report, `--log-opts=${range.base}..${range.head}`],
+                    reportFile: report
+                });
+            }
+        }
+        if (invocations.length === 0) {
+            // history-only on an event without a range: scan nothing rather than pretend.
+            throw new ConfigurationError('secrets-scan: history has no commit range on this event; use tree or both', 'secrets-scan');
+        }
+        return invocations;
+    },
+    exitMeaning(code) {
+        return code === 0 ? 'clean' : code === LEAKS_EXIT_CODE ? 'findings' : 'error';
+    },
+    parse: (report, _context, invocation) => parseGitleaksReport(report, invocation.mode ?? 'tree'),
+    combine(reports) {
+        // The same secret found in the tree and in a commit of the change: keep the tree finding.
+        const seen = new Set();
+        const findings = [];
+        for (const finding of reports.flatMap((r) => r.findings)) {
+            const key = `${finding.location?.path}:${finding.location?.startLine}:${finding.ruleId}`;
+            if (seen.has(key))
+                continue;
+            seen.add(key);
+            findings.push(finding);
+        }
+        return { findings, warnings: reports.flatMap((r) => r.warnings) };
+    }
+};
+
+;// CONCATENATED MODULE: ./packages/sast/src/adapters/git-secrets.ts
+
+
+
+/**
+ * git-secrets (awslabs): prohibited patterns (AWS credentials by default) plus the repository's own
+ * `secrets.patterns` and `.gitallowed`. https://github.com/awslabs/git-secrets
+ *
+ * It prints `path:line:matched line` on stderr; the matched line holds the secret, so only the
+ * path and line are kept. Every match is `high`.
+ */
+const GIT_SECRETS_SEVERITY = { '*': 'high' };
+// git-secrets exits 0 and prints nothing when no pattern is registered or outside a repository;
+// both are checked before its silence is trusted.
+const MATCH_LINE = /^(?:([0-9a-f]{40}):)?(.+?):(\d+):/;
+function parseGitSecretsOutput(text, mode) {
+    const findings = [];
+    const warnings = [];
+    for (const line of text.split(/\r?\n/)) {
+        if (line.trim() === '')
+            continue;
+        if (line.startsWith('[ERROR] Matched one or more prohibited patterns'))
+            break;
+        const match = MATCH_LINE.exec(line);
+        if (!match) {
+            if (/^(fatal|error|warning):/i.test(line))
+                warnings.push(line.slice(0, 300));
+            continue;
+        }
+        const [, commit, file, lineNumber] = match;
+        findings.push({
+            tool: 'git-secrets',
+            ruleId: 'prohibited-pattern',
+            title: 'Prohibited secret pattern (git-secrets)',
+            message: `A registered git-secrets pattern matched${commit ? ` in commit ${commit.slice(0, 12)}` : ''}. ` +
+                'Rotate the credential and remove it; allow known test values in .gitallowed.',
+            severity: 'high',
+            confidence: 'medium',
+            location: { path: file.replace(/^\.\//, ''), startLine: Number(lineNumber) },
+            cwe: ['CWE-798'],
+            helpUri: 'https://github.com/awslabs/git-secrets#readme',
+            tags: ['secret', mode],
+            identity: commit ? `${commit}:${file}` : undefined,
+            sensitive: true
+        });
+    }
+    return { findings, warnings };
+}
+const gitSecretsAdapter = {
+    id: 'git-secrets',
+    displayName: 'git-secrets',
+    description: 'AWS credential patterns and the repository’s own prohibited patterns.',
+    install: {
+        kind: 'binary',
+        tool: 'git-secrets',
+        defaultVersion: '1.3.0',
+        // A shell script: the tag's source archive is the same on every platform with bash and git.
+        asset: (version, platform) => platform.startsWith('windows')
+            ? undefined
+            : {
+                urlPath: `awslabs/git-secrets/archive/refs/tags/${version}.tar.gz`,
+                assetName: `git-secrets-${version}.tar.gz`,
+                archive: 'tar.gz',
+                executable: `git-secrets-${version}/git-secrets`
+            }
+    },
+    defaultTimeoutMs: 15 * 60_000,
+    severityMap: GIT_SECRETS_SEVERITY,
+    async skip(context) {
+        return (await isGitWorkTree(context.workspace)) ? undefined : 'not a git repository (git-secrets scans through git)';
+    },
+    async command(tool, context) {
+        const mode = secretsScanMode(context);
+        // Register the AWS patterns in a private global config: the user's repo config is only read.
+        // PATH: the AWS provider registered below runs as `git secrets --aws-provider`.
+        const env = {
+            GIT_CONFIG_GLOBAL: external_node_path_namespaceObject.join(context.workDir, 'gitconfig'),
+            GIT_CONFIG_NOSYSTEM: '1',
+            PATH: `${external_node_path_namespaceObject.dirname(tool.command)}${external_node_path_namespaceObject.delimiter}${process.env['PATH'] ?? ''}`
+        };
+        const registered = await runTool({
+            tool: 'git-secrets',
+            command: tool.command,
+            args: ['--register-aws', '--global'],
+            cwd: context.workspace,
+            env: { ...process.env, ...env },
+            timeoutMs: 60_000
+        });
+        if (registered.exitCode !== 0) {
+            throw new ToolFailureError('git-secrets', 'could not register the AWS patterns', registered.exitCode, registered.stderr);
+        }
+        const patterns = await runTool({
+            tool: 'git',
+            command: 'git',
+            args: ['config', '--get-all', 'secrets.patterns'],
+            cwd: context.workspace,
+            env: { ...process.env, ...env },
+            timeoutMs: 30_000
+        });
+        if (patterns.stdout.trim() === '') {
+            throw new ToolFailureError('git-secrets', 'no prohibited patterns are registered, so a scan would find nothing by construction');
+        }
+        const invocations = [];
+        if (mode !== 'history') {
+            // -r: every file under the targets on disk, tracked or not (a new file is what a PR adds).
+            // (-r cannot be combined with --no-index/--untracked; git-secrets exits 1 for that, as for matches.)
+            invocations.push({ mode: 'tree', args: ['--scan', '-r', ...context.targets], env, reportFrom: 'stderr' });
+        }
+        if (mode !== 'tree') {
+            const hasCommits = (await git_git(context.workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).exitCode === 0;
+            // git-secrets has no range option: --scan-history walks all history reachable here.
+            if (hasCommits)
+                invocations.push({ mode: 'history', args: ['--scan-history'], env, reportFrom: 'stderr' });
+        }
+        return invocations;
+    },
+    exitMeaning(code) {
+        return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
+    },
+    parse(report, _context, invocation) {
+        const parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
+        if (parsed.findings.length === 0 && /prohibited patterns/.test(report)) {
+            throw new ToolOutputError('git-secrets', 'it reported matches but no match line could be read');
+        }
+        return parsed;
+    },
+    combine(reports) {
+        const seen = new Set();
+        const findings = reports
+            .flatMap((r) => r.findings)
+            .filter((f) => {
+            const key = `${f.location?.path}:${f.location?.startLine}`;
+            if (seen.has(key))
+                return false;
+            seen.add(key);
+            return true;
+        });
+        return { findings, warnings: reports.flatMap((r) => r.warnings) };
+    }
+};
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./packages/sast/src/adapters/semgrep.ts
+
+
+
+
+/**
+ * Semgrep, registry-free: our ML rulepack (rules/ml) plus the user's local rule files. No login,
+ * no metrics, no network. https://semgrep.dev/docs
+ *
+ * Severity words, old and new (semgrep ≥ 1.100 accepts both in rules and reports):
+ * CRITICAL → critical; ERROR, HIGH → high; WARNING, MEDIUM → medium; LOW → low;
+ * INFO, INVENTORY, EXPERIMENT → info.
+ */
+const SEMGREP_SEVERITY = {
+    CRITICAL: 'critical',
+    ERROR: 'high',
+    HIGH: 'high',
+    WARNING: 'medium',
+    MEDIUM: 'medium',
+    LOW: 'low',
+    INFO: 'info',
+    INVENTORY: 'info',
+    EXPERIMENT: 'info'
+};
+/** The ML rulepack shipped in this repository (beside dist/ in the action, beside packages/ in dev). */
+function rulepackDir() {
+    const override = process.env['SECGATE_RULES_DIR'];
+    if (override)
+        return override;
+    let dir = external_node_path_namespaceObject.dirname((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (let i = 0; i < 6; i++) {
+        const candidate = external_node_path_namespaceObject.join(dir, 'rules', 'ml');
+        if ((0,external_node_fs_namespaceObject.existsSync)(external_node_path_namespaceObject.join(candidate, 'README.md')))
+            return candidate;
+        dir = external_node_path_namespaceObject.dirname(dir);
+    }
+    throw new ConfigurationError('the secgate ML rulepack (rules/ml) is missing from this installation', 'semgrep-rules');
+}
+function asList(value) {
+    if (Array.isArray(value))
+        return value.filter((v) => typeof v === 'string');
+    return typeof value === 'string' ? [value] : [];
+}
+function parseSemgrepReport(text) {
+    if (text.trim() === '')
+        throw new ToolOutputError('semgrep', 'the JSON report is empty');
+    let output;
+    try {
+        output = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ToolOutputError('semgrep', `the JSON report is truncated or not JSON (${error.message})`);
+    }
+    if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
+        throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
+    }
+    const findings = output.results.map((match) => {
+        if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
+            throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
+        }
+        const metadata = match.extra?.metadata ?? {};
+        const severityWord = String(match.extra?.severity ?? 'INFO').toUpperCase();
+        const cwe = asList(metadata['cwe'])
+            .map((c) => /CWE-\d+/i.exec(c)?.[0]?.toUpperCase())
+            .filter((c) => Boolean(c));
+        const confidence = String(metadata['confidence'] ?? '').toLowerCase();
+        const message = (match.extra?.message ?? '').trim();
+        const shortName = match.check_id.split('.').pop() ?? match.check_id;
+        return {
+            tool: 'semgrep',
+            ruleId: match.check_id,
+            title: `${shortName}: ${message.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ''}`,
+            message,
+            severity: SEMGREP_SEVERITY[severityWord] ?? 'info',
+            confidence: ['high', 'medium', 'low'].includes(confidence) ? confidence : undefined,
+            location: {
+                path: match.path,
+                startLine: match.start.line,
+                endLine: match.end?.line ?? match.start.line,
+                startColumn: match.start.col,
+                endColumn: match.end?.line === match.start.line ? match.end.col : undefined
+            },
+            cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
+            helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
+            tags: asList(metadata['category'])
+        };
+    });
+    const warnings = output.errors.map((e) => `${e.level ?? 'error'}: ${e.path ? `${e.path}: ` : ''}${(e.message ?? JSON.stringify(e.type)).split('\n')[0]}`);
+    return { findings, warnings };
+}
+/** Local rule paths only: a registry reference would need the network and a Semgrep account. */
+function userRuleConfigs(value, workspace) {
+    return parseList(value).map((entry) => {
+        if (/^(p|r|s)\/|^auto$|^https?:\/\//.test(entry)) {
+            throw new ConfigurationError(`'${entry}' is a registry or remote config; secgate runs Semgrep with local rule files only`, 'semgrep-rules');
+        }
+        const resolved = external_node_path_namespaceObject.resolve(workspace, entry);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(resolved))
+            throw new ConfigurationError(`rule path '${entry}' does not exist`, 'semgrep-rules');
+        return resolved;
+    });
+}
+const semgrepAdapter = {
+    id: 'semgrep',
+    displayName: 'Semgrep',
+    description: 'Pattern and taint rules: the secgate ML rulepack (unsafe model loading, LLM output to sinks, …) plus your own.',
+    install: { kind: 'python', tool: 'semgrep', distribution: 'semgrep', module: 'semgrep', script: 'semgrep', defaultVersion: '1.185.0' },
+    defaultTimeoutMs: 20 * 60_000,
+    severityMap: SEMGREP_SEVERITY,
+    command(_tool, context) {
+        const report = external_node_path_namespaceObject.join(context.workDir, 'semgrep.json');
+        const configs = [rulepackDir(), ...userRuleConfigs(context.options['semgrep-rules'], context.workspace)];
+        const args = ['scan', ...configs.flatMap((c) => ['--config', c])];
+        args.push('--json', '--output', report, '--metrics=off', '--disable-version-check', '--no-rewrite-rule-ids', '--quiet');
+        for (const pattern of context.exclude)
+            args.push('--exclude', pattern);
+        args.push(...context.targets);
+        return {
+            args,
+            reportFile: report,
+            env: { SEMGREP_SEND_METRICS: 'off', SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SETTINGS_FILE: external_node_path_namespaceObject.join(context.workDir, 'settings.yml') }
+        };
+    },
+    exitMeaning(code) {
+        // Without --error, findings exit 0; 2 fatal, 3 target parse, 4 rule parse, 5 bad YAML,
+        // 7 missing config, 8 invalid language, 13 API key, 14 scan failure (semgrep/error.py).
+        return code === 0 ? 'clean' : 'error';
+    },
+    parse: (report) => parseSemgrepReport(report)
+};
+
 ;// CONCATENATED MODULE: ./packages/sast/src/index.ts
+
+
+
+
+
+
 
 
 /** sast: runs on every commit — insecure patterns and hardcoded credentials. */
 const sastStage = {
     id: 'sast',
     title: 'Static analysis',
-    adapters: [banditAdapter],
-    defaultTools: ['bandit']
+    adapters: [banditAdapter, semgrepAdapter, gitleaksAdapter, gitSecretsAdapter],
+    defaultTools: ['bandit', 'semgrep', 'gitleaks', 'git-secrets']
 };
 /** Stage-specific action inputs passed to adapters as options. */
 const SAST_OPTION_INPUTS = ['semgrep-rules', 'secrets-scan'];
@@ -52108,7 +52717,7 @@ async function main(argv) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5517);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6013);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv);
 

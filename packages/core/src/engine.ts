@@ -101,7 +101,7 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
   const raws = outcomes.flatMap((o) => o.findings);
   const sources = new SourceCache(request.workspace);
   const identified = await identify(raws, sources);
-  const merged = mergeDuplicates(identified);
+  const merged = hideSecretLines(mergeDuplicates(identified));
   const { findings, ledger } = evaluate(merged, request.policy, {
     now: request.now,
     baseline: request.baseline,
@@ -123,6 +123,13 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
     errors,
     durationMs: Date.now() - started
   };
+}
+
+/** A line where any tool saw a secret is shown by no finding: other tools' snippets would leak it. */
+export function hideSecretLines(findings: Finding[]): Finding[] {
+  const key = (f: Finding): string => `${f.location?.path}:${f.location?.startLine}`;
+  const secretLines = new Set(findings.filter((f) => f.sensitive && f.location?.startLine).map(key));
+  return findings.map((f) => (!f.sensitive && f.location?.startLine && secretLines.has(key(f)) ? { ...f, sensitive: true, snippet: undefined } : f));
 }
 
 /** New first, then most severe, then by place: the order annotations and the summary use. */

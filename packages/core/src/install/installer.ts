@@ -1,7 +1,7 @@
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChecksumMismatchError, ConfigurationError, ToolInstallError, errorMessage } from '../errors.js';
@@ -251,6 +251,7 @@ export class ToolInstaller {
       await this.step(spec.tool, venvPython, pipArgs);
       await writeMarker(venv, { digest, verified: Boolean(requirements) });
       const dir = await tc.cacheDir(venv, cacheName, cacheVersion, arch);
+      await relocateScripts(venv, dir);
       return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -279,7 +280,7 @@ export class ToolInstaller {
       tool: spec.tool,
       version,
       command: venvExecutable(dir),
-      baseArgs: ['-m', spec.module],
+      baseArgs: spec.script ? [path.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module],
       dir,
       cacheHit,
       durationMs: Date.now() - started,
@@ -305,6 +306,21 @@ async function readMarker(dir: string): Promise<InstallMarker | undefined> {
     return typeof parsed.digest === 'string' && typeof parsed.verified === 'boolean' ? parsed : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Points the console scripts' shebangs at the venv's new home (tool-cache copies the venv). */
+async function relocateScripts(from: string, to: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const bin = path.join(to, 'bin');
+  const oldPrefix = `#!${path.join(from, 'bin')}/`;
+  for (const name of await readdir(bin)) {
+    const file = path.join(bin, name);
+    const info = await lstat(file);
+    if (!info.isFile() || info.size > 1024 * 1024) continue;
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (!text.startsWith(oldPrefix)) continue;
+    await writeFile(file, `#!${bin}/${text.slice(oldPrefix.length)}`, { mode: info.mode });
   }
 }
 

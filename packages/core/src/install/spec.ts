@@ -7,8 +7,13 @@ export interface PythonInstallSpec {
   tool: string;
   /** The PyPI distribution, e.g. `bandit`. */
   distribution: string;
-  /** Installed with `python -m <module>` so the venv still works after tool-cache moves it. */
+  /** Run as `python -m <module>` so the venv still works after tool-cache moves it. */
   module: string;
+  /**
+   * Run as `python <venv>/bin/<script>` instead, for tools whose `-m` entry is deprecated (semgrep).
+   * The venv's script shebangs are rewritten after the move, since such tools exec sibling scripts.
+   */
+  script?: string;
   defaultVersion: string;
 }
 

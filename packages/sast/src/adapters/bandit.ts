@@ -59,6 +59,13 @@ interface BanditReport {
   metrics?: unknown;
 }
 
+/** Hardcoded password checks, whose messages contain the value found. */
+const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
+
+function redactQuoted(text: string): string {
+  return text.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "'[REDACTED]'");
+}
+
 export function parseBanditReport(text: string): ParsedReport {
   if (text.trim() === '') throw new ToolOutputError('bandit', 'the JSON report is empty');
   let report: BanditReport;
@@ -71,6 +78,7 @@ export function parseBanditReport(text: string): ParsedReport {
     throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
   }
   const findings = report.results.map((r): RawFinding => {
+    const secretBearing = HARDCODED_SECRET_TESTS.has(r.test_id);
     if (typeof r.test_id !== 'string' || typeof r.filename !== 'string' || typeof r.line_number !== 'number') {
       throw new ToolOutputError('bandit', 'a result lacks test_id, filename or line_number');
     }
@@ -81,7 +89,8 @@ export function parseBanditReport(text: string): ParsedReport {
       tool: 'bandit',
       ruleId: r.test_id,
       title: `${r.test_id} ${r.test_name}`,
-      message: r.issue_text,
+      // B105–B107 quote the password they found: never repeat it.
+      message: secretBearing ? redactQuoted(r.issue_text) : r.issue_text,
       severity: banditSeverity(r.issue_severity, r.issue_confidence),
       confidence: (r.issue_confidence?.toLowerCase() as Confidence) || undefined,
       location: {
@@ -94,7 +103,8 @@ export function parseBanditReport(text: string): ParsedReport {
       },
       cwe: r.issue_cwe?.id ? [`CWE-${r.issue_cwe.id}`] : undefined,
       helpUri: r.more_info,
-      tags: [r.test_name]
+      tags: [r.test_name],
+      sensitive: secretBearing || undefined
     };
   });
   return { findings, warnings: report.errors.map((e) => `${e.filename}: ${e.reason}`) };

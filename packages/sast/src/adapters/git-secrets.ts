@@ -86,7 +86,12 @@ export const gitSecretsAdapter: ToolAdapter = {
   async command(tool, context) {
     const mode = secretsScanMode(context);
     // Register the AWS patterns in a private global config: the user's repo config is only read.
-    const env = { GIT_CONFIG_GLOBAL: path.join(context.workDir, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1' };
+    // PATH: the AWS provider registered below runs as `git secrets --aws-provider`.
+    const env = {
+      GIT_CONFIG_GLOBAL: path.join(context.workDir, 'gitconfig'),
+      GIT_CONFIG_NOSYSTEM: '1',
+      PATH: `${path.dirname(tool.command)}${path.delimiter}${process.env['PATH'] ?? ''}`
+    };
     const registered = await runTool({
       tool: 'git-secrets',
       command: tool.command,
@@ -111,8 +116,9 @@ export const gitSecretsAdapter: ToolAdapter = {
     }
     const invocations: ToolInvocation[] = [];
     if (mode !== 'history') {
-      // --no-index -r: files on disk, tracked or not (a new file is what a PR adds).
-      invocations.push({ mode: 'tree', args: ['--scan', '--no-index', '-r', ...context.targets], env, reportFrom: 'stderr' });
+      // -r: every file under the targets on disk, tracked or not (a new file is what a PR adds).
+      // (-r cannot be combined with --no-index/--untracked; git-secrets exits 1 for that, as for matches.)
+      invocations.push({ mode: 'tree', args: ['--scan', '-r', ...context.targets], env, reportFrom: 'stderr' });
     }
     if (mode !== 'tree') {
       const hasCommits = (await git(context.workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).exitCode === 0;
