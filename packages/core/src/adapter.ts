@@ -36,6 +36,8 @@ export interface ToolInvocation {
   reportFrom?: 'stdout' | 'stderr';
   /** Passed to `parse` so one adapter can run several modes (e.g. working tree and history). */
   mode?: string;
+  /** Adapter-private facts gathered while planning the run, for `parse` (e.g. the commits in range). */
+  data?: Readonly<Record<string, unknown>>;
 }
 
 export interface ParsedReport {

@@ -7,6 +7,8 @@ import { truncate } from '../fingerprint.js';
 /** The runner rejects step summaries over 1 MiB; stay well under it. */
 export const SUMMARY_LIMIT_BYTES = 1_000_000;
 const TOP_FINDINGS = 100;
+/** Cap for every other list (warnings, ledger entries), so the summary stays small whatever the input. */
+const MAX_LIST = 20;
 
 export interface SummaryContext {
   /** `https://github.com/owner/repo/blob/<sha>/` for links to file lines; omitted locally. */
@@ -54,7 +56,7 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
   );
   if (result.errors.length > 0) {
     head.push('### Tool errors', '');
-    for (const error of result.errors) head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
+    for (const error of result.errors.slice(0, MAX_LIST)) head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
     head.push('');
   }
 
@@ -77,18 +79,27 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     );
   }
   head.push('');
+  const warned = result.tools.filter((run) => run.warnings.length > 0);
+  if (warned.length > 0) {
+    head.push('<details><summary>Tool warnings (files a tool could not fully scan, …)</summary>', '');
+    for (const run of warned) {
+      for (const warning of run.warnings.slice(0, MAX_LIST)) head.push(`- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(warning, 300))}`);
+      if (run.warnings.length > MAX_LIST) head.push(`- ${escapeMarkdown(run.displayName)}: … ${run.warnings.length - MAX_LIST} more`);
+    }
+    head.push('', '</details>', '');
+  }
 
   const ledger: string[] = [];
   if (result.ledger.expired.length > 0) {
     ledger.push('### ⚠️ Expired exceptions (no longer suppressing)', '');
-    for (const s of result.ledger.expired) {
-      ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expired ${s.entry.expires}: ${escapeMarkdown(s.entry.reason)} — matches ${s.matched} finding(s)`);
+    for (const s of result.ledger.expired.slice(0, MAX_LIST)) {
+      ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expired ${s.entry.expires}: ${escapeMarkdown(truncate(s.entry.reason, 300))} — matches ${s.matched} finding(s)`);
     }
     ledger.push('');
   }
   if (result.ledger.expiringSoon.length > 0) {
     ledger.push('### Exceptions expiring within 14 days', '');
-    for (const s of result.ledger.expiringSoon) {
+    for (const s of result.ledger.expiringSoon.slice(0, MAX_LIST)) {
       ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expires ${s.entry.expires} (${s.daysLeft} day(s) left)`);
     }
     ledger.push('');

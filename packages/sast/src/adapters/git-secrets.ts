@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import {
   ToolFailureError,
   ToolOutputError,
+  ensureRangeHistory,
   git,
   isGitWorkTree,
   runTool,
@@ -120,20 +121,48 @@ export const gitSecretsAdapter: ToolAdapter = {
       // (-r cannot be combined with --no-index/--untracked; git-secrets exits 1 for that, as for matches.)
       invocations.push({ mode: 'tree', args: ['--scan', '-r', ...context.targets], env, reportFrom: 'stderr' });
     }
-    if (mode !== 'tree') {
-      const hasCommits = (await git(context.workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).exitCode === 0;
-      // git-secrets has no range option: --scan-history walks all history reachable here.
-      if (hasCommits) invocations.push({ mode: 'history', args: ['--scan-history'], env, reportFrom: 'stderr' });
+    if (mode !== 'tree' && context.commitRange) {
+      // git-secrets has no range option: --scan-history greps every commit whose diff matches a
+      // pattern; only matches in the commits of this change are kept (see parse).
+      const { base, head } = context.commitRange;
+      await ensureRangeHistory(context.workspace, base, head, context.logger);
+      const commits = await git(context.workspace, ['rev-list', `${base}..${head}`]);
+      const top = await git(context.workspace, ['rev-parse', '--show-toplevel']);
+      if (commits.exitCode !== 0 || top.exitCode !== 0) {
+        throw new ToolFailureError('git-secrets', `cannot list the commits of ${base}..${head}`, commits.exitCode, commits.stderr);
+      }
+      invocations.push({
+        mode: 'history',
+        args: ['--scan-history'],
+        env,
+        reportFrom: 'stderr',
+        data: { commits: commits.stdout.split('\n').filter(Boolean), toplevel: top.stdout.trim() }
+      });
+    } else if (mode === 'history') {
+      context.logger.info('git-secrets: no commit range for this event; history scan skipped');
     }
     return invocations;
   },
-  exitMeaning(code): ExitMeaning {
+  exitMeaning(code, invocation): ExitMeaning {
+    // In history mode matches outside the change's commits are dropped, so exit 1 may leave none.
+    if (invocation.mode === 'history') return code === 0 || code === 1 ? 'clean' : 'error';
     return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
   },
-  parse(report, _context, invocation) {
-    const parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
+  parse(report, context, invocation) {
+    let parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
     if (parsed.findings.length === 0 && /prohibited patterns/.test(report)) {
       throw new ToolOutputError('git-secrets', 'it reported matches but no match line could be read');
+    }
+    if (invocation.mode === 'history') {
+      const data = invocation.data as { commits: string[]; toplevel: string };
+      const inRange = new Set(data.commits);
+      parsed = {
+        warnings: parsed.warnings,
+        findings: parsed.findings
+          .filter((f) => inRange.has(String(f.identity).split(':')[0]!))
+          // History paths are relative to the repository root; ours to the workspace.
+          .map((f) => ({ ...f, location: { ...f.location!, path: path.relative(context.workspace, path.join(data.toplevel, f.location!.path)) } }))
+      };
     }
     return parsed;
   },
