@@ -51771,6 +51771,8 @@ function buildSarif(result) {
 /** The runner rejects step summaries over 1 MiB; stay well under it. */
 const SUMMARY_LIMIT_BYTES = 1_000_000;
 const TOP_FINDINGS = 100;
+/** Cap for every other list (warnings, ledger entries), so the summary stays small whatever the input. */
+const MAX_LIST = 20;
 const VERDICT_TEXT = { pass: '✅ passed', fail: '❌ failed: findings over threshold', error: '⛔ error: a tool failed' };
 function locationCell(finding, context) {
     const loc = finding.location;
@@ -51804,7 +51806,7 @@ function buildSummary(result, context = {}) {
         `${result.blocking.length} blocking finding(s) · ${(result.durationMs / 1000).toFixed(1)} s`, '');
     if (result.errors.length > 0) {
         head.push('### Tool errors', '');
-        for (const error of result.errors)
+        for (const error of result.errors.slice(0, MAX_LIST))
             head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
         head.push('');
     }
@@ -51821,17 +51823,28 @@ function buildSummary(result, context = {}) {
         head.push(`| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`);
     }
     head.push('');
+    const warned = result.tools.filter((run) => run.warnings.length > 0);
+    if (warned.length > 0) {
+        head.push('<details><summary>Tool warnings (files a tool could not fully scan, …)</summary>', '');
+        for (const run of warned) {
+            for (const warning of run.warnings.slice(0, MAX_LIST))
+                head.push(`- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(warning, 300))}`);
+            if (run.warnings.length > MAX_LIST)
+                head.push(`- ${escapeMarkdown(run.displayName)}: … ${run.warnings.length - MAX_LIST} more`);
+        }
+        head.push('', '</details>', '');
+    }
     const ledger = [];
     if (result.ledger.expired.length > 0) {
         ledger.push('### ⚠️ Expired exceptions (no longer suppressing)', '');
-        for (const s of result.ledger.expired) {
-            ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expired ${s.entry.expires}: ${escapeMarkdown(s.entry.reason)} — matches ${s.matched} finding(s)`);
+        for (const s of result.ledger.expired.slice(0, MAX_LIST)) {
+            ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expired ${s.entry.expires}: ${escapeMarkdown(truncate(s.entry.reason, 300))} — matches ${s.matched} finding(s)`);
         }
         ledger.push('');
     }
     if (result.ledger.expiringSoon.length > 0) {
         ledger.push('### Exceptions expiring within 14 days', '');
-        for (const s of result.ledger.expiringSoon) {
+        for (const s of result.ledger.expiringSoon.slice(0, MAX_LIST)) {
             ledger.push(`- entry ${s.index} (${ruleLabel(s.entry)}), owner ${escapeMarkdown(s.entry.owner)}, expires ${s.entry.expires} (${s.daysLeft} day(s) left)`);
         }
         ledger.push('');
@@ -52304,21 +52317,50 @@ const gitSecretsAdapter = {
             // (-r cannot be combined with --no-index/--untracked; git-secrets exits 1 for that, as for matches.)
             invocations.push({ mode: 'tree', args: ['--scan', '-r', ...context.targets], env, reportFrom: 'stderr' });
         }
-        if (mode !== 'tree') {
-            const hasCommits = (await git_git(context.workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).exitCode === 0;
-            // git-secrets has no range option: --scan-history walks all history reachable here.
-            if (hasCommits)
-                invocations.push({ mode: 'history', args: ['--scan-history'], env, reportFrom: 'stderr' });
+        if (mode !== 'tree' && context.commitRange) {
+            // git-secrets has no range option: --scan-history greps every commit whose diff matches a
+            // pattern; only matches in the commits of this change are kept (see parse).
+            const { base, head } = context.commitRange;
+            await ensureRangeHistory(context.workspace, base, head, context.logger);
+            const commits = await git_git(context.workspace, ['rev-list', `${base}..${head}`]);
+            const top = await git_git(context.workspace, ['rev-parse', '--show-toplevel']);
+            if (commits.exitCode !== 0 || top.exitCode !== 0) {
+                throw new ToolFailureError('git-secrets', `cannot list the commits of ${base}..${head}`, commits.exitCode, commits.stderr);
+            }
+            invocations.push({
+                mode: 'history',
+                args: ['--scan-history'],
+                env,
+                reportFrom: 'stderr',
+                data: { commits: commits.stdout.split('\n').filter(Boolean), toplevel: top.stdout.trim() }
+            });
+        }
+        else if (mode === 'history') {
+            context.logger.info('git-secrets: no commit range for this event; history scan skipped');
         }
         return invocations;
     },
-    exitMeaning(code) {
+    exitMeaning(code, invocation) {
+        // In history mode matches outside the change's commits are dropped, so exit 1 may leave none.
+        if (invocation.mode === 'history')
+            return code === 0 || code === 1 ? 'clean' : 'error';
         return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
     },
-    parse(report, _context, invocation) {
-        const parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
+    parse(report, context, invocation) {
+        let parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
         if (parsed.findings.length === 0 && /prohibited patterns/.test(report)) {
             throw new ToolOutputError('git-secrets', 'it reported matches but no match line could be read');
+        }
+        if (invocation.mode === 'history') {
+            const data = invocation.data;
+            const inRange = new Set(data.commits);
+            parsed = {
+                warnings: parsed.warnings,
+                findings: parsed.findings
+                    .filter((f) => inRange.has(String(f.identity).split(':')[0]))
+                    // History paths are relative to the repository root; ours to the workspace.
+                    .map((f) => ({ ...f, location: { ...f.location, path: external_node_path_namespaceObject.relative(context.workspace, external_node_path_namespaceObject.join(data.toplevel, f.location.path)) } }))
+            };
         }
         return parsed;
     },

@@ -21,7 +21,7 @@ describe('GitHub API integration (loopback API)', () => {
   let job: RunnerJob;
   let api: FakeGitHubApi;
   beforeAll(async () => {
-    job = await newJob();
+    job = await newJob({ sharedToolCache: true });
     let nextId = 1000;
     api = await startFakeGitHubApi([
       (r) => (r.method === 'POST' && r.path === '/repos/secgate-tests/example/check-runs' ? { status: 201, body: { id: ++nextId } } : undefined),

@@ -16,9 +16,12 @@ export interface RunnerJob {
   temp: string;
 }
 
-export async function newJob(): Promise<RunnerJob> {
+/** The tool cache shared by suites that do not test cold installs (installs are keyed by version). */
+export const SHARED_TOOL_CACHE = process.env['SECGATE_TEST_TOOL_CACHE'] ?? path.join(os.homedir(), '.cache', 'secgate-ci', 'test-tool-cache');
+
+export async function newJob(options: { sharedToolCache?: boolean } = {}): Promise<RunnerJob> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'secgate-job-'));
-  const job = { toolCache: path.join(root, 'tool-cache'), temp: path.join(root, 'temp') };
+  const job = { toolCache: options.sharedToolCache ? SHARED_TOOL_CACHE : path.join(root, 'tool-cache'), temp: path.join(root, 'temp') };
   await mkdir(job.toolCache, { recursive: true });
   await mkdir(job.temp, { recursive: true });
   return job;
