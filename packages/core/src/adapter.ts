@@ -1,3 +1,4 @@
+import { ToolOutputError } from './errors.js';
 import type { RawFinding } from './finding.js';
 import type { InstallSpec, InstalledTool } from './install/spec.js';
 import type { Logger } from './logger.js';
@@ -82,4 +83,14 @@ export interface StageDefinition {
   defaultTools: readonly string[];
   /** Tools on the roadmap, named in the error when a stage has no adapters yet. */
   planned?: string;
+}
+
+/** Reads a tool's JSON report: empty, truncated or non-JSON output is a named ToolOutputError. */
+export function parseJsonReport<T>(tool: string, text: string): T {
+  if (text.trim() === '') throw new ToolOutputError(tool, 'the JSON report is empty');
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${(error as Error).message})`);
+  }
 }

@@ -40,6 +40,11 @@ export interface RawFinding {
   identity?: string;
   /** The finding carries a secret: no source text of it may be shown anywhere. */
   sensitive?: boolean;
+  /**
+   * Found in a commit of the change itself (history scans): part of the change even where the
+   * final diff no longer shows it, e.g. a secret added and deleted again within the PR.
+   */
+  inChange?: boolean;
 }
 
 /** Another tool that reported the same problem (the finding was de-duplicated into one). */

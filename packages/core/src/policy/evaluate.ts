@@ -105,7 +105,7 @@ export function evaluate(findings: Finding[], policy: EffectivePolicy, context: 
     }
     if (state.kind === 'active' && policy.newOnly === 'baseline' && !isNew) state = { kind: 'baseline' };
     if (state.kind === 'active' && policy.newOnly === 'changed-lines' && context.changedLines) {
-      if (!context.changedLines.contains(finding.location)) state = { kind: 'outside-changed-lines' };
+      if (!finding.inChange && !context.changedLines.contains(finding.location)) state = { kind: 'outside-changed-lines' };
     }
     return { ...finding, state, isNew, reported: isAtLeast(finding.severity, policy.reportSeverity) };
   });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   ToolOutputError,
+  parseJsonReport,
   type Confidence,
   type ExitMeaning,
   type ParsedReport,
@@ -67,13 +68,7 @@ function redactQuoted(text: string): string {
 }
 
 export function parseBanditReport(text: string): ParsedReport {
-  if (text.trim() === '') throw new ToolOutputError('bandit', 'the JSON report is empty');
-  let report: BanditReport;
-  try {
-    report = JSON.parse(text) as BanditReport;
-  } catch (error) {
-    throw new ToolOutputError('bandit', `the JSON report is truncated or not JSON (${(error as Error).message})`);
-  }
+  const report = parseJsonReport<BanditReport>('bandit', text);
   if (!report || !Array.isArray(report.results) || !Array.isArray(report.errors)) {
     throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
   }

@@ -161,7 +161,11 @@ export const gitSecretsAdapter: ToolAdapter = {
         findings: parsed.findings
           .filter((f) => inRange.has(String(f.identity).split(':')[0]!))
           // History paths are relative to the repository root; ours to the workspace.
-          .map((f) => ({ ...f, location: { ...f.location!, path: path.relative(context.workspace, path.join(data.toplevel, f.location!.path)) } }))
+          .map((f) => ({
+            ...f,
+            inChange: true,
+            location: { ...f.location!, path: path.relative(context.workspace, path.join(data.toplevel, f.location!.path)) }
+          }))
       };
     }
     return parsed;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import {
   ConfigurationError,
   ToolOutputError,
+  parseJsonReport,
   ensureRangeHistory,
   isGitWorkTree,
   type ExitMeaning,
@@ -52,13 +53,7 @@ export function secretsScanMode(context: ToolContext): SecretsScanMode {
 }
 
 export function parseGitleaksReport(text: string, mode: string): ParsedReport {
-  if (text.trim() === '') throw new ToolOutputError('gitleaks', 'the JSON report is empty');
-  let leaks: GitleaksLeak[];
-  try {
-    leaks = JSON.parse(text) as GitleaksLeak[];
-  } catch (error) {
-    throw new ToolOutputError('gitleaks', `the JSON report is truncated or not JSON (${(error as Error).message})`);
-  }
+  const leaks = parseJsonReport<GitleaksLeak[]>('gitleaks', text);
   if (!Array.isArray(leaks)) throw new ToolOutputError('gitleaks', 'the report is not a JSON array of leaks');
   const findings = leaks.map((leak): RawFinding => {
     if (typeof leak.RuleID !== 'string' || typeof leak.File !== 'string') {
@@ -86,7 +81,9 @@ export function parseGitleaksReport(text: string, mode: string): ParsedReport {
       tags: ['secret', mode, ...(leak.Tags ?? [])],
       // A leak in history is identified by its commit, not by text that may be gone from the tree.
       identity: commit ? `${leak.Commit}:${leak.File}:${leak.RuleID}` : undefined,
-      sensitive: true
+      sensitive: true,
+      // The history scan is limited to the change's commits (--log-opts base..head).
+      inChange: mode === 'history' || undefined
     };
   });
   return { findings, warnings: [] };

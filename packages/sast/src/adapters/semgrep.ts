@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import {
   ConfigurationError,
   ToolOutputError,
+  parseJsonReport,
   parseList,
   type Confidence,
   type ExitMeaning,
@@ -76,13 +77,7 @@ function asList(value: unknown): string[] {
 }
 
 export function parseSemgrepReport(text: string): ParsedReport {
-  if (text.trim() === '') throw new ToolOutputError('semgrep', 'the JSON report is empty');
-  let output: SemgrepOutput;
-  try {
-    output = JSON.parse(text) as SemgrepOutput;
-  } catch (error) {
-    throw new ToolOutputError('semgrep', `the JSON report is truncated or not JSON (${(error as Error).message})`);
-  }
+  const output = parseJsonReport<SemgrepOutput>('semgrep', text);
   if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
     throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
   }
