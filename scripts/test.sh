@@ -13,7 +13,8 @@ bash scripts/tools/build-mirror.sh "$SECGATE_MIRROR_DIR"
 
 results=$(mktemp)
 set +e
-NODE_OPTIONS=--experimental-vm-modules npx jest --ci --json --outputFile="$results" "$@"
+# In band: suites share the test tool cache, and concurrent installs of one tool would collide.
+NODE_OPTIONS=--experimental-vm-modules npx jest --ci --runInBand --json --outputFile="$results" "$@"
 status=$?
 set -e
 node -e '

@@ -63,8 +63,12 @@ interface BanditReport {
 /** Hardcoded password checks, whose messages contain the value found. */
 const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
 
+/**
+ * Bandit writes the value between quotes without escaping it (`'abc\'`, `'it's'`), so everything
+ * from the first quote to the last is replaced, greedily.
+ */
 function redactQuoted(text: string): string {
-  return text.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "'[REDACTED]'");
+  return text.replace(/(['"]).*\1/s, "'[REDACTED]'");
 }
 
 export function parseBanditReport(text: string): ParsedReport {

@@ -34,7 +34,8 @@ export function parseGitSecretsOutput(text: string, mode: string): ParsedReport 
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
     if (line.startsWith('[ERROR] Matched one or more prohibited patterns')) break;
-    const match = MATCH_LINE.exec(line);
+    // Timestamps and log lines (`18:43:48 …`) look like `path:line:` too.
+    const match = /^\d{1,2}:\d{2}:\d{2}\b/.test(line) ? null : MATCH_LINE.exec(line);
     if (!match) {
       if (/^(fatal|error|warning):/i.test(line)) warnings.push(line.slice(0, 300));
       continue;

@@ -73,7 +73,9 @@ export function parseGitleaksReport(text: string, mode: string): ParsedReport {
         path: leak.File,
         startLine: leak.StartLine,
         endLine: leak.EndLine ?? leak.StartLine,
-        startColumn: leak.StartColumn,
+        // gitleaks 8.30 reports StartColumn one too high on every line but a file's first
+        // (gitleaks#1424); EndColumn is right.
+        startColumn: leak.StartColumn && leak.StartLine > 1 ? leak.StartColumn - 1 : leak.StartColumn,
         endColumn: leak.EndLine === leak.StartLine ? leak.EndColumn : undefined
       },
       cwe: ['CWE-798'],
