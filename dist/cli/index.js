@@ -37493,7 +37493,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6013:
+/***/ 8613:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41843,6 +41843,20 @@ function lastLines(text, count) {
     return text.trimEnd().split(/\r?\n/).slice(-count).join(' | ');
 }
 
+;// CONCATENATED MODULE: ./packages/core/src/adapter.ts
+
+/** Reads a tool's JSON report: empty, truncated or non-JSON output is a named ToolOutputError. */
+function parseJsonReport(tool, text) {
+    if (text.trim() === '')
+        throw new ToolOutputError(tool, 'the JSON report is empty');
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${error.message})`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./packages/core/src/policy/baseline.ts
 
 
@@ -45964,7 +45978,7 @@ function evaluate(findings, policy, context) {
         if (state.kind === 'active' && policy.newOnly === 'baseline' && !isNew)
             state = { kind: 'baseline' };
         if (state.kind === 'active' && policy.newOnly === 'changed-lines' && context.changedLines) {
-            if (!context.changedLines.contains(finding.location))
+            if (!finding.inChange && !context.changedLines.contains(finding.location))
                 state = { kind: 'outside-changed-lines' };
         }
         return { ...finding, state, isNew, reported: isAtLeast(finding.severity, policy.reportSeverity) };
@@ -51964,19 +51978,15 @@ function banditSeverity(severity, confidence) {
 }
 /** Hardcoded password checks, whose messages contain the value found. */
 const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
+/**
+ * Bandit writes the value between quotes without escaping it (`'abc\'`, `'it's'`), so everything
+ * from the first quote to the last is replaced, greedily.
+ */
 function redactQuoted(text) {
-    return text.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "'[REDACTED]'");
+    return text.replace(/(['"]).*\1/s, "'[REDACTED]'");
 }
 function parseBanditReport(text) {
-    if (text.trim() === '')
-        throw new ToolOutputError('bandit', 'the JSON report is empty');
-    let report;
-    try {
-        report = JSON.parse(text);
-    }
-    catch (error) {
-        throw new ToolOutputError('bandit', `the JSON report is truncated or not JSON (${error.message})`);
-    }
+    const report = parseJsonReport('bandit', text);
     if (!report || !Array.isArray(report.results) || !Array.isArray(report.errors)) {
         throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
     }
@@ -52077,15 +52087,7 @@ function secretsScanMode(context) {
     throw new ConfigurationError(`'${value}' is not one of tree, history, both`, 'secrets-scan');
 }
 function parseGitleaksReport(text, mode) {
-    if (text.trim() === '')
-        throw new ToolOutputError('gitleaks', 'the JSON report is empty');
-    let leaks;
-    try {
-        leaks = JSON.parse(text);
-    }
-    catch (error) {
-        throw new ToolOutputError('gitleaks', `the JSON report is truncated or not JSON (${error.message})`);
-    }
+    const leaks = parseJsonReport('gitleaks', text);
     if (!Array.isArray(leaks))
         throw new ToolOutputError('gitleaks', 'the report is not a JSON array of leaks');
     const findings = leaks.map((leak) => {
@@ -52105,7 +52107,9 @@ function parseGitleaksReport(text, mode) {
                 path: leak.File,
                 startLine: leak.StartLine,
                 endLine: leak.EndLine ?? leak.StartLine,
-                startColumn: leak.StartColumn,
+                // gitleaks 8.30 reports StartColumn one too high on every line but a file's first
+                // (gitleaks#1424); EndColumn is right.
+                startColumn: leak.StartColumn && leak.StartLine > 1 ? leak.StartColumn - 1 : leak.StartColumn,
                 endColumn: leak.EndLine === leak.StartLine ? leak.EndColumn : undefined
             },
             cwe: ['CWE-798'],
@@ -52113,7 +52117,9 @@ function parseGitleaksReport(text, mode) {
             tags: ['secret', mode, ...(leak.Tags ?? [])],
             // A leak in history is identified by its commit, not by text that may be gone from the tree.
             identity: commit ? `${leak.Commit}:${leak.File}:${leak.RuleID}` : undefined,
-            sensitive: true
+            sensitive: true,
+            // The history scan is limited to the change's commits (--log-opts base..head).
+            inChange: mode === 'history' || undefined
         };
     });
     return { findings, warnings: [] };
@@ -52232,7 +52238,8 @@ function parseGitSecretsOutput(text, mode) {
             continue;
         if (line.startsWith('[ERROR] Matched one or more prohibited patterns'))
             break;
-        const match = MATCH_LINE.exec(line);
+        // Timestamps and log lines (`18:43:48 …`) look like `path:line:` too.
+        const match = /^\d{1,2}:\d{2}:\d{2}\b/.test(line) ? null : MATCH_LINE.exec(line);
         if (!match) {
             if (/^(fatal|error|warning):/i.test(line))
                 warnings.push(line.slice(0, 300));
@@ -52359,7 +52366,11 @@ const gitSecretsAdapter = {
                 findings: parsed.findings
                     .filter((f) => inRange.has(String(f.identity).split(':')[0]))
                     // History paths are relative to the repository root; ours to the workspace.
-                    .map((f) => ({ ...f, location: { ...f.location, path: external_node_path_namespaceObject.relative(context.workspace, external_node_path_namespaceObject.join(data.toplevel, f.location.path)) } }))
+                    .map((f) => ({
+                    ...f,
+                    inChange: true,
+                    location: { ...f.location, path: external_node_path_namespaceObject.relative(context.workspace, external_node_path_namespaceObject.join(data.toplevel, f.location.path)) }
+                }))
             };
         }
         return parsed;
@@ -52425,15 +52436,7 @@ function asList(value) {
     return typeof value === 'string' ? [value] : [];
 }
 function parseSemgrepReport(text) {
-    if (text.trim() === '')
-        throw new ToolOutputError('semgrep', 'the JSON report is empty');
-    let output;
-    try {
-        output = JSON.parse(text);
-    }
-    catch (error) {
-        throw new ToolOutputError('semgrep', `the JSON report is truncated or not JSON (${error.message})`);
-    }
+    const output = parseJsonReport('semgrep', text);
     if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
         throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
     }
@@ -52759,7 +52762,7 @@ async function main(argv) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6013);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8613);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv);
 
