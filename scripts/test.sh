@@ -18,7 +18,7 @@ NODE_OPTIONS=--experimental-vm-modules npx jest --ci --runInBand --json --output
 status=$?
 set -e
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   const line = `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "");
   console.log(`jest: ${line}`);
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }

@@ -30,7 +30,24 @@ const KILL_GRACE_MS = 3_000;
  * exit code means), throws ToolFailureError when the program cannot start and ToolTimeoutError
  * when it overruns its time limit.
  */
-export function runTool(request: ExecRequest): Promise<ExecResult> {
+export async function runTool(request: ExecRequest): Promise<ExecResult> {
+  // ETXTBSY: a just-installed executable can still be held open for writing by a child forked
+  // concurrently (the fd lives until that child execs). It clears within milliseconds.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(request);
+    } catch (error) {
+      if (!(error instanceof TextBusyError) || attempt >= 5) {
+        throw error instanceof TextBusyError ? new ToolFailureError(request.tool, `could not start: ${request.command} is busy (ETXTBSY)`) : error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+class TextBusyError extends Error {}
+
+function runOnce(request: ExecRequest): Promise<ExecResult> {
   const started = Date.now();
   const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
   const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
@@ -74,6 +91,10 @@ export function runTool(request: ExecRequest): Promise<ExecResult> {
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      if (error.code === 'ETXTBSY') {
+        reject(new TextBusyError(error.message));
+        return;
+      }
       const what = error.code === 'ENOENT' ? `executable not found: ${request.command}` : error.message;
       reject(new ToolFailureError(request.tool, `could not start: ${what}`));
     });
