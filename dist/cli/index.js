@@ -41530,7 +41530,10 @@ minimatch.unescape = unescape_unescape;
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./packages/core/src/fingerprint.ts
+
 
 
 
@@ -41541,27 +41544,46 @@ function normaliseSnippet(text) {
 function sha256(text) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
-/** Reads files once per run; a finding's snippet comes from the real source, whatever the tool printed. */
+/** Reads each file at most once per run; a finding's snippet comes from the real source, whatever the tool printed. */
 class SourceCache {
     workspace;
     files = new Map();
     constructor(workspace) {
         this.workspace = workspace;
     }
-    lines(relativePath) {
-        let cached = this.files.get(relativePath);
-        if (!cached) {
-            cached = (0,promises_namespaceObject.readFile)(external_node_path_.resolve(this.workspace, relativePath), 'utf8').then((text) => text.split(/\r?\n/), () => undefined);
-            this.files.set(relativePath, cached);
-        }
-        return cached;
+    /** Loads the given files (bounded concurrency), skipping those already loaded. */
+    async load(relativePaths, concurrency = 16) {
+        const pending = [...new Set(relativePaths)].filter((p) => !this.files.has(p));
+        let next = 0;
+        const worker = async () => {
+            while (next < pending.length) {
+                const file = pending[next++];
+                const absolute = external_node_path_.resolve(this.workspace, file);
+                // stat without throwing: reports can name thousands of files that are not in this tree.
+                const info = (0,external_node_fs_.statSync)(absolute, { throwIfNoEntry: false });
+                if (!info?.isFile()) {
+                    this.files.set(file, undefined);
+                    continue;
+                }
+                this.files.set(file, await (0,promises_namespaceObject.readFile)(absolute, 'utf8').then((text) => text.split(/\r?\n/), () => undefined));
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+    }
+    /** Lines of a loaded file (undefined when missing or not loaded). */
+    linesOf(relativePath) {
+        return this.files.get(relativePath);
+    }
+    async lines(relativePath) {
+        await this.load([relativePath]);
+        return this.files.get(relativePath);
     }
 }
-async function snippetAt(raw, sources) {
+function snippetAt(raw, sources) {
     const loc = raw.location;
     if (!loc?.startLine)
         return undefined;
-    const lines = await sources.lines(loc.path);
+    const lines = sources.linesOf(loc.path);
     if (!lines)
         return undefined;
     const end = Math.min(loc.endLine ?? loc.startLine, loc.startLine + 9, lines.length);
@@ -41572,27 +41594,24 @@ async function snippetAt(raw, sources) {
  * not hashed; identical findings in one file are told apart by their order of appearance.
  */
 async function identify(raws, sources) {
-    const withKeys = await Promise.all(raws.map(async (raw) => {
-        const text = await snippetAt(raw, sources);
-        const basis = raw.identity ?? (text !== undefined ? normaliseSnippet(text) : `line:${raw.location?.startLine ?? 0}`);
-        const key = [raw.tool, raw.ruleId, raw.location?.path ?? '', basis].join('\u0000');
-        return { raw, text, key };
-    }));
-    const ordered = withKeys
-        .map((entry, index) => ({ ...entry, index }))
-        .sort((a, b) => (a.raw.location?.startLine ?? 0) - (b.raw.location?.startLine ?? 0) || a.index - b.index);
+    // Source text is needed for the fingerprint (no identity) or the snippet (not sensitive).
+    await sources.load(raws.flatMap((raw) => (raw.location?.startLine && (raw.identity === undefined || !raw.sensitive) ? [raw.location.path] : [])));
+    const order = raws.map((_, index) => index);
+    order.sort((a, b) => (raws[a].location?.startLine ?? 0) - (raws[b].location?.startLine ?? 0) || a - b);
     const seen = new Map();
     const result = new Array(raws.length);
-    for (const entry of ordered) {
-        const ordinal = seen.get(entry.key) ?? 0;
-        seen.set(entry.key, ordinal + 1);
-        const fingerprint = sha256(`${entry.key}\u0000${ordinal}`).slice(0, 32);
-        const snippet = entry.raw.sensitive || entry.text === undefined ? undefined : fingerprint_truncate(entry.text.trim(), 300);
-        result[entry.index] = {
-            ...entry.raw,
-            fingerprint,
-            snippet,
-            sources: [{ tool: entry.raw.tool, ruleId: entry.raw.ruleId }]
+    for (const index of order) {
+        const raw = raws[index];
+        const text = snippetAt(raw, sources);
+        const basis = raw.identity ?? (text !== undefined ? normaliseSnippet(text) : `line:${raw.location?.startLine ?? 0}`);
+        const key = `${raw.tool}\u0000${raw.ruleId}\u0000${raw.location?.path ?? ''}\u0000${basis}`;
+        const ordinal = seen.get(key) ?? 0;
+        seen.set(key, ordinal + 1);
+        result[index] = {
+            ...raw,
+            fingerprint: sha256(`${key}\u0000${ordinal}`).slice(0, 32),
+            snippet: raw.sensitive || text === undefined ? undefined : fingerprint_truncate(text.trim(), 300),
+            sources: [{ tool: raw.tool, ruleId: raw.ruleId }]
         };
     }
     return result;
@@ -41613,7 +41632,24 @@ const KILL_GRACE_MS = 3_000;
  * exit code means), throws ToolFailureError when the program cannot start and ToolTimeoutError
  * when it overruns its time limit.
  */
-function runTool(request) {
+async function runTool(request) {
+    // ETXTBSY: a just-installed executable can still be held open for writing by a child forked
+    // concurrently (the fd lives until that child execs). It clears within milliseconds.
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await runOnce(request);
+        }
+        catch (error) {
+            if (!(error instanceof TextBusyError) || attempt >= 5) {
+                throw error instanceof TextBusyError ? new ToolFailureError(request.tool, `could not start: ${request.command} is busy (ETXTBSY)`) : error;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+    }
+}
+class TextBusyError extends Error {
+}
+function runOnce(request) {
     const started = Date.now();
     const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
     const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
@@ -41659,6 +41695,10 @@ function runTool(request) {
         }, request.timeoutMs);
         child.on('error', (error) => {
             clearTimeout(timer);
+            if (error.code === 'ETXTBSY') {
+                reject(new TextBusyError(error.message));
+                return;
+            }
             const what = error.code === 'ENOENT' ? `executable not found: ${request.command}` : error.message;
             reject(new ToolFailureError(request.tool, `could not start: ${what}`));
         });
@@ -45770,8 +45810,6 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./packages/core/src/install/spec.ts
 function currentPlatform() {
     const os = process.platform === 'win32' ? 'windows' : process.platform;
@@ -47062,9 +47100,7 @@ class ToolInstaller {
     async installPython(spec) {
         const started = Date.now();
         const { version, override } = this.resolveVersion(spec.tool, spec.defaultVersion);
-        const pyVersion = await this.getPythonVersion();
         const cacheName = `secgate-py-${spec.tool}`;
-        const cacheVersion = `${version}-py${pyVersion}`;
         const arch = this.platform;
         const requirements = this.lock.python[spec.tool]?.[version];
         if (!requirements && !override?.allowUnverified) {
@@ -47072,12 +47108,28 @@ class ToolInstaller {
                 `or opt out explicitly (allow-unverified-tools: true)`, `${spec.tool}-version`);
         }
         const digest = requirements ? (0,external_node_crypto_.createHash)('sha256').update(requirements).digest('hex') : 'unverified';
+        const usable = async (dir) => {
+            const marker = await readMarker(dir);
+            return marker && (!requirements || marker.digest === digest) ? marker : undefined;
+        };
+        // Warm path without starting Python (~0.15 s with a pyenv shim): with the default interpreter,
+        // any cached venv of this version whose own interpreter still resolves will do.
+        if (!this.options.python) {
+            for (const candidate of findAllVersions(cacheName, arch).filter((v) => v.startsWith(`${version}-py`))) {
+                const dir = find(cacheName, candidate, arch);
+                const marker = dir ? await usable(dir) : undefined;
+                if (dir && marker && (await (0,promises_namespaceObject.realpath)(venvExecutable(dir)).then(() => true, () => false))) {
+                    return this.pythonResult(spec, version, dir, true, started, marker.verified);
+                }
+            }
+        }
+        const pyVersion = await this.getPythonVersion();
+        const cacheVersion = `${version}-py${pyVersion}`;
         const cached = find(cacheName, cacheVersion, arch);
         if (cached) {
-            const marker = await readMarker(cached);
-            if (marker && (!requirements || marker.digest === digest)) {
+            const marker = await usable(cached);
+            if (marker)
                 return this.pythonResult(spec, version, cached, true, started, marker.verified);
-            }
         }
         const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `secgate-${spec.tool}-`));
         const venv = external_node_path_.join(work, 'venv');
@@ -47414,7 +47466,9 @@ function buildJsonReport(result, meta = {}) {
         errors: result.errors.map((e) => ({ kind: e.kind, name: e.name, message: e.message })),
         ledger: result.ledger,
         findings: result.findings
-    }, null, 2);
+    }, 
+    // Compact: reports run to hundreds of MB on large repositories; pretty-printing doubles the time.
+    null, result.findings.length > 10_000 ? undefined : 2);
 }
 /** Active (gate-relevant) findings per severity: what the outputs and the CLI show. */
 function countBySeverity(result) {
@@ -47606,11 +47660,13 @@ function buildSummary(result, context = {}) {
             head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
         head.push('');
     }
-    const counts = (sev, pred) => result.findings.filter((f) => f.severity === sev && pred(f)).length;
+    const counts = new Map();
+    for (const f of result.findings)
+        counts.set(`${f.severity}/${f.state.kind}`, (counts.get(`${f.severity}/${f.state.kind}`) ?? 0) + 1);
+    const count = (sev, state) => counts.get(`${sev}/${state}`) ?? 0;
     head.push('| Severity | Active | Suppressed | Baseline | Outside diff |', '|---|---:|---:|---:|---:|');
     for (const sev of SEVERITIES) {
-        head.push(`| ${sev} | ${counts(sev, (f) => f.state.kind === 'active')} | ${counts(sev, (f) => f.state.kind === 'suppressed')} | ` +
-            `${counts(sev, (f) => f.state.kind === 'baseline')} | ${counts(sev, (f) => f.state.kind === 'outside-changed-lines')} |`);
+        head.push(`| ${sev} | ${count(sev, 'active')} | ${count(sev, 'suppressed')} | ${count(sev, 'baseline')} | ${count(sev, 'outside-changed-lines')} |`);
     }
     head.push('', '| Tool | Stage | Version | Status | Findings | Install | Run |', '|---|---|---|---|---:|---:|---:|');
     for (const run of result.tools) {
@@ -47653,27 +47709,28 @@ function buildSummary(result, context = {}) {
     if (files.length)
         tail.push(files.join(' · '), '');
     const shown = result.findings.filter((f) => f.reported);
-    const rows = shown.map((f) => `| ${f.severity} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', '))} | ${locationCell(f, context)} | ${escapeMarkdown(truncate(f.title, 200))} |`);
+    // Only the rows that can be listed are built (the findings are already ranked).
+    const rows = shown.slice(0, TOP_FINDINGS).map((f) => `| ${f.severity} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', '))} | ${locationCell(f, context)} | ${escapeMarkdown(truncate(f.title, 200))} |`);
     const fixed = [...head, ...ledger].join('\n');
     const tailText = tail.join('\n');
     let budget = SUMMARY_LIMIT_BYTES - Buffer.byteLength(fixed) - Buffer.byteLength(tailText) - 2_000;
-    const table = [];
+    const findingsTable = [];
     if (rows.length > 0) {
-        table.push(`### Findings (${shown.length} at ${p.reportSeverity} or above)`, '', '| Severity | State | Rule | Location | Title |', '|---|---|---|---|---|');
+        findingsTable.push(`### Findings (${shown.length} at ${p.reportSeverity} or above)`, '', '| Severity | State | Rule | Location | Title |', '|---|---|---|---|---|');
         let included = 0;
-        for (const row of rows.slice(0, TOP_FINDINGS)) {
+        for (const row of rows) {
             const size = Buffer.byteLength(row) + 1;
             if (size > budget)
                 break;
             budget -= size;
-            table.push(row);
+            findingsTable.push(row);
             included++;
         }
-        if (included < rows.length)
-            table.push('', `… and ${rows.length - included} more finding(s) not listed here (see the SARIF and JSON reports).`);
-        table.push('');
+        if (included < shown.length)
+            findingsTable.push('', `… and ${shown.length - included} more finding(s) not listed here (see the SARIF and JSON reports).`);
+        findingsTable.push('');
     }
-    return [fixed, table.join('\n'), tailText].filter(Boolean).join('\n');
+    return [fixed, findingsTable.join('\n'), tailText].filter(Boolean).join('\n');
 }
 function ruleLabel(entry) {
     return escapeMarkdown(entry.rule ?? entry.cve ?? entry.fingerprint ?? '?');
@@ -48222,35 +48279,49 @@ function parseSemgrepReport(text) {
     if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
         throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
     }
-    const findings = output.results.map((match) => {
-        if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
-            throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
-        }
+    // Everything but the location depends on the rule and its message: computed once per rule.
+    const perRule = new Map();
+    const ruleFacts = (match) => {
+        const rawMessage = match.extra?.message ?? '';
+        const cacheKey = `${match.check_id}\u0000${match.extra?.severity}\u0000${rawMessage}`;
+        let facts = perRule.get(cacheKey);
+        if (facts)
+            return facts;
         const metadata = match.extra?.metadata ?? {};
         const severityWord = String(match.extra?.severity ?? 'INFO').toUpperCase();
         const cwe = asList(metadata['cwe'])
             .map((c) => /CWE-\d+/i.exec(c)?.[0]?.toUpperCase())
             .filter((c) => Boolean(c));
         const confidence = String(metadata['confidence'] ?? '').toLowerCase();
-        const message = (match.extra?.message ?? '').trim();
+        const message = rawMessage.trim();
         const shortName = match.check_id.split('.').pop() ?? match.check_id;
-        return {
+        facts = {
             tool: 'semgrep',
             ruleId: match.check_id,
             title: `${shortName}: ${message.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ''}`,
             message,
             severity: SEMGREP_SEVERITY[severityWord] ?? 'info',
             confidence: ['high', 'medium', 'low'].includes(confidence) ? confidence : undefined,
+            cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
+            helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
+            tags: asList(metadata['category'])
+        };
+        perRule.set(cacheKey, facts);
+        return facts;
+    };
+    const findings = output.results.map((match) => {
+        if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
+            throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
+        }
+        return {
+            ...ruleFacts(match),
             location: {
                 path: match.path,
                 startLine: match.start.line,
                 endLine: match.end?.line ?? match.start.line,
                 startColumn: match.start.col,
                 endColumn: match.end?.line === match.start.line ? match.end.col : undefined
-            },
-            cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
-            helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
-            tags: asList(metadata['category'])
+            }
         };
     });
     const warnings = output.errors.map((e) => `${e.level ?? 'error'}: ${e.path ? `${e.path}: ` : ''}${(e.message ?? JSON.stringify(e.type)).split('\n')[0]}`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Finding, RawFinding } from './finding.js';
 
@@ -12,28 +13,46 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Reads files once per run; a finding's snippet comes from the real source, whatever the tool printed. */
+/** Reads each file at most once per run; a finding's snippet comes from the real source, whatever the tool printed. */
 export class SourceCache {
-  private readonly files = new Map<string, Promise<string[] | undefined>>();
+  private readonly files = new Map<string, string[] | undefined>();
   constructor(private readonly workspace: string) {}
 
-  lines(relativePath: string): Promise<string[] | undefined> {
-    let cached = this.files.get(relativePath);
-    if (!cached) {
-      cached = readFile(path.resolve(this.workspace, relativePath), 'utf8').then(
-        (text) => text.split(/\r?\n/),
-        () => undefined
-      );
-      this.files.set(relativePath, cached);
-    }
-    return cached;
+  /** Loads the given files (bounded concurrency), skipping those already loaded. */
+  async load(relativePaths: Iterable<string>, concurrency = 16): Promise<void> {
+    const pending = [...new Set(relativePaths)].filter((p) => !this.files.has(p));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length) {
+        const file = pending[next++]!;
+        const absolute = path.resolve(this.workspace, file);
+        // stat without throwing: reports can name thousands of files that are not in this tree.
+        const info = statSync(absolute, { throwIfNoEntry: false });
+        if (!info?.isFile()) {
+          this.files.set(file, undefined);
+          continue;
+        }
+        this.files.set(file, await readFile(absolute, 'utf8').then((text) => text.split(/\r?\n/), () => undefined));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+  }
+
+  /** Lines of a loaded file (undefined when missing or not loaded). */
+  linesOf(relativePath: string): string[] | undefined {
+    return this.files.get(relativePath);
+  }
+
+  async lines(relativePath: string): Promise<string[] | undefined> {
+    await this.load([relativePath]);
+    return this.files.get(relativePath);
   }
 }
 
-async function snippetAt(raw: RawFinding, sources: SourceCache): Promise<string | undefined> {
+function snippetAt(raw: RawFinding, sources: SourceCache): string | undefined {
   const loc = raw.location;
   if (!loc?.startLine) return undefined;
-  const lines = await sources.lines(loc.path);
+  const lines = sources.linesOf(loc.path);
   if (!lines) return undefined;
   const end = Math.min(loc.endLine ?? loc.startLine, loc.startLine + 9, lines.length);
   return lines.slice(loc.startLine - 1, end).join('\n');
@@ -44,29 +63,24 @@ async function snippetAt(raw: RawFinding, sources: SourceCache): Promise<string 
  * not hashed; identical findings in one file are told apart by their order of appearance.
  */
 export async function identify(raws: RawFinding[], sources: SourceCache): Promise<Finding[]> {
-  const withKeys = await Promise.all(
-    raws.map(async (raw) => {
-      const text = await snippetAt(raw, sources);
-      const basis = raw.identity ?? (text !== undefined ? normaliseSnippet(text) : `line:${raw.location?.startLine ?? 0}`);
-      const key = [raw.tool, raw.ruleId, raw.location?.path ?? '', basis].join('\u0000');
-      return { raw, text, key };
-    })
-  );
-  const ordered = withKeys
-    .map((entry, index) => ({ ...entry, index }))
-    .sort((a, b) => (a.raw.location?.startLine ?? 0) - (b.raw.location?.startLine ?? 0) || a.index - b.index);
+  // Source text is needed for the fingerprint (no identity) or the snippet (not sensitive).
+  await sources.load(raws.flatMap((raw) => (raw.location?.startLine && (raw.identity === undefined || !raw.sensitive) ? [raw.location.path] : [])));
+  const order = raws.map((_, index) => index);
+  order.sort((a, b) => (raws[a]!.location?.startLine ?? 0) - (raws[b]!.location?.startLine ?? 0) || a - b);
   const seen = new Map<string, number>();
   const result: Finding[] = new Array(raws.length);
-  for (const entry of ordered) {
-    const ordinal = seen.get(entry.key) ?? 0;
-    seen.set(entry.key, ordinal + 1);
-    const fingerprint = sha256(`${entry.key}\u0000${ordinal}`).slice(0, 32);
-    const snippet = entry.raw.sensitive || entry.text === undefined ? undefined : truncate(entry.text.trim(), 300);
-    result[entry.index] = {
-      ...entry.raw,
-      fingerprint,
-      snippet,
-      sources: [{ tool: entry.raw.tool, ruleId: entry.raw.ruleId }]
+  for (const index of order) {
+    const raw = raws[index]!;
+    const text = snippetAt(raw, sources);
+    const basis = raw.identity ?? (text !== undefined ? normaliseSnippet(text) : `line:${raw.location?.startLine ?? 0}`);
+    const key = `${raw.tool}\u0000${raw.ruleId}\u0000${raw.location?.path ?? ''}\u0000${basis}`;
+    const ordinal = seen.get(key) ?? 0;
+    seen.set(key, ordinal + 1);
+    result[index] = {
+      ...raw,
+      fingerprint: sha256(`${key}\u0000${ordinal}`).slice(0, 32),
+      snippet: raw.sensitive || text === undefined ? undefined : truncate(text.trim(), 300),
+      sources: [{ tool: raw.tool, ruleId: raw.ruleId }]
     };
   }
   return result;

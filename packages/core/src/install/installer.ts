@@ -1,7 +1,7 @@
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChecksumMismatchError, ConfigurationError, ToolInstallError, errorMessage } from '../errors.js';
@@ -212,9 +212,7 @@ export class ToolInstaller {
   async installPython(spec: PythonInstallSpec): Promise<InstalledTool> {
     const started = Date.now();
     const { version, override } = this.resolveVersion(spec.tool, spec.defaultVersion);
-    const pyVersion = await this.getPythonVersion();
     const cacheName = `secgate-py-${spec.tool}`;
-    const cacheVersion = `${version}-py${pyVersion}`;
     const arch = this.platform;
     const requirements = this.lock.python[spec.tool]?.[version];
     if (!requirements && !override?.allowUnverified) {
@@ -225,12 +223,27 @@ export class ToolInstaller {
       );
     }
     const digest = requirements ? createHash('sha256').update(requirements).digest('hex') : 'unverified';
+    const usable = async (dir: string): Promise<InstallMarker | undefined> => {
+      const marker = await readMarker(dir);
+      return marker && (!requirements || marker.digest === digest) ? marker : undefined;
+    };
+    // Warm path without starting Python (~0.15 s with a pyenv shim): with the default interpreter,
+    // any cached venv of this version whose own interpreter still resolves will do.
+    if (!this.options.python) {
+      for (const candidate of tc.findAllVersions(cacheName, arch).filter((v) => v.startsWith(`${version}-py`))) {
+        const dir = tc.find(cacheName, candidate, arch);
+        const marker = dir ? await usable(dir) : undefined;
+        if (dir && marker && (await realpath(venvExecutable(dir)).then(() => true, () => false))) {
+          return this.pythonResult(spec, version, dir, true, started, marker.verified);
+        }
+      }
+    }
+    const pyVersion = await this.getPythonVersion();
+    const cacheVersion = `${version}-py${pyVersion}`;
     const cached = tc.find(cacheName, cacheVersion, arch);
     if (cached) {
-      const marker = await readMarker(cached);
-      if (marker && (!requirements || marker.digest === digest)) {
-        return this.pythonResult(spec, version, cached, true, started, marker.verified);
-      }
+      const marker = await usable(cached);
+      if (marker) return this.pythonResult(spec, version, cached, true, started, marker.verified);
     }
     const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
     const venv = path.join(work, 'venv');

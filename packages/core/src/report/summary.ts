@@ -60,13 +60,13 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     head.push('');
   }
 
-  const counts = (sev: string, pred: (f: EvaluatedFinding) => boolean): number =>
-    result.findings.filter((f) => f.severity === sev && pred(f)).length;
+  const counts = new Map<string, number>();
+  for (const f of result.findings) counts.set(`${f.severity}/${f.state.kind}`, (counts.get(`${f.severity}/${f.state.kind}`) ?? 0) + 1);
+  const count = (sev: string, state: string): number => counts.get(`${sev}/${state}`) ?? 0;
   head.push('| Severity | Active | Suppressed | Baseline | Outside diff |', '|---|---:|---:|---:|---:|');
   for (const sev of SEVERITIES) {
     head.push(
-      `| ${sev} | ${counts(sev, (f) => f.state.kind === 'active')} | ${counts(sev, (f) => f.state.kind === 'suppressed')} | ` +
-        `${counts(sev, (f) => f.state.kind === 'baseline')} | ${counts(sev, (f) => f.state.kind === 'outside-changed-lines')} |`
+      `| ${sev} | ${count(sev, 'active')} | ${count(sev, 'suppressed')} | ${count(sev, 'baseline')} | ${count(sev, 'outside-changed-lines')} |`
     );
   }
   head.push('', '| Tool | Stage | Version | Status | Findings | Install | Run |', '|---|---|---|---|---:|---:|---:|');
@@ -113,28 +113,29 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
   if (files.length) tail.push(files.join(' · '), '');
 
   const shown = result.findings.filter((f) => f.reported);
-  const rows = shown.map(
+  // Only the rows that can be listed are built (the findings are already ranked).
+  const rows = shown.slice(0, TOP_FINDINGS).map(
     (f) =>
       `| ${f.severity} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', '))} | ${locationCell(f, context)} | ${escapeMarkdown(truncate(f.title, 200))} |`
   );
   const fixed = [...head, ...ledger].join('\n');
   const tailText = tail.join('\n');
   let budget = SUMMARY_LIMIT_BYTES - Buffer.byteLength(fixed) - Buffer.byteLength(tailText) - 2_000;
-  const table: string[] = [];
+  const findingsTable: string[] = [];
   if (rows.length > 0) {
-    table.push(`### Findings (${shown.length} at ${p.reportSeverity} or above)`, '', '| Severity | State | Rule | Location | Title |', '|---|---|---|---|---|');
+    findingsTable.push(`### Findings (${shown.length} at ${p.reportSeverity} or above)`, '', '| Severity | State | Rule | Location | Title |', '|---|---|---|---|---|');
     let included = 0;
-    for (const row of rows.slice(0, TOP_FINDINGS)) {
+    for (const row of rows) {
       const size = Buffer.byteLength(row) + 1;
       if (size > budget) break;
       budget -= size;
-      table.push(row);
+      findingsTable.push(row);
       included++;
     }
-    if (included < rows.length) table.push('', `… and ${rows.length - included} more finding(s) not listed here (see the SARIF and JSON reports).`);
-    table.push('');
+    if (included < shown.length) findingsTable.push('', `… and ${shown.length - included} more finding(s) not listed here (see the SARIF and JSON reports).`);
+    findingsTable.push('');
   }
-  return [fixed, table.join('\n'), tailText].filter(Boolean).join('\n');
+  return [fixed, findingsTable.join('\n'), tailText].filter(Boolean).join('\n');
 }
 
 function ruleLabel(entry: { rule?: string; cve?: string; fingerprint?: string }): string {

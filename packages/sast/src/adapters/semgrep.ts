@@ -81,35 +81,48 @@ export function parseSemgrepReport(text: string): ParsedReport {
   if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
     throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
   }
-  const findings = output.results.map((match): RawFinding => {
-    if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
-      throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
-    }
+  // Everything but the location depends on the rule and its message: computed once per rule.
+  const perRule = new Map<string, Omit<RawFinding, 'location'>>();
+  const ruleFacts = (match: SemgrepMatch): Omit<RawFinding, 'location'> => {
+    const rawMessage = match.extra?.message ?? '';
+    const cacheKey = `${match.check_id}\u0000${match.extra?.severity}\u0000${rawMessage}`;
+    let facts = perRule.get(cacheKey);
+    if (facts) return facts;
     const metadata = match.extra?.metadata ?? {};
     const severityWord = String(match.extra?.severity ?? 'INFO').toUpperCase();
     const cwe = asList(metadata['cwe'])
       .map((c) => /CWE-\d+/i.exec(c)?.[0]?.toUpperCase())
       .filter((c): c is string => Boolean(c));
     const confidence = String(metadata['confidence'] ?? '').toLowerCase();
-    const message = (match.extra?.message ?? '').trim();
+    const message = rawMessage.trim();
     const shortName = match.check_id.split('.').pop() ?? match.check_id;
-    return {
+    facts = {
       tool: 'semgrep',
       ruleId: match.check_id,
       title: `${shortName}: ${message.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ''}`,
       message,
       severity: SEMGREP_SEVERITY[severityWord] ?? 'info',
       confidence: ['high', 'medium', 'low'].includes(confidence) ? (confidence as Confidence) : undefined,
+      cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
+      helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
+      tags: asList(metadata['category'])
+    };
+    perRule.set(cacheKey, facts);
+    return facts;
+  };
+  const findings = output.results.map((match): RawFinding => {
+    if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
+      throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
+    }
+    return {
+      ...ruleFacts(match),
       location: {
         path: match.path,
         startLine: match.start.line,
         endLine: match.end?.line ?? match.start.line,
         startColumn: match.start.col,
         endColumn: match.end?.line === match.start.line ? match.end.col : undefined
-      },
-      cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
-      helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
-      tags: asList(metadata['category'])
+      }
     };
   });
   const warnings = output.errors.map((e) => `${e.level ?? 'error'}: ${e.path ? `${e.path}: ` : ''}${(e.message ?? JSON.stringify(e.type)).split('\n')[0]}`);
