@@ -17,27 +17,11 @@ if [ "${SECGATE_ONLINE:-}" = "1" ]; then
   exec node dist/cli/index.js "${args[@]}"
 fi
 
-mirror="${SECGATE_MIRROR_DIR:-${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}/mirror}"
-bash scripts/tools/build-mirror.sh "$mirror" >&2
-port_file=$(mktemp)
-python3 - "$mirror" "$port_file" <<'PY' &
-import functools, http.server, sys
-root, port_file = sys.argv[1], sys.argv[2]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-handler.log_message = lambda *a: None
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-open(port_file, "w").write(str(server.server_address[1]))
-server.timeout = 1
-for _ in range(3600):  # bounded: at most an hour
-    server.handle_request()
-PY
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$port_file"' EXIT
-for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
-port=$(cat "$port_file")
-pins=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/SHA256SUMS.json")); print("gitleaks=8.30.0@%s,git-secrets=1.3.0@%s" % (d["gitleaks/8.30.0/linux-x64"], d["git-secrets/1.3.0/any"]))' "$mirror")
+source scripts/tools/mirror.sh
+start_mirror "${SECGATE_MIRROR_DIR:-${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}/mirror}"
+trap stop_mirror EXIT
 set +e
-node dist/cli/index.js "${args[@]}" --mirror-url "http://127.0.0.1:$port/" --tool-versions "$pins"
+node dist/cli/index.js "${args[@]}" --mirror-url "$MIRROR_URL" --tool-versions "$TOOL_PINS"
 status=$?
 set -e
 exit $status
