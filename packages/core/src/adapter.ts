@@ -62,7 +62,10 @@ export interface ToolAdapter {
   severityMap: Readonly<Record<string, Severity>>;
   /** Skip the tool when it has nothing to scan (e.g. no Python files); returns the reason. */
   skip?(context: ToolContext): Promise<string | undefined>;
-  /** One invocation, or several run one after another (each checked and parsed on its own). */
+  /**
+   * One invocation, or several run one after another (each checked and parsed on its own).
+   * An empty list means nothing applies to this run (reported as skipped).
+   */
   command(
     tool: InstalledTool,
     context: ToolContext

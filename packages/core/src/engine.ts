@@ -186,6 +186,13 @@ async function runOneTool(
     run.verified = installed.verified;
     const planned = await adapter.command(installed, context);
     const invocations = Array.isArray(planned) ? planned : [planned];
+    if (invocations.length === 0) {
+      // Shown as skipped in the summary, never as a clean "0 findings".
+      run.status = 'skipped';
+      run.skipReason = 'nothing to scan on this event (a history scan needs a commit range)';
+      deps.logger.info(`${adapter.displayName}: skipped (${run.skipReason})`);
+      return { run, findings: [] };
+    }
     const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
     const reports: ParsedReport[] = [];
     for (const invocation of invocations) {

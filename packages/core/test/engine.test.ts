@@ -322,4 +322,12 @@ describe('runScan: scheduling and verdicts', () => {
     expect(never.result.verdict).toBe('pass');
     expect(never.result.findings).toHaveLength(1);
   });
+
+  it('an adapter with nothing to run on this event is reported as skipped, not as a clean run', async () => {
+    const idle: ToolAdapter = { ...banditLike('idle'), command: () => [] };
+    const { result, installer } = await scan({ idle: script.cleanStdout(0) }, [idle]);
+    expect(installer.installs).toEqual(['idle']);
+    expect(runOf(result, 'idle')).toMatchObject({ status: 'skipped', findingCount: 0 });
+    expect(runOf(result, 'idle').skipReason).toContain('history scan needs a commit range');
+  });
 });

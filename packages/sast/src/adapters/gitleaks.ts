@@ -157,10 +157,7 @@ export const gitleaksAdapter: ToolAdapter = {
         });
       }
     }
-    if (invocations.length === 0) {
-      // history-only on an event without a range: scan nothing rather than pretend.
-      throw new ConfigurationError('secrets-scan: history has no commit range on this event; use tree or both', 'secrets-scan');
-    }
+    // history-only on an event without a range: no invocation, which the engine reports as skipped.
     return invocations;
   },
   exitMeaning(code): ExitMeaning {
