@@ -42,31 +42,10 @@ prepare_project() {
   echo "$dir"
 }
 
-# Serves the loopback release mirror (as scripts/demo.sh does); sets MIRROR_URL and TOOL_PINS.
-# Only contacted on a cold tool cache; a warm run downloads nothing.
-start_mirror() {
-  bash "$REPO_ROOT/scripts/tools/build-mirror.sh" "$MIRROR_DIR" >&2
-  local port_file
-  port_file=$(mktemp)
-  python3 - "$MIRROR_DIR" "$port_file" <<'PY' &
-import functools, http.server, sys
-root, port_file = sys.argv[1], sys.argv[2]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-handler.log_message = lambda *a: None
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-open(port_file, "w").write(str(server.server_address[1]))
-server.timeout = 1
-for _ in range(3600):  # bounded: at most an hour
-    server.handle_request()
-PY
-  MIRROR_PID=$!
-  for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
-  MIRROR_URL="http://127.0.0.1:$(cat "$port_file")/"
-  rm -f "$port_file"
-  TOOL_PINS=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/SHA256SUMS.json")); print("gitleaks=8.30.0@%s,git-secrets=1.3.0@%s" % (d["gitleaks/8.30.0/linux-x64"], d["git-secrets/1.3.0/any"]))' "$MIRROR_DIR")
-  export MIRROR_URL TOOL_PINS MIRROR_PID
-}
-stop_mirror() { [ -n "${MIRROR_PID:-}" ] && kill "$MIRROR_PID" 2>/dev/null || true; }
+# The loopback release mirror (shared with scripts/demo.sh): start_mirror sets MIRROR_URL and
+# TOOL_PINS. Only contacted on a cold tool cache; a warm run downloads nothing.
+source "$REPO_ROOT/scripts/tools/mirror.sh"
+start_bench_mirror() { start_mirror "$MIRROR_DIR"; }
 
 # Median of numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

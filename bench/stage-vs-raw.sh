@@ -14,7 +14,7 @@ cd "$REPO_ROOT"
 
 project=$(prepare_project)
 log "project: $project ($(find "$project" -name '*.py' | wc -l) .py files)"
-start_mirror
+start_bench_mirror
 trap stop_mirror EXIT
 work=$(mktemp -d "${TMPDIR:-/tmp}/secgate-bench-XXXXXX")
 raw="$work/raw" && mkdir -p "$raw"
