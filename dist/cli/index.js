@@ -41937,6 +41937,13 @@ async function runOneTool(stage, adapter, request, deps) {
         run.verified = installed.verified;
         const planned = await adapter.command(installed, context);
         const invocations = Array.isArray(planned) ? planned : [planned];
+        if (invocations.length === 0) {
+            // Shown as skipped in the summary, never as a clean "0 findings".
+            run.status = 'skipped';
+            run.skipReason = 'nothing to scan on this event (a history scan needs a commit range)';
+            deps.logger.info(`${adapter.displayName}: skipped (${run.skipReason})`);
+            return { run, findings: [] };
+        }
         const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
         const reports = [];
         for (const invocation of invocations) {
@@ -48029,10 +48036,7 @@ const gitleaksAdapter = {
                 });
             }
         }
-        if (invocations.length === 0) {
-            // history-only on an event without a range: scan nothing rather than pretend.
-            throw new ConfigurationError('secrets-scan: history has no commit range on this event; use tree or both', 'secrets-scan');
-        }
+        // history-only on an event without a range: no invocation, which the engine reports as skipped.
         return invocations;
     },
     exitMeaning(code) {
