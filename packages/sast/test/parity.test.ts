@@ -7,8 +7,7 @@
  * Expected differences: none. Cross-tool duplicates are merged by the engine, so the stage's
  * findings are counted by `sources` containing the tool; with one tool per scan nothing merges.
  */
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -23,6 +22,7 @@ import {
 } from '@secgate/core';
 import { banditAdapter, gitSecretsAdapter, gitleaksAdapter, rulepackDir, sastStage, semgrepAdapter } from '@secgate/sast';
 import { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock, type ReleaseMirror } from '../../../test/helpers/release-mirror.js';
+import { runRaw, withCacheLock } from '../../../test/helpers/tool-processes.js';
 import { REPO_ROOT, SHARED_TOOL_CACHE, requireTool } from '../../../test/helpers/runner.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'ml-service');
@@ -32,62 +32,6 @@ const TOOL_CACHE = SHARED_TOOL_CACHE;
 const SLOW = 15 * 60_000;
 
 const HAVE_MIRROR = mirrorAvailable();
-
-interface Raw {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runRaw(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/**
- * Suites share TOOL_CACHE and jest runs two at once: tool-cache's cacheDir removes and rewrites the
- * target folder, so concurrent cold installs of one tool would clobber each other. A directory
- * lock (mkdir is atomic) holding the owner's pid serialises them; a dead owner's lock is taken over.
- */
-async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(TOOL_CACHE, '.secgate-test-install.lock');
-  const deadline = Date.now() + SLOW;
-  await mkdir(TOOL_CACHE, { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(path.join(lock, 'pid'), 'utf8').catch(() => ''));
-      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
-      const alive = owner > 0 && (() => {
-        try {
-          process.kill(owner, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-      if (!alive && age > 5_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the install lock ${lock}`, { cause: error });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
 
 let root: string;
 let tree: string;
@@ -145,7 +89,7 @@ afterAll(async () => {
 async function install(adapter: ToolAdapter): Promise<InstalledTool | undefined> {
   if (adapter.install.kind === 'binary' && !HAVE_MIRROR) return undefined;
   try {
-    return await withCacheLock(() => installer.install(adapter.install));
+    return await withCacheLock(TOOL_CACHE, SLOW, () => installer.install(adapter.install));
   } catch (error) {
     requireTool(false, `${adapter.id} ${adapter.install.defaultVersion} (install failed: ${errorMessage(error)})`);
     return undefined;

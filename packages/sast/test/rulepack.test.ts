@@ -3,76 +3,19 @@
  * installer (PyPI, committed hash lock): its own `--test` annotations pass, the safe counterparts in
  * examples/ml-service are not flagged, and every rule fires on the vulnerable example.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MemoryLogger, ToolInstaller, errorMessage, type InstalledTool } from '@secgate/core';
 import { semgrepAdapter } from '@secgate/sast';
+import { runRaw, withCacheLock } from '../../../test/helpers/tool-processes.js';
 import { REPO_ROOT, SHARED_TOOL_CACHE, requireTool } from '../../../test/helpers/runner.js';
 
 const RULES = path.join(REPO_ROOT, 'rules', 'ml');
 /** Installs are keyed by tool and version, so one cache can serve every suite and every run. */
 const TOOL_CACHE = SHARED_TOOL_CACHE;
 const SLOW = 15 * 60_000;
-
-interface Raw {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runRaw(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/**
- * Suites share TOOL_CACHE and jest runs two at once: tool-cache's cacheDir removes and rewrites the
- * target folder, so concurrent cold installs of one tool would clobber each other. A directory
- * lock (mkdir is atomic) holding the owner's pid serialises them; a dead owner's lock is taken over.
- * (Same lock as parity.test.ts.)
- */
-async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(TOOL_CACHE, '.secgate-test-install.lock');
-  const deadline = Date.now() + SLOW;
-  await mkdir(TOOL_CACHE, { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(path.join(lock, 'pid'), 'utf8').catch(() => ''));
-      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
-      const alive = owner > 0 && (() => {
-        try {
-          process.kill(owner, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-      if (!alive && age > 5_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the install lock ${lock}`, { cause: error });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
 
 let root: string;
 let semgrep: InstalledTool | undefined;
@@ -87,7 +30,7 @@ beforeAll(async () => {
   // No metrics, no version check, no settings written to the user's home.
   env = { ...process.env, SEMGREP_SEND_METRICS: 'off', SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SETTINGS_FILE: path.join(root, 'settings.yml') };
   try {
-    semgrep = await withCacheLock(() => new ToolInstaller({ logger: new MemoryLogger() }).install(semgrepAdapter.install));
+    semgrep = await withCacheLock(TOOL_CACHE, SLOW, () => new ToolInstaller({ logger: new MemoryLogger() }).install(semgrepAdapter.install));
   } catch (error) {
     // Throws in CI; elsewhere the tests below return early with this reason printed.
     requireTool(false, `semgrep ${semgrepAdapter.install.defaultVersion} (install failed: ${errorMessage(error)})`);
