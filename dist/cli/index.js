@@ -48621,6 +48621,12 @@ async function main(argv) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6236);
 
+// @actions/tool-cache logs through @actions/core, which writes `::debug::` workflow commands to
+// stdout. Outside a runner they are noise in the terminal report (kept with SECGATE_DEBUG=1).
+if (!process.env['GITHUB_ACTIONS'] && !process.env['SECGATE_DEBUG']) {
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk, ...rest) => typeof chunk === 'string' && chunk.startsWith('::debug::') ? true : write(chunk, ...rest));
+}
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv);
 
 __webpack_async_result__();
