@@ -94,4 +94,16 @@ describe('GitHub API integration (loopback API)', () => {
     expect(step.outputs['blocking']).toBe('1');
     expect(step.summary).toMatch(/\| high \| 1 \| 0 \| 0 \| 1 \|/);
   });
+
+  it('checks: false makes no API call; a bad value is a configuration error', async () => {
+    const workspace = await mkdtemp(path.join(os.tmpdir(), 'secgate-nochecks-'));
+    await writeFile(path.join(workspace, 'jobs.py'), manyHighFindings(2));
+    const before = api.requests.length;
+    const quiet = await runStep({ bundle: 'sast', workspace, job, inputs: { tools: 'bandit', checks: 'false', token: TOKEN }, env: { GITHUB_API_URL: api.url } });
+    expect(quiet.outputs['verdict']).toBe('fail');
+    expect(api.requests.length).toBe(before);
+    const bad = await runStep({ bundle: 'sast', workspace, job, inputs: { tools: 'bandit', checks: 'yes please', token: TOKEN }, env: { GITHUB_API_URL: api.url } });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.annotations.find((a) => a.command === 'error')?.message).toBe("secgate sast: configuration: checks: 'yes please' is not one of auto, true, false");
+  });
 });

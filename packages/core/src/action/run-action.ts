@@ -80,6 +80,10 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
     if (token) core.setSecret(token);
     const workspace = path.resolve(process.env['GITHUB_WORKSPACE'] || process.cwd());
     const settings = readSettings(workspace, optionInputs);
+    // auto: publish through the Checks API whenever a token is there; without `checks: write`
+    // (fork PRs, default permissions) that is one warning, and the annotations stand alone.
+    const checks = (optionalInput('checks') ?? 'auto').toLowerCase();
+    if (!['auto', 'true', 'false'].includes(checks)) throw new ConfigurationError(`'${checks}' is not one of auto, true, false`, 'checks');
     const prepared = await prepareScan(stages, settings, { logger, now: new Date() });
     const installer = new ToolInstaller({ ...prepared.installer, logger });
     const commitRange = eventCommitRange();
@@ -100,7 +104,6 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
       reportFile: path.join(outDir, `${label}.json`)
     };
     await publishResult(result, files, logger);
-    const checks = optionalInput('checks') ?? 'false';
     if (checks !== 'false' && token) await publishCheckRun(result, token, `secgate ${label}`, logger);
     conclude(result);
   } catch (error) {
