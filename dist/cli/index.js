@@ -37634,6 +37634,23 @@ function parseJsonReport(tool, text) {
         throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${error.message})`);
     }
 }
+/**
+ * For `combine`: the findings of several invocations with repeats dropped (the first report of a
+ * key wins, so list the preferred mode first, e.g. the working tree before history).
+ */
+function firstByKey(reports, key) {
+    const seen = new Set();
+    const findings = reports
+        .flatMap((r) => r.findings)
+        .filter((finding) => {
+        const k = key(finding);
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+    return { findings, warnings: reports.flatMap((r) => r.warnings) };
+}
 
 ;// CONCATENATED MODULE: ./packages/core/src/policy/baseline.ts
 
@@ -41574,10 +41591,6 @@ class SourceCache {
     linesOf(relativePath) {
         return this.files.get(relativePath);
     }
-    async lines(relativePath) {
-        await this.load([relativePath]);
-        return this.files.get(relativePath);
-    }
 }
 function snippetAt(raw, sources) {
     const loc = raw.location;
@@ -42045,7 +42058,20 @@ const MAX_DEEPEN_ROUNDS = 12;
  * deepens (doubling, bounded) until `base` is reachable from `head` or the clone is complete.
  * Peers that list commits through the API stop at 30 or 250; walking git history has no such cap.
  */
-async function ensureRangeHistory(workspace, base, head, logger, remote = 'origin') {
+function ensureRangeHistory(workspace, base, head, logger, remote = 'origin') {
+    // Secret scanners run concurrently and may each need the range: one fetch per clone, shared,
+    // since concurrent `git fetch --deepen` on one repository collide on its shallow file.
+    const key = [workspace, base, head, remote].join('\u0000');
+    let pending = rangeHistory.get(key);
+    if (!pending) {
+        pending = deepenToRange(workspace, base, head, logger, remote);
+        rangeHistory.set(key, pending);
+        pending.catch(() => rangeHistory.delete(key));
+    }
+    return pending;
+}
+const rangeHistory = new Map();
+async function deepenToRange(workspace, base, head, logger, remote) {
     await git_ensureCommit(workspace, head, logger, remote);
     await git_ensureCommit(workspace, base, logger, remote);
     let depth = 32;
@@ -47009,7 +47035,7 @@ class ToolInstaller {
             const marker = await readMarker(cached);
             if (marker && (!expected || marker.digest === expected.toLowerCase())) {
                 this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-                return this.binaryResult(spec, version, cached, asset.executable, true, started, marker.verified);
+                return installed(spec.tool, version, cached, external_node_path_.join(cached, asset.executable), [], true, started, marker.verified);
             }
             this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
         }
@@ -47048,7 +47074,7 @@ class ToolInstaller {
                 await (0,promises_namespaceObject.chmod)(executable, 0o755);
             const dir = await cacheDir(extracted, spec.tool, version, arch);
             await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
-            return this.binaryResult(spec, version, dir, asset.executable, false, started, Boolean(expected));
+            return installed(spec.tool, version, dir, external_node_path_.join(dir, asset.executable), [], false, started, Boolean(expected));
         }
         finally {
             await (0,promises_namespaceObject.rm)(downloaded, { force: true });
@@ -47069,17 +47095,9 @@ class ToolInstaller {
             throw new ToolInstallError(tool, `could not extract ${assetName}: ${errorMessage(error)}`);
         }
     }
-    binaryResult(spec, version, dir, executable, cacheHit, started, verified) {
-        return {
-            tool: spec.tool,
-            version,
-            command: external_node_path_.join(dir, executable),
-            baseArgs: [],
-            dir,
-            cacheHit,
-            durationMs: Date.now() - started,
-            verified
-        };
+    pythonTool(spec, version, dir, cacheHit, started, verified) {
+        const baseArgs = spec.script ? [external_node_path_.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module];
+        return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
     }
     /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
     getPythonVersion() {
@@ -47126,7 +47144,7 @@ class ToolInstaller {
                 const dir = find(cacheName, candidate, arch);
                 const marker = dir ? await usable(dir) : undefined;
                 if (dir && marker && (await (0,promises_namespaceObject.realpath)(venvExecutable(dir)).then(() => true, () => false))) {
-                    return this.pythonResult(spec, version, dir, true, started, marker.verified);
+                    return this.pythonTool(spec, version, dir, true, started, marker.verified);
                 }
             }
         }
@@ -47136,7 +47154,7 @@ class ToolInstaller {
         if (cached) {
             const marker = await usable(cached);
             if (marker)
-                return this.pythonResult(spec, version, cached, true, started, marker.verified);
+                return this.pythonTool(spec, version, cached, true, started, marker.verified);
         }
         const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `secgate-${spec.tool}-`));
         const venv = external_node_path_.join(work, 'venv');
@@ -47160,7 +47178,7 @@ class ToolInstaller {
             await writeMarker(venv, { digest, verified: Boolean(requirements) });
             const dir = await cacheDir(venv, cacheName, cacheVersion, arch);
             await relocateScripts(venv, dir);
-            return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
+            return this.pythonTool(spec, version, dir, false, started, Boolean(requirements));
         }
         finally {
             await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
@@ -47175,18 +47193,9 @@ class ToolInstaller {
             throw new ToolInstallError(tool, `${external_node_path_.basename(command)} ${args.slice(0, 3).join(' ')} exited ${result.exitCode}: ${tail}`);
         }
     }
-    pythonResult(spec, version, dir, cacheHit, started, verified) {
-        return {
-            tool: spec.tool,
-            version,
-            command: venvExecutable(dir),
-            baseArgs: spec.script ? [external_node_path_.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module],
-            dir,
-            cacheHit,
-            durationMs: Date.now() - started,
-            verified
-        };
-    }
+}
+function installed(tool, version, dir, command, baseArgs, cacheHit, started, verified) {
+    return { tool, version, command, baseArgs, dir, cacheHit, durationMs: Date.now() - started, verified };
 }
 const MARKER_FILE = '.secgate-install.json';
 async function writeMarker(dir, marker) {
@@ -47226,16 +47235,6 @@ function ensureTrailingSlash(url) {
 }
 function tempRoot() {
     return process.env['RUNNER_TEMP'] || external_node_os_namespaceObject.tmpdir();
-}
-/** Parses an upstream checksums file (`<hex>  <name>` or `<hex> *<name>`). A cross-check, never the trust root. */
-function parseChecksumsFile(text) {
-    const entries = new Map();
-    for (const line of text.split(/\r?\n/)) {
-        const match = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line.trim());
-        if (match)
-            entries.set(match[2].trim(), match[1].toLowerCase());
-    }
-    return entries;
 }
 
 ;// CONCATENATED MODULE: ./packages/core/src/logger.ts
@@ -47998,8 +47997,7 @@ const gitleaksAdapter = {
                 archive: 'tar.gz',
                 executable: 'gitleaks'
             };
-        },
-        versionArgs: ['version']
+        }
     },
     defaultTimeoutMs: 15 * 60_000,
     severityMap: GITLEAKS_SEVERITY,
@@ -48043,19 +48041,8 @@ const gitleaksAdapter = {
         return code === 0 ? 'clean' : code === LEAKS_EXIT_CODE ? 'findings' : 'error';
     },
     parse: (report, _context, invocation) => parseGitleaksReport(report, invocation.mode ?? 'tree'),
-    combine(reports) {
-        // The same secret found in the tree and in a commit of the change: keep the tree finding.
-        const seen = new Set();
-        const findings = [];
-        for (const finding of reports.flatMap((r) => r.findings)) {
-            const key = `${finding.location?.path}:${finding.location?.startLine}:${finding.ruleId}`;
-            if (seen.has(key))
-                continue;
-            seen.add(key);
-            findings.push(finding);
-        }
-        return { findings, warnings: reports.flatMap((r) => r.warnings) };
-    }
+    // The same secret found in the tree and in a commit of the change: keep the tree finding.
+    combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}:${f.ruleId}`)
 };
 
 ;// CONCATENATED MODULE: ./packages/sast/src/adapters/git-secrets.ts
@@ -48218,19 +48205,7 @@ const gitSecretsAdapter = {
         }
         return parsed;
     },
-    combine(reports) {
-        const seen = new Set();
-        const findings = reports
-            .flatMap((r) => r.findings)
-            .filter((f) => {
-            const key = `${f.location?.path}:${f.location?.startLine}`;
-            if (seen.has(key))
-                return false;
-            seen.add(key);
-            return true;
-        });
-        return { findings, warnings: reports.flatMap((r) => r.warnings) };
-    }
+    combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}`)
 };
 
 // EXTERNAL MODULE: external "node:url"

@@ -97,3 +97,20 @@ export function parseJsonReport<T>(tool: string, text: string): T {
     throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${(error as Error).message})`);
   }
 }
+
+/**
+ * For `combine`: the findings of several invocations with repeats dropped (the first report of a
+ * key wins, so list the preferred mode first, e.g. the working tree before history).
+ */
+export function firstByKey(reports: ParsedReport[], key: (finding: RawFinding) => string): ParsedReport {
+  const seen = new Set<string>();
+  const findings = reports
+    .flatMap((r) => r.findings)
+    .filter((finding) => {
+      const k = key(finding);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  return { findings, warnings: reports.flatMap((r) => r.warnings) };
+}

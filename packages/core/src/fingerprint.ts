@@ -42,11 +42,6 @@ export class SourceCache {
   linesOf(relativePath: string): string[] | undefined {
     return this.files.get(relativePath);
   }
-
-  async lines(relativePath: string): Promise<string[] | undefined> {
-    await this.load([relativePath]);
-    return this.files.get(relativePath);
-  }
 }
 
 function snippetAt(raw: RawFinding, sources: SourceCache): string | undefined {

@@ -37,7 +37,22 @@ const MAX_DEEPEN_ROUNDS = 12;
  * deepens (doubling, bounded) until `base` is reachable from `head` or the clone is complete.
  * Peers that list commits through the API stop at 30 or 250; walking git history has no such cap.
  */
-export async function ensureRangeHistory(workspace: string, base: string, head: string, logger: Logger, remote = 'origin'): Promise<void> {
+export function ensureRangeHistory(workspace: string, base: string, head: string, logger: Logger, remote = 'origin'): Promise<void> {
+  // Secret scanners run concurrently and may each need the range: one fetch per clone, shared,
+  // since concurrent `git fetch --deepen` on one repository collide on its shallow file.
+  const key = [workspace, base, head, remote].join('\u0000');
+  let pending = rangeHistory.get(key);
+  if (!pending) {
+    pending = deepenToRange(workspace, base, head, logger, remote);
+    rangeHistory.set(key, pending);
+    pending.catch(() => rangeHistory.delete(key));
+  }
+  return pending;
+}
+
+const rangeHistory = new Map<string, Promise<void>>();
+
+async function deepenToRange(workspace: string, base: string, head: string, logger: Logger, remote: string): Promise<void> {
   await ensureCommit(workspace, head, logger, remote);
   await ensureCommit(workspace, base, logger, remote);
   let depth = 32;

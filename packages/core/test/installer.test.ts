@@ -33,8 +33,7 @@ function gitleaksSpec(defaultVersion = GITLEAKS_VERSION): BinaryInstallSpec {
     asset: (v, platform) =>
       platform === 'linux-x64'
         ? { assetName: `gitleaks_${v}_linux_x64.tar.gz`, urlPath: gitleaksPath(v), archive: 'tar.gz', executable: 'gitleaks' }
-        : undefined,
-    versionArgs: ['version']
+        : undefined
   };
 }
 

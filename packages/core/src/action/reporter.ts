@@ -90,7 +90,6 @@ export async function publishResult(result: ScanResult, files: ReportFiles, logg
   const markdown = buildSummary(result, {
     blobBaseUrl: blobBaseUrl(),
     annotationsOmitted: plan.omitted,
-    annotationsPosted: plan.annotations.length,
     sarifFile: rel(files.sarifFile),
     reportFile: rel(files.reportFile)
   });

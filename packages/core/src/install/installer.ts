@@ -105,7 +105,7 @@ export class ToolInstaller {
       const marker = await readMarker(cached);
       if (marker && (!expected || marker.digest === expected.toLowerCase())) {
         this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-        return this.binaryResult(spec, version, cached, asset.executable, true, started, marker.verified);
+        return installed(spec.tool, version, cached, path.join(cached, asset.executable), [], true, started, marker.verified);
       }
       this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
     }
@@ -144,7 +144,7 @@ export class ToolInstaller {
       if (process.platform !== 'win32') await chmod(executable, 0o755);
       const dir = await tc.cacheDir(extracted, spec.tool, version, arch);
       await rm(extracted, { recursive: true, force: true });
-      return this.binaryResult(spec, version, dir, asset.executable, false, started, Boolean(expected));
+      return installed(spec.tool, version, dir, path.join(dir, asset.executable), [], false, started, Boolean(expected));
     } finally {
       await rm(downloaded, { force: true });
     }
@@ -163,25 +163,9 @@ export class ToolInstaller {
     }
   }
 
-  private binaryResult(
-    spec: BinaryInstallSpec,
-    version: string,
-    dir: string,
-    executable: string,
-    cacheHit: boolean,
-    started: number,
-    verified: boolean
-  ): InstalledTool {
-    return {
-      tool: spec.tool,
-      version,
-      command: path.join(dir, executable),
-      baseArgs: [],
-      dir,
-      cacheHit,
-      durationMs: Date.now() - started,
-      verified
-    };
+  private pythonTool(spec: PythonInstallSpec, version: string, dir: string, cacheHit: boolean, started: number, verified: boolean): InstalledTool {
+    const baseArgs = spec.script ? [path.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module];
+    return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
   }
 
   /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
@@ -234,7 +218,7 @@ export class ToolInstaller {
         const dir = tc.find(cacheName, candidate, arch);
         const marker = dir ? await usable(dir) : undefined;
         if (dir && marker && (await realpath(venvExecutable(dir)).then(() => true, () => false))) {
-          return this.pythonResult(spec, version, dir, true, started, marker.verified);
+          return this.pythonTool(spec, version, dir, true, started, marker.verified);
         }
       }
     }
@@ -243,7 +227,7 @@ export class ToolInstaller {
     const cached = tc.find(cacheName, cacheVersion, arch);
     if (cached) {
       const marker = await usable(cached);
-      if (marker) return this.pythonResult(spec, version, cached, true, started, marker.verified);
+      if (marker) return this.pythonTool(spec, version, cached, true, started, marker.verified);
     }
     const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
     const venv = path.join(work, 'venv');
@@ -265,7 +249,7 @@ export class ToolInstaller {
       await writeMarker(venv, { digest, verified: Boolean(requirements) });
       const dir = await tc.cacheDir(venv, cacheName, cacheVersion, arch);
       await relocateScripts(venv, dir);
-      return this.pythonResult(spec, version, dir, false, started, Boolean(requirements));
+      return this.pythonTool(spec, version, dir, false, started, Boolean(requirements));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -280,26 +264,19 @@ export class ToolInstaller {
       throw new ToolInstallError(tool, `${path.basename(command)} ${args.slice(0, 3).join(' ')} exited ${result.exitCode}: ${tail}`);
     }
   }
+}
 
-  private pythonResult(
-    spec: PythonInstallSpec,
-    version: string,
-    dir: string,
-    cacheHit: boolean,
-    started: number,
-    verified: boolean
-  ): InstalledTool {
-    return {
-      tool: spec.tool,
-      version,
-      command: venvExecutable(dir),
-      baseArgs: spec.script ? [path.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module],
-      dir,
-      cacheHit,
-      durationMs: Date.now() - started,
-      verified
-    };
-  }
+function installed(
+  tool: string,
+  version: string,
+  dir: string,
+  command: string,
+  baseArgs: string[],
+  cacheHit: boolean,
+  started: number,
+  verified: boolean
+): InstalledTool {
+  return { tool, version, command, baseArgs, dir, cacheHit, durationMs: Date.now() - started, verified };
 }
 
 /** Written into every install: what was verified, so a cache hit reports the truth. */
@@ -348,14 +325,3 @@ function ensureTrailingSlash(url: string): string {
 function tempRoot(): string {
   return process.env['RUNNER_TEMP'] || os.tmpdir();
 }
-
-/** Parses an upstream checksums file (`<hex>  <name>` or `<hex> *<name>`). A cross-check, never the trust root. */
-export function parseChecksumsFile(text: string): Map<string, string> {
-  const entries = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line.trim());
-    if (match) entries.set(match[2]!.trim(), match[1]!.toLowerCase());
-  }
-  return entries;
-}
-

@@ -33,8 +33,6 @@ export interface BinaryInstallSpec {
   defaultVersion: string;
   /** Where the asset for a version and platform lives; undefined when upstream ships none for it. */
   asset(version: string, platform: PlatformKey): BinaryAsset | undefined;
-  /** Arguments that make the program print its version (a smoke test after install). */
-  versionArgs?: string[];
 }
 
 /** `<os>-<arch>` as used in the lock, e.g. `linux-x64`. */

@@ -18,16 +18,6 @@ export function escapeCode(text: string): string {
   return `<code>${text.replace(/[\r\n]+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '&#124;').replace(/`/g, '&#96;')}</code>`;
 }
 
-/** Same escaping as @actions/core's command data (for logs we write ourselves). */
-export function escapeCommandData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-/** Same escaping as @actions/core's command properties. */
-export function escapeCommandProperty(text: string): string {
-  return escapeCommandData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
-
 /**
  * Breaks anything the runner could read as a command when echoing tool output into the log:
  * `::cmd::` at a line start and the legacy `##[cmd]` form, which the runner accepts anywhere.

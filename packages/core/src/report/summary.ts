@@ -14,7 +14,6 @@ export interface SummaryContext {
   /** `https://github.com/owner/repo/blob/<sha>/` for links to file lines; omitted locally. */
   blobBaseUrl?: string;
   annotationsOmitted?: number;
-  annotationsPosted?: number;
   sarifFile?: string;
   reportFile?: string;
 }

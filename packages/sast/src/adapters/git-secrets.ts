@@ -3,6 +3,7 @@ import {
   ToolFailureError,
   ToolOutputError,
   ensureRangeHistory,
+  firstByKey,
   git,
   isGitWorkTree,
   runTool,
@@ -171,16 +172,5 @@ export const gitSecretsAdapter: ToolAdapter = {
     }
     return parsed;
   },
-  combine(reports) {
-    const seen = new Set<string>();
-    const findings = reports
-      .flatMap((r) => r.findings)
-      .filter((f) => {
-        const key = `${f.location?.path}:${f.location?.startLine}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
-    return { findings, warnings: reports.flatMap((r) => r.warnings) };
-  }
+  combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}`)
 };

@@ -5,6 +5,7 @@ import {
   ToolOutputError,
   parseJsonReport,
   ensureRangeHistory,
+  firstByKey,
   isGitWorkTree,
   type ExitMeaning,
   type ParsedReport,
@@ -122,8 +123,7 @@ export const gitleaksAdapter: ToolAdapter = {
         archive: 'tar.gz',
         executable: 'gitleaks'
       };
-    },
-    versionArgs: ['version']
+    }
   },
   defaultTimeoutMs: 15 * 60_000,
   severityMap: GITLEAKS_SEVERITY,
@@ -164,16 +164,6 @@ export const gitleaksAdapter: ToolAdapter = {
     return code === 0 ? 'clean' : code === LEAKS_EXIT_CODE ? 'findings' : 'error';
   },
   parse: (report, _context, invocation) => parseGitleaksReport(report, invocation.mode ?? 'tree'),
-  combine(reports) {
-    // The same secret found in the tree and in a commit of the change: keep the tree finding.
-    const seen = new Set<string>();
-    const findings: RawFinding[] = [];
-    for (const finding of reports.flatMap((r) => r.findings)) {
-      const key = `${finding.location?.path}:${finding.location?.startLine}:${finding.ruleId}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      findings.push(finding);
-    }
-    return { findings, warnings: reports.flatMap((r) => r.warnings) };
-  }
+  // The same secret found in the tree and in a commit of the change: keep the tree finding.
+  combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}:${f.ruleId}`)
 };
