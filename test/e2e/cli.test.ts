@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, appendFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NODE24, REPO_ROOT, SHARED_TOOL_CACHE } from '../helpers/runner.js';
+import { DIST_DIR, NODE24, REPO_ROOT, SHARED_TOOL_CACHE } from '../helpers/runner.js';
 import { sarifSchemaErrors } from '../helpers/sarif-schema.js';
 
 // The CLI bundle (dist/cli) as a developer runs it: exit codes mirror the gate, baseline flow,
 // SARIF/JSON files, readable report. Tool cache in a per-suite folder (bandit from PyPI, hash-pinned).
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
+const CLI = path.join(DIST_DIR, 'cli', 'index.js');
 
 describe('secgate CLI bundle', () => {
   let env: NodeJS.ProcessEnv;

