@@ -13,8 +13,9 @@ bash scripts/tools/build-mirror.sh "$SECGATE_MIRROR_DIR"
 
 results=$(mktemp)
 set +e
-# In band: suites share the test tool cache, and concurrent installs of one tool would collide.
-NODE_OPTIONS=--experimental-vm-modules npx jest --ci --runInBand --json --outputFile="$results" "$@"
+# Suites run in parallel (jest.config.js maxWorkers): they may share the test tool cache, since
+# the installer takes a per-tool lock and moves finished installs into place atomically.
+NODE_OPTIONS=--experimental-vm-modules npx jest --ci --json --outputFile="$results" "$@"
 status=$?
 set -e
 node -e '

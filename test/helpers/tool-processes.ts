@@ -22,9 +22,9 @@ export function runRaw(command: string, args: string[], cwd: string, env: NodeJS
 }
 
 /**
- * Suites may share a tool cache: tool-cache's cacheDir removes and rewrites the target folder, so
- * concurrent cold installs of one tool would clobber each other. A directory lock (mkdir is atomic)
- * holding the owner's pid serialises them; a dead owner's lock is taken over.
+ * Serialises whole install sequences of suites that share a tool cache (a directory lock holding
+ * the owner's pid; a dead owner's lock is taken over). The installer no longer needs it for safety:
+ * it locks each tool's cache entry itself and moves finished installs into place atomically.
  */
 export async function withCacheLock<T>(toolCache: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(toolCache, '.secgate-test-install.lock');
@@ -55,4 +55,94 @@ export async function withCacheLock<T>(toolCache: string, timeoutMs: number, fn:
   } finally {
     await rm(lock, { recursive: true, force: true });
   }
+}
+
+/** A serialisable install spec: a binary's asset is fixed for the one version the test installs. */
+export type InstallRecipe =
+  | { kind: 'python'; tool: string; distribution: string; module: string; script?: string; defaultVersion: string }
+  | {
+      kind: 'binary';
+      tool: string;
+      defaultVersion: string;
+      asset: { urlPath: string; assetName: string; archive: 'tar.gz' | 'zip' | 'none'; executable: string };
+    };
+
+export interface InstallProcessResult {
+  pid: number;
+  /** Per tool: the install as the process saw it, or the error it got. */
+  tools: Record<string, { ok: true; dir: string; command: string; cacheHit: boolean; verified: boolean } | { ok: false; error: string; name: string }>;
+  /** The installer's info and warning lines. */
+  logs: string[];
+}
+
+// Runs packages/core/src/install/installer.ts itself (not a bundle) in a fresh Node 24 process:
+// type stripping plus a resolve hook for the sources' `.js` import suffixes.
+const RESOLVE_HOOK = `
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+export async function resolve(specifier, context, next) {
+  if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
+    const url = new URL(specifier, context.parentURL);
+    if (!existsSync(fileURLToPath(url))) return next(url.href.replace(/\\.js$/, '.ts'), context);
+  }
+  return next(specifier, context);
+}
+`;
+const REGISTER = `import { register } from 'node:module';\nregister(new URL('./resolve-hook.mjs', import.meta.url));\n`;
+const RESULT_SENTINEL = '--- secgate install result ---';
+const WORKER = `
+const RESULT_SENTINEL = ${JSON.stringify(RESULT_SENTINEL)};
+const [installerPath, requestJson] = process.argv.slice(2);
+const { ToolInstaller } = await import(installerPath);
+const request = JSON.parse(requestJson);
+const logs = [];
+const logger = { debug() {}, info: (m) => logs.push(m), warning: (m) => logs.push(m), error: (m) => logs.push(m), group: async (_n, fn) => fn() };
+const installer = new ToolInstaller({ ...request.options, logger });
+const specs = request.recipes.map((r) => (r.kind === 'binary' ? { ...r, asset: () => r.asset } : r));
+// The start signal: every process waits for it, so the installs really overlap.
+while (request.startAt > Date.now()) await new Promise((r) => setTimeout(r, 10));
+const settled = await Promise.allSettled(specs.map((spec) => installer.install(spec)));
+const tools = {};
+settled.forEach((s, i) => {
+  const tool = specs[i].tool;
+  tools[tool] = s.status === 'fulfilled'
+    ? { ok: true, dir: s.value.dir, command: s.value.command, cacheHit: s.value.cacheHit, verified: s.value.verified }
+    : { ok: false, error: String(s.reason?.message ?? s.reason), name: String(s.reason?.name) };
+});
+// tool-cache writes ::debug:: lines to stdout: the result is the line after the sentinel.
+process.stdout.write('\\n' + RESULT_SENTINEL + '\\n' + JSON.stringify({ pid: process.pid, tools, logs }) + '\\n');
+`;
+
+/**
+ * Starts `count` separate Node processes that each run `installer.install()` for every recipe at
+ * the same moment, against `RUNNER_TOOL_CACHE=toolCache`; resolves with what each process got.
+ */
+export async function installInProcesses(request: {
+  count: number;
+  toolCache: string;
+  tempRoot: string;
+  recipes: InstallRecipe[];
+  options: Record<string, unknown>;
+  node: string;
+  repoRoot: string;
+}): Promise<InstallProcessResult[]> {
+  const scripts = path.join(request.tempRoot, 'install-worker');
+  await mkdir(scripts, { recursive: true });
+  await writeFile(path.join(scripts, 'resolve-hook.mjs'), RESOLVE_HOOK);
+  await writeFile(path.join(scripts, 'register.mjs'), REGISTER);
+  await writeFile(path.join(scripts, 'worker.mjs'), WORKER);
+  const installer = path.join(request.repoRoot, 'packages', 'core', 'src', 'install', 'installer.ts');
+  const payload = JSON.stringify({ options: request.options, recipes: request.recipes, startAt: Date.now() + 1_500 });
+  const runs = Array.from({ length: request.count }, async (_, i) => {
+    const temp = path.join(request.tempRoot, `process-${i}`);
+    await mkdir(temp, { recursive: true });
+    const env = { ...process.env, RUNNER_TOOL_CACHE: request.toolCache, RUNNER_TEMP: temp, NODE_OPTIONS: '' };
+    const args = ['--experimental-transform-types', '--no-warnings', '--import', path.join(scripts, 'register.mjs'), path.join(scripts, 'worker.mjs'), installer, payload];
+    const run = await runRaw(request.node, args, request.repoRoot, env);
+    if (run.code !== 0) throw new Error(`install process ${i} exited ${run.code}: ${run.stderr.slice(-2000)}`);
+    const result = run.stdout.split(`\n${RESULT_SENTINEL}\n`)[1];
+    if (result === undefined) throw new Error(`install process ${i} printed no result: ${run.stdout.slice(-2000)}`);
+    return JSON.parse(result) as InstallProcessResult;
+  });
+  return Promise.all(runs);
 }

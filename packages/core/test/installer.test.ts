@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,8 +18,11 @@ import {
   type ToolsLock
 } from '@secgate/core';
 import { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock, type ReleaseMirror } from '../../../test/helpers/release-mirror.js';
+import { NODE24, REPO_ROOT } from '../../../test/helpers/runner.js';
+import { installInProcesses, runRaw, type InstallRecipe } from '../../../test/helpers/tool-processes.js';
 
 const run = promisify(execFile);
+const execFileAsync = run;
 
 const GITLEAKS_VERSION = '8.30.0';
 const gitleaksPath = (v: string): string => `gitleaks/gitleaks/releases/download/v${v}/gitleaks_${v}_linux_x64.tar.gz`;
@@ -104,11 +108,18 @@ async function gitleaksVersionOf(command: string): Promise<string> {
   return stdout.trim();
 }
 
-/** Tool-cache entries (`<tool>/<version>/<arch>`) that were completed. */
+/**
+ * What a tool's cache folder holds below its version folders (`<version>/<entry>`): complete
+ * entries, their `.complete` markers, and anything a failed install would have left behind.
+ */
 async function cachedEntries(tool: string): Promise<string[]> {
   const dir = path.join(job.toolCache, tool);
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((name) => !name.endsWith('.complete'));
+  const entries: string[] = [];
+  for (const version of await readdir(dir)) {
+    for (const entry of await readdir(path.join(dir, version))) entries.push(`${version}/${entry}`);
+  }
+  return entries;
 }
 
 const gitleaksDigest = (): string => testLock().binary['gitleaks']![GITLEAKS_VERSION]!['linux-x64']!;
@@ -328,6 +339,15 @@ describe('ToolInstaller: Python tools in hash-locked venvs', () => {
     // `python -m bandit --version` names the entry module: "__main__.py 1.9.4".
     expect(stdout.split('\n')[0]).toMatch(/^\S+ 1\.9\.4$/);
     expect(await readdir(job.temp)).toEqual([]);
+    // The marker's digest is that of the committed requirement text (what keys a cached venv).
+    const marker = JSON.parse(await readFile(path.join(first.dir, '.secgate-install.json'), 'utf8')) as { digest: string };
+    expect(marker.digest).toBe(createHash('sha256').update(TOOLS_LOCK.python['bandit']!['1.9.4']!).digest('hex'));
+    // Built beside its final place and renamed: the console script names the final interpreter and runs.
+    const script = path.join(first.dir, 'bin', 'bandit');
+    expect((await readFile(script, 'utf8')).split('\n')[0]).toBe(`#!${path.join(first.dir, 'bin', 'python')}`);
+    const direct = await run(script, ['--version'], { timeout: 60_000 });
+    expect(direct.stdout.split('\n')[0]).toMatch(/^bandit 1\.9\.4$/);
+    expect((await readdir(path.dirname(first.dir))).sort()).toEqual(['linux-x64', 'linux-x64.complete']);
 
     const started = Date.now();
     const second = await pythonInstaller().install(banditSpec);
@@ -371,5 +391,162 @@ describe('ToolInstaller: Python tools in hash-locked venvs', () => {
     expect((error as Error).message).toMatch(/hash/i);
     expect(await cachedEntries('secgate-py-bandit')).toEqual([]);
     expect(await readdir(job.temp)).toEqual([]);
+  });
+});
+
+describe('ToolInstaller: a tool cache shared by concurrent processes', () => {
+  const gitleaksRecipe: InstallRecipe = {
+    kind: 'binary',
+    tool: 'gitleaks',
+    defaultVersion: GITLEAKS_VERSION,
+    asset: { assetName: `gitleaks_${GITLEAKS_VERSION}_linux_x64.tar.gz`, urlPath: gitleaksPath(GITLEAKS_VERSION), archive: 'tar.gz', executable: 'gitleaks' }
+  };
+  const gitSecretsRecipe: InstallRecipe = { ...gitSecretsSpec, asset: gitSecretsSpec.asset('1.3.0', 'linux-x64')! };
+  const gitleaksDir = (): string => path.join(job.toolCache, 'gitleaks', GITLEAKS_VERSION, 'linux-x64');
+  const gitleaksLock = (): string => `${gitleaksDir()}.lock`;
+
+  it('three processes install gitleaks, git-secrets and bandit at once into one empty cache: one build each, all run', async () => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const results = await installInProcesses({
+        count: 3,
+        toolCache: job.toolCache,
+        tempRoot: job.temp,
+        recipes: [gitleaksRecipe, gitSecretsRecipe, banditSpec],
+        options: { mirrorUrl: mirror.url, lock: testLock(), platform: 'linux-x64' },
+        node: NODE24,
+        repoRoot: REPO_ROOT
+      });
+      expect(new Set(results.map((r) => r.pid)).size).toBe(3);
+      for (const tool of ['gitleaks', 'git-secrets', 'bandit']) {
+        const outcomes = results.map((r) => r.tools[tool]!);
+        for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: true, verified: true });
+        const ok = outcomes.filter((o): o is Extract<typeof o, { ok: true }> => o.ok);
+        // Exactly one process built it; the others waited for the lock and found it complete.
+        expect(ok.filter((o) => !o.cacheHit)).toHaveLength(1);
+        expect(new Set(ok.map((o) => o.command)).size).toBe(1);
+        expect(existsSync(`${ok[0]!.dir}.complete`)).toBe(true);
+        // Nothing left beside the entry: no staging copy, no lock, no moved-aside copy.
+        expect((await readdir(path.dirname(ok[0]!.dir))).sort()).toEqual(['linux-x64', 'linux-x64.complete']);
+      }
+      expect(results.some((r) => r.logs.some((l) => l.includes('another process is installing')))).toBe(true);
+      // One download per asset across all three processes.
+      expect(mirror.requests.map((r) => `${r.path} ${r.status}`).sort()).toEqual(
+        [`/awslabs/git-secrets/archive/refs/tags/1.3.0.tar.gz 200`, `${GITLEAKS_URL_PATH} 200`].sort()
+      );
+      const gitleaks = results[0]!.tools['gitleaks']!;
+      const bandit = results[0]!.tools['bandit']!;
+      if (!gitleaks.ok || !bandit.ok) throw new Error('unreachable');
+      expect(await gitleaksVersionOf(gitleaks.command)).toBe(GITLEAKS_VERSION);
+      const banditRun = await runRaw(bandit.command, ['-m', 'bandit', '--version'], job.root);
+      expect(banditRun.code).toBe(0);
+      expect(banditRun.stdout.split('\n')[0]).toMatch(/ 1\.9\.4$/);
+    });
+  }, 300_000);
+
+  it.each([
+    ['the executable is missing', async (dir: string) => rm(path.join(dir, 'gitleaks'))],
+    ['no .complete marker (an interrupted copy)', async (dir: string) => rm(`${dir}.complete`)],
+    ['no install marker', async (dir: string) => rm(path.join(dir, '.secgate-install.json'))],
+    ['the marker names another digest', async (dir: string) => writeFile(path.join(dir, '.secgate-install.json'), JSON.stringify({ digest: WRONG_DIGEST, verified: true }))]
+  ])('a half-installed entry is rebuilt: %s', async (_what, damage) => {
+    if (!HAVE_MIRROR) return;
+    await withMirror({}, async (mirror) => {
+      const first = await installer(mirror).install(gitleaksSpec());
+      await damage(first.dir);
+      // Leftovers of a crashed build beside the entry are cleared too.
+      await mkdir(`${first.dir}.staging-crashed`);
+      await writeFile(path.join(`${first.dir}.staging-crashed`, 'gitleaks'), 'partial');
+      const logger = new MemoryLogger();
+      const repaired = await installer(mirror, { logger }).install(gitleaksSpec());
+      expect(repaired).toMatchObject({ cacheHit: false, verified: true, dir: first.dir, command: first.command });
+      expect(logger.lines.some((l) => l.message.includes('incomplete or does not match the lock; installing it again'))).toBe(true);
+      expect(await gitleaksVersionOf(repaired.command)).toBe(GITLEAKS_VERSION);
+      expect((await readdir(path.dirname(first.dir))).sort()).toEqual(['linux-x64', 'linux-x64.complete']);
+      expect(mirror.requests).toHaveLength(2);
+      expect((await installer(mirror).install(gitleaksSpec())).cacheHit).toBe(true);
+    });
+  });
+
+  /** Another process holding the gitleaks entry's lock (proper-lockfile, like the installer). */
+  async function lockHolder(staleMs: number): Promise<ChildProcess> {
+    await mkdir(path.dirname(gitleaksDir()), { recursive: true });
+    const script = `require('proper-lockfile').lock(${JSON.stringify(gitleaksDir())}, { lockfilePath: ${JSON.stringify(gitleaksLock())}, realpath: false, stale: ${staleMs}, update: 1000, onCompromised() {} }).then(() => { console.log('locked'); setInterval(() => {}, 1000); });`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('locked') && resolve());
+      child.on('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+    });
+    return child;
+  }
+
+  it('a lock left by a killed process is taken over once stale', async () => {
+    if (!HAVE_MIRROR) return;
+    const holder = await lockHolder(2_000);
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(existsSync(gitleaksLock())).toBe(true);
+    await withMirror({}, async (mirror) => {
+      const started = Date.now();
+      const logger = new MemoryLogger();
+      const tool = await installer(mirror, { logger, lockStaleMs: 2_000, lockTimeoutMs: 60_000 }).install(gitleaksSpec());
+      expect(tool).toMatchObject({ cacheHit: false, verified: true });
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(logger.lines.some((l) => l.message.includes('another process is installing'))).toBe(true);
+      expect(await gitleaksVersionOf(tool.command)).toBe(GITLEAKS_VERSION);
+      expect(existsSync(gitleaksLock())).toBe(false);
+    });
+  });
+
+  it('a live holder: the wait is bounded and ends in a ToolInstallError naming the lock; a complete entry needs no lock', async () => {
+    if (!HAVE_MIRROR) return;
+    const holder = await lockHolder(10_000);
+    try {
+      await withMirror({}, async (mirror) => {
+        const started = Date.now();
+        const error = await installer(mirror, { lockTimeoutMs: 2_000 }).install(gitleaksSpec()).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ToolInstallError);
+        expect((error as Error).message).toMatch(/^gitleaks: install failed: timed out after 2 s waiting for another process installing into /);
+        expect((error as Error).message).toContain(gitleaksLock());
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+        expect(mirror.requests).toEqual([]);
+
+        // With the entry complete (built by another cache user), the lock is not consulted at all.
+        const other = path.join(job.root, 'other-cache');
+        process.env['RUNNER_TOOL_CACHE'] = other;
+        const built = await installer(mirror).install(gitleaksSpec());
+        await rm(job.toolCache, { recursive: true, force: true });
+        await mkdir(path.dirname(gitleaksDir()), { recursive: true });
+        await execFileAsync('cp', ['-a', built.dir, `${built.dir}.complete`, path.dirname(gitleaksDir())]);
+        process.env['RUNNER_TOOL_CACHE'] = job.toolCache;
+        const hit = await installer(mirror, { lockTimeoutMs: 2_000 }).install(gitleaksSpec());
+        expect(hit).toMatchObject({ cacheHit: true, dir: gitleaksDir() });
+      });
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
+describe('hash-pinned Python requirement sets (packages/core/src/install/locks)', () => {
+  const locksDir = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks');
+
+  it('every lock file is in TOOLS_LOCK.python and every entry has its file, byte for byte', async () => {
+    const files = (await readdir(locksDir)).sort();
+    const entries = Object.entries(TOOLS_LOCK.python).flatMap(([tool, versions]) => Object.keys(versions).map((v) => `${tool}-${v}.txt`));
+    expect(entries.sort()).toEqual(files);
+    for (const [tool, versions] of Object.entries(TOOLS_LOCK.python)) {
+      for (const [version, text] of Object.entries(versions)) {
+        const file = await readFile(path.join(locksDir, `${tool}-${version}.txt`), 'utf8');
+        // pip-compile's file ends in a newline; the set (and so the cache key) is the text before it.
+        expect(file).toBe(`${text}\n`);
+        expect(text).toMatch(new RegExp(`^${tool}==${version.replace(/\./g, '\\.')} \\\\$`, 'm'));
+        // Every requirement is pinned (==) and carries at least one sha256 hash.
+        const requirements = text.split(/\n(?=\S)/);
+        for (const requirement of requirements) {
+          expect(requirement).toMatch(/^[A-Za-z0-9._-]+==\S+ \\\n(\s+--hash=sha256:[0-9a-f]{64}( \\\n|$))+$/);
+        }
+      }
+    }
   });
 });

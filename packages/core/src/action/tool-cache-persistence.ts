@@ -1,4 +1,5 @@
 import * as cache from '@actions/cache';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ToolAdapter } from '../adapter.js';
 import { errorMessage } from '../errors.js';
@@ -34,6 +35,9 @@ export class ToolCachePersistence {
         const dir = path.join(root, where.name, where.version);
         const key = `secgate-tool-${where.name}-${where.version}-${where.arch}`;
         let restored = false;
+        // Already installed (a self-hosted runner's persistent tool cache): restoring would rewrite
+        // the files in place under any job running them, so leave the entry alone.
+        if (existsSync(path.join(dir, `${where.arch}.complete`))) return { tool: adapter.id, key, dir, restored };
         try {
           restored = (await cache.restoreCache([dir], key)) !== undefined;
         } catch (error) {

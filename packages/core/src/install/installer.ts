@@ -1,10 +1,12 @@
 import * as tc from '@actions/tool-cache';
-import { createHash } from 'node:crypto';
+import lockfile from 'proper-lockfile';
+import semver from 'semver';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ChecksumMismatchError, ConfigurationError, ToolInstallError, errorMessage } from '../errors.js';
+import { ChecksumMismatchError, ConfigurationError, SecgateError, ToolInstallError, errorMessage } from '../errors.js';
 import { runTool } from '../exec.js';
 import type { Logger } from '../logger.js';
 import {
@@ -36,10 +38,20 @@ export interface InstallerOptions {
   overrides?: Record<string, VersionOverride>;
   lock?: ToolsLock;
   platform?: PlatformKey;
+  /** How long to wait for another process installing the same tool (default 20 minutes). */
+  lockTimeoutMs?: number;
+  /**
+   * A lock whose holder stopped refreshing it for this long is taken over (default 30 s; the holder
+   * refreshes it every few seconds while it installs, so only a dead process leaves one this old).
+   */
+  lockStaleMs?: number;
 }
 
 export const DEFAULT_RELEASE_BASE = 'https://github.com/';
 const INSTALL_TIMEOUT_MS = 10 * 60 * 1000;
+// A holder may legitimately take two pip steps of INSTALL_TIMEOUT_MS each.
+const LOCK_TIMEOUT_MS = 2 * INSTALL_TIMEOUT_MS;
+const LOCK_STALE_MS = 30_000;
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -89,9 +101,8 @@ export class ToolInstaller {
     if (!asset) {
       throw new ToolInstallError(spec.tool, `no release asset of version ${version} for platform ${this.platform}`);
     }
-    const arch = this.platform;
     const pinned = this.lock.binary[spec.tool]?.[version];
-    const expected = override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any;
+    const expected = (override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any)?.toLowerCase();
     // Checked before the cache: an opted-out install must not pass later as if it were pinned.
     if (!expected && !override?.allowUnverified) {
       throw new ConfigurationError(
@@ -100,71 +111,179 @@ export class ToolInstaller {
         `${spec.tool}-version`
       );
     }
-    const cached = tc.find(spec.tool, version, arch);
-    if (cached) {
-      const marker = await readMarker(cached);
-      if (marker && (!expected || marker.digest === expected.toLowerCase())) {
-        this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-        return installed(spec.tool, version, cached, path.join(cached, asset.executable), [], true, started, marker.verified);
-      }
-      this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
-    }
-
-    if (expected && !/^[0-9a-f]{64}$/i.test(expected)) {
+    if (expected && !/^[0-9a-f]{64}$/.test(expected)) {
       throw new ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
     }
-    const base = ensureTrailingSlash(this.options.mirrorUrl || DEFAULT_RELEASE_BASE);
-    const url = new URL(asset.urlPath, base).toString();
-    this.options.logger.info(`Downloading ${spec.tool} ${version} from ${url}`);
-    let downloaded: string;
-    try {
-      // tool-cache retries 5xx/408/429 with backoff and removes partial files.
-      downloaded = await tc.downloadTool(url);
-    } catch (error) {
-      const status = (error as { httpStatusCode?: number }).httpStatusCode;
-      throw new ToolInstallError(
-        spec.tool,
-        `download of ${url} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(error)}`
-      );
-    }
-    try {
-      const actual = await sha256File(downloaded);
-      if (expected && actual.toLowerCase() !== expected.toLowerCase()) {
-        throw new ChecksumMismatchError(spec.tool, asset.assetName, expected.toLowerCase(), actual);
-      }
-      if (!expected) this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
-      const extracted = await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, asset.executable);
-      await writeMarker(extracted, { digest: actual, verified: Boolean(expected) });
-      const executable = path.join(extracted, asset.executable);
+    const slot = cacheSlot(spec.tool, version, this.platform);
+    const check = async (dir: string): Promise<InstallMarker | undefined> => {
+      const marker = await readMarker(dir);
+      if (!marker || (expected && marker.digest !== expected)) return undefined;
+      return (await isExecutableFile(path.join(dir, asset.executable))) ? marker : undefined;
+    };
+    const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (staging) => {
+      const base = ensureTrailingSlash(this.options.mirrorUrl || DEFAULT_RELEASE_BASE);
+      const url = new URL(asset.urlPath, base).toString();
+      this.options.logger.info(`Downloading ${spec.tool} ${version} from ${url}`);
+      let downloaded: string;
       try {
-        await stat(executable);
-      } catch {
-        throw new ToolInstallError(spec.tool, `${asset.assetName} does not contain ${asset.executable}`);
+        // tool-cache retries 5xx/408/429 with backoff and removes partial files.
+        downloaded = await tc.downloadTool(url);
+      } catch (error) {
+        const status = (error as { httpStatusCode?: number }).httpStatusCode;
+        throw new ToolInstallError(
+          spec.tool,
+          `download of ${url} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(error)}`
+        );
       }
-      if (process.platform !== 'win32') await chmod(executable, 0o755);
-      const dir = await tc.cacheDir(extracted, spec.tool, version, arch);
-      await rm(extracted, { recursive: true, force: true });
-      return installed(spec.tool, version, dir, path.join(dir, asset.executable), [], false, started, Boolean(expected));
-    } finally {
-      await rm(downloaded, { force: true });
-    }
+      try {
+        const actual = await sha256File(downloaded);
+        if (expected && actual !== expected) {
+          throw new ChecksumMismatchError(spec.tool, asset.assetName, expected, actual);
+        }
+        if (!expected) this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
+        await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, staging, asset.executable);
+        const executable = path.join(staging, asset.executable);
+        try {
+          await stat(executable);
+        } catch {
+          throw new ToolInstallError(spec.tool, `${asset.assetName} does not contain ${asset.executable}`);
+        }
+        if (process.platform !== 'win32') await chmod(executable, 0o755);
+        await writeMarker(staging, { digest: actual, verified: Boolean(expected) });
+      } finally {
+        await rm(downloaded, { force: true });
+      }
+    });
+    return installed(spec.tool, version, slot.dir, path.join(slot.dir, asset.executable), [], cacheHit, started, marker.verified);
   }
 
-  private async extract(tool: string, file: string, archive: 'tar.gz' | 'zip' | 'none', assetName: string, executable: string): Promise<string> {
+  /** Unpacks the asset into `dest` (tar and unzip run as child processes and close what they wrote). */
+  private async extract(tool: string, file: string, archive: 'tar.gz' | 'zip' | 'none', assetName: string, dest: string, executable: string): Promise<void> {
     try {
-      if (archive === 'tar.gz') return await tc.extractTar(file);
-      if (archive === 'zip') return await tc.extractZip(file);
-      const dir = await mkdtemp(path.join(tempRoot(), `${tool}-`));
-      const target = path.join(dir, executable);
-      await copyFile(file, target);
-      return dir;
+      if (archive === 'tar.gz') await tc.extractTar(file, dest);
+      else if (archive === 'zip') await tc.extractZip(file, dest);
+      else {
+        const target = path.join(dest, executable);
+        await mkdir(path.dirname(target), { recursive: true });
+        await copyFile(file, target);
+      }
     } catch (error) {
       throw new ToolInstallError(tool, `could not extract ${assetName}: ${errorMessage(error)}`);
     }
   }
 
+  /**
+   * Returns the usable cache entry in `slot`, building it first when there is none. Safe when
+   * several processes share one tool cache (parallel jobs on a self-hosted runner, two CLI scans):
+   * a complete entry is used without any lock; otherwise one process at a time, holding a lock per
+   * tool, version and platform, builds the entry in a private sibling directory, moves it into
+   * place with one rename and only then writes tool-cache's `.complete` marker — so no process
+   * ever sees, runs or deletes a half-written entry.
+   */
+  private async installOnce(
+    tool: string,
+    slot: CacheSlot,
+    check: (dir: string) => Promise<InstallMarker | undefined>,
+    build: (staging: string) => Promise<void>
+  ): Promise<{ marker: InstallMarker; cacheHit: boolean }> {
+    const hit = await usableEntry(slot, check);
+    if (hit) {
+      this.options.logger.debug(`${tool}: found in tool cache at ${slot.dir}`);
+      return { marker: hit, cacheHit: true };
+    }
+    try {
+      return await this.buildLocked(tool, slot, check, build);
+    } catch (error) {
+      // A file-system failure (no space, no permission) is an install failure, not an internal error.
+      throw error instanceof SecgateError ? error : new ToolInstallError(tool, errorMessage(error));
+    }
+  }
+
+  private async buildLocked(
+    tool: string,
+    slot: CacheSlot,
+    check: (dir: string) => Promise<InstallMarker | undefined>,
+    build: (staging: string) => Promise<void>
+  ): Promise<{ marker: InstallMarker; cacheHit: boolean }> {
+    await mkdir(path.dirname(slot.dir), { recursive: true });
+    const held = await this.acquire(tool, slot);
+    try {
+      // Another process may have finished the entry while this one waited.
+      const ready = await usableEntry(slot, check);
+      if (ready) return { marker: ready, cacheHit: true };
+      if (await exists(slot.dir)) {
+        this.options.logger.info(`${tool}: the cached copy at ${slot.dir} is incomplete or does not match the lock; installing it again`);
+      }
+      await removeLeftovers(slot);
+      const staging = await mkdtemp(`${slot.dir}.staging-`);
+      try {
+        await build(staging);
+        const marker = await check(staging);
+        if (!marker) throw new ToolInstallError(tool, `the new install in ${staging} is incomplete`);
+        const lost = held.compromised();
+        if (lost) throw new ToolInstallError(tool, `lost the install lock ${slot.lock} while installing (${lost.message})`);
+        await placeEntry(staging, slot);
+        return { marker, cacheHit: false };
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    } finally {
+      await held.release();
+    }
+  }
+
+  /**
+   * Waits for the slot's inter-process lock. A holder refreshes the lock's mtime while it works;
+   * one that died stops refreshing, and its lock is taken over once stale.
+   */
+  private async acquire(tool: string, slot: CacheSlot): Promise<HeldLock> {
+    const timeoutMs = this.options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    const stale = Math.max(2_000, this.options.lockStaleMs ?? LOCK_STALE_MS);
+    const deadline = Date.now() + timeoutMs;
+    let compromised: Error | undefined;
+    let delay = 100;
+    let announced = false;
+    for (;;) {
+      try {
+        const release = await lockfile.lock(slot.dir, {
+          lockfilePath: slot.lock,
+          realpath: false,
+          stale,
+          update: Math.max(1_000, Math.floor(stale / 3)),
+          retries: 0,
+          // The default throws from a timer, which would kill the process; the holder checks instead.
+          onCompromised: (error) => {
+            compromised = error;
+          }
+        });
+        return {
+          compromised: () => compromised,
+          release: () => release().catch(() => undefined)
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+          throw new ToolInstallError(tool, `could not take the install lock ${slot.lock}: ${errorMessage(error)}`);
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ToolInstallError(
+          tool,
+          `timed out after ${Math.round(timeoutMs / 1000)} s waiting for another process installing into ${slot.dir} ` +
+            `(lock ${slot.lock}, taken over only when its holder stops refreshing it for ${Math.round(stale / 1000)} s)`
+        );
+      }
+      if (!announced) {
+        this.options.logger.info(`${tool}: another process is installing it into ${slot.dir}; waiting`);
+        announced = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+
   private pythonTool(spec: PythonInstallSpec, version: string, dir: string, cacheHit: boolean, started: number, verified: boolean): InstalledTool {
-    const baseArgs = spec.script ? [path.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module];
+    const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : ['-m', spec.module];
     return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
   }
 
@@ -207,52 +326,48 @@ export class ToolInstaller {
       );
     }
     const digest = requirements ? createHash('sha256').update(requirements).digest('hex') : 'unverified';
-    const usable = async (dir: string): Promise<InstallMarker | undefined> => {
+    const check = async (dir: string): Promise<InstallMarker | undefined> => {
       const marker = await readMarker(dir);
-      return marker && (!requirements || marker.digest === digest) ? marker : undefined;
+      if (!marker || (requirements && marker.digest !== digest)) return undefined;
+      // The venv's interpreter links to the base Python, which may have been removed or upgraded.
+      if (!(await realpath(venvExecutable(dir)).then(() => true, () => false))) return undefined;
+      return !spec.script || (await exists(scriptPath(dir, spec.script))) ? marker : undefined;
     };
     // Warm path without starting Python (~0.15 s with a pyenv shim): with the default interpreter,
     // any cached venv of this version whose own interpreter still resolves will do.
     if (!this.options.python) {
       for (const candidate of tc.findAllVersions(cacheName, arch).filter((v) => v.startsWith(`${version}-py`))) {
-        const dir = tc.find(cacheName, candidate, arch);
-        const marker = dir ? await usable(dir) : undefined;
-        if (dir && marker && (await realpath(venvExecutable(dir)).then(() => true, () => false))) {
-          return this.pythonTool(spec, version, dir, true, started, marker.verified);
-        }
+        const slot = cacheSlot(cacheName, candidate, arch);
+        const marker = await usableEntry(slot, check);
+        if (marker) return this.pythonTool(spec, version, slot.dir, true, started, marker.verified);
       }
     }
     const pyVersion = await this.getPythonVersion();
-    const cacheVersion = `${version}-py${pyVersion}`;
-    const cached = tc.find(cacheName, cacheVersion, arch);
-    if (cached) {
-      const marker = await usable(cached);
-      if (marker) return this.pythonTool(spec, version, cached, true, started, marker.verified);
-    }
-    const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
-    const venv = path.join(work, 'venv');
-    try {
-      this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
-      await this.step(spec.tool, this.python(), ['-m', 'venv', venv]);
-      const venvPython = venvExecutable(venv);
-      const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet'];
-      if (this.options.pipIndexUrl) pipArgs.push('--index-url', this.options.pipIndexUrl);
-      if (requirements) {
-        const file = path.join(work, 'requirements.txt');
-        await writeFile(file, requirements);
-        pipArgs.push('--require-hashes', '--no-deps', '-r', file);
-      } else {
-        this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT hash verification (opted out)`);
-        pipArgs.push(`${spec.distribution}==${version}`);
+    const slot = cacheSlot(cacheName, `${version}-py${pyVersion}`, arch);
+    const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (venv) => {
+      const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
+      try {
+        this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
+        await this.step(spec.tool, this.python(), ['-m', 'venv', venv]);
+        const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet'];
+        if (this.options.pipIndexUrl) pipArgs.push('--index-url', this.options.pipIndexUrl);
+        if (requirements) {
+          const file = path.join(work, 'requirements.txt');
+          await writeFile(file, requirements);
+          pipArgs.push('--require-hashes', '--no-deps', '-r', file);
+        } else {
+          this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT hash verification (opted out)`);
+          pipArgs.push(`${spec.distribution}==${version}`);
+        }
+        await this.step(spec.tool, venvExecutable(venv), pipArgs);
+        // Built beside its final place and renamed there: scripts must name the final path.
+        await relocateScripts(venv, slot.dir);
+        await writeMarker(venv, { digest, verified: Boolean(requirements) });
+      } finally {
+        await rm(work, { recursive: true, force: true });
       }
-      await this.step(spec.tool, venvPython, pipArgs);
-      await writeMarker(venv, { digest, verified: Boolean(requirements) });
-      const dir = await tc.cacheDir(venv, cacheName, cacheVersion, arch);
-      await relocateScripts(venv, dir);
-      return this.pythonTool(spec, version, dir, false, started, Boolean(requirements));
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    });
+    return this.pythonTool(spec, version, slot.dir, cacheHit, started, marker.verified);
   }
 
   private async step(tool: string, command: string, args: string[]): Promise<void> {
@@ -299,23 +414,110 @@ async function readMarker(dir: string): Promise<InstallMarker | undefined> {
   }
 }
 
-/** Points the console scripts' shebangs at the venv's new home (tool-cache copies the venv). */
-async function relocateScripts(from: string, to: string): Promise<void> {
+/**
+ * Points the venv's console scripts at its final home. pip writes the build path either as the
+ * shebang or, when that would be too long for the kernel, in a `/bin/sh` trampoline on the
+ * following lines; both sit in the first few lines.
+ */
+async function relocateScripts(venv: string, finalHome: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const bin = path.join(to, 'bin');
-  const oldPrefix = `#!${path.join(from, 'bin')}/`;
+  const bin = path.join(venv, 'bin');
+  const oldBin = `${bin}/`;
+  const newBin = `${path.join(finalHome, 'bin')}/`;
   for (const name of await readdir(bin)) {
     const file = path.join(bin, name);
     const info = await lstat(file);
     if (!info.isFile() || info.size > 1024 * 1024) continue;
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (!text.startsWith(oldPrefix)) continue;
-    await writeFile(file, `#!${bin}/${text.slice(oldPrefix.length)}`, { mode: info.mode });
+    if (!text.startsWith('#!')) continue;
+    const lines = text.split('\n');
+    const head = lines.slice(0, 3).join('\n');
+    if (!head.includes(oldBin)) continue;
+    const relocated = [head.split(oldBin).join(newBin), ...lines.slice(3)].join('\n');
+    await writeFile(file, relocated, { mode: info.mode });
   }
 }
 
 function venvExecutable(venv: string): string {
   return process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python');
+}
+
+function scriptPath(venv: string, script: string): string {
+  return path.join(venv, process.platform === 'win32' ? 'Scripts' : 'bin', script);
+}
+
+/** A tool-cache entry: `<root>/<name>/<version>/<arch>` plus tool-cache's `<arch>.complete` marker. */
+interface CacheSlot {
+  dir: string;
+  complete: string;
+  /** The inter-process lock of this entry (a directory, see proper-lockfile). */
+  lock: string;
+}
+
+function cacheSlot(name: string, version: string, arch: string): CacheSlot {
+  const root = process.env['RUNNER_TOOL_CACHE'];
+  if (!root) throw new ToolInstallError(name, 'RUNNER_TOOL_CACHE is not set');
+  // The same layout and version spelling as tool-cache's cacheDir, so tc.find keeps working.
+  const dir = path.join(root, name, semver.clean(version) || version, arch);
+  return { dir, complete: `${dir}.complete`, lock: `${dir}.lock` };
+}
+
+interface HeldLock {
+  /** Set when another process took the lock over (this one stopped refreshing it in time). */
+  compromised(): Error | undefined;
+  release(): Promise<void>;
+}
+
+/** The entry's marker when tool-cache's `.complete` exists and the entry passes `check`. */
+async function usableEntry(slot: CacheSlot, check: (dir: string) => Promise<InstallMarker | undefined>): Promise<InstallMarker | undefined> {
+  return (await exists(slot.complete)) ? check(slot.dir) : undefined;
+}
+
+/** Under the lock: what a crashed or interrupted install left (marker first, so no one uses it). */
+async function removeLeftovers(slot: CacheSlot): Promise<void> {
+  await rm(slot.complete, { force: true });
+  const base = path.basename(slot.dir);
+  const parent = path.dirname(slot.dir);
+  for (const name of await readdir(parent)) {
+    if (name.startsWith(`${base}.staging-`) || name.startsWith(`${base}.old-`)) {
+      await rm(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Moves a finished build into place: the old entry is renamed aside (one rename), the new one
+ * renamed in (one rename, same file system), then `.complete` is written. Files are never
+ * rewritten in place, so a process running the old copy keeps its files and none sees ETXTBSY.
+ */
+async function placeEntry(staging: string, slot: CacheSlot): Promise<void> {
+  const aside = `${slot.dir}.old-${randomBytes(6).toString('hex')}`;
+  const movedAside = await rename(slot.dir, aside).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    }
+  );
+  await rename(staging, slot.dir);
+  await writeFile(slot.complete, '');
+  if (movedAside) await rm(aside, { recursive: true, force: true });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false
+  );
+}
+
+async function isExecutableFile(file: string): Promise<boolean> {
+  try {
+    const info = await stat(file);
+    return info.isFile() && (process.platform === 'win32' || (info.mode & 0o111) !== 0);
+  } catch {
+    return false;
+  }
 }
 
 function ensureTrailingSlash(url: string): string {

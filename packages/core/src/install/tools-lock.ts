@@ -2,14 +2,30 @@
  * Pinned tool versions and their SHA-256 digests: the trust root for every download.
  * Bumped only by reviewed pull requests. Binary digests are of the official release assets
  * (cross-checked against upstream's checksums file); Python entries are pip `--require-hashes`
- * requirement sets produced with `pip-compile --generate-hashes` for the pinned version.
+ * requirement sets in locks/<tool>-<version>.txt, written by scripts/lock-python-tools.sh
+ * (`pip-compile --generate-hashes` for the pinned version).
  */
-import { PYTHON_LOCKS } from './python-locks.js';
+import { readFileSync } from 'node:fs';
 
 export interface ToolsLock {
   binary: Record<string, Record<string, Record<string, string>>>;
   python: Record<string, Record<string, string>>;
 }
+
+/**
+ * The text pip reads, without the file's final newline: the install marker's digest is taken
+ * over this text, so existing cache entries stay valid.
+ */
+export function requirementSet(fileText: string): string {
+  return fileText.replace(/\n+$/, '');
+}
+
+// One static `readFileSync(new URL(...))` per file: ncc copies exactly these files next to each
+// bundle (a computed name or a directory listing would not be bundled).
+export const PYTHON_LOCKS: ToolsLock['python'] = {
+  bandit: { '1.9.4': requirementSet(readFileSync(new URL('./locks/bandit-1.9.4.txt', import.meta.url), 'utf8')) },
+  semgrep: { '1.185.0': requirementSet(readFileSync(new URL('./locks/semgrep-1.185.0.txt', import.meta.url), 'utf8')) }
+};
 
 export const TOOLS_LOCK: ToolsLock = {
   binary: {
