@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StageDefinition } from './adapter.js';
@@ -5,10 +6,11 @@ import type { ScanRequest } from './engine.js';
 import { ConfigurationError } from './errors.js';
 import type { InstallerOptions, VersionOverride } from './install/installer.js';
 import type { Logger } from './logger.js';
-import { readBaseline, DEFAULT_BASELINE_FILE } from './policy/baseline.js';
+import { DEFAULT_BASELINE_FILE, MAX_BASELINE_BYTES, parseBaseline } from './policy/baseline.js';
 import type { EffectivePolicy } from './policy/evaluate.js';
-import { DEFAULT_POLICY_FILE, loadPolicyFile, type NewOnlyMode, type PolicyFile } from './policy/policy.js';
+import { DEFAULT_POLICY_FILE, MAX_POLICY_BYTES, parsePolicy, type NewOnlyMode, type PolicyFile } from './policy/policy.js';
 import { parseThreshold, type Severity } from './severity.js';
+import { WorkspaceBoundary, workingTreeSource, type RepoFileSource } from './workspace.js';
 
 /**
  * Settings as the user gave them (action inputs or CLI flags): strings, undefined when not given.
@@ -70,22 +72,43 @@ export function parseToolVersions(value: string | undefined, allowUnverified: bo
   return overrides;
 }
 
-function positiveNumber(value: string, key: string): number {
+/** GitHub ends a job after 6 hours; a longer per-tool limit is a mistake (and 1e12 ms overflows Node's timer). */
+export const MAX_TIMEOUT_MINUTES = 360;
+
+function timeoutMinutes(value: string, key: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigurationError(`'${value}' is not a positive number`, key);
+  if (n > MAX_TIMEOUT_MINUTES) throw new ConfigurationError(`'${value}' is more than ${MAX_TIMEOUT_MINUTES} minutes (the 6-hour job limit)`, key);
   return n;
 }
 
+export interface PrepareContext {
+  logger: Logger;
+  now: Date;
+  tempDir?: string;
+  /**
+   * Where the policy and baseline files are read from; default the working tree. The action passes
+   * the pull request's base commit for `policy-source: base`, so a PR cannot relax its own gate.
+   */
+  policySource?: RepoFileSource;
+}
+
 /** Validates every setting up front: a bad input fails the step before any tool is installed. */
-export async function prepareScan(
-  stages: readonly StageDefinition[],
-  raw: RawSettings,
-  context: { logger: Logger; now: Date; tempDir?: string }
-): Promise<PreparedScan> {
-  const workspace = path.resolve(raw.workspace);
-  const policyPath = path.resolve(workspace, raw.config || DEFAULT_POLICY_FILE);
-  const policyFile = await loadPolicyFile(policyPath, Boolean(raw.config));
-  if (policyFile) context.logger.info(`Policy: ${path.relative(workspace, policyPath) || policyPath}`);
+export async function prepareScan(stages: readonly StageDefinition[], raw: RawSettings, context: PrepareContext): Promise<PreparedScan> {
+  const boundary = await WorkspaceBoundary.open(raw.workspace);
+  const workspace = boundary.workspace;
+  const source = context.policySource ?? workingTreeSource(boundary);
+  const fromCommit = context.policySource !== undefined;
+  const policySetting = raw.config || DEFAULT_POLICY_FILE;
+  const policyPath = await boundary.resolveSetting(policySetting, 'config');
+  const policyName = path.relative(workspace, policyPath) || policySetting;
+  const policyText = await source.read(policySetting, 'config', { maxBytes: MAX_POLICY_BYTES });
+  if (policyText === undefined && raw.config && !fromCommit) {
+    throw new ConfigurationError(`cannot read policy file ${policySetting}: it does not exist`, 'config');
+  }
+  const policyFile = policyText === undefined ? undefined : parsePolicy(policyText, policyName);
+  if (policyFile) context.logger.info(`Policy: ${policyName}${fromCommit ? ` from ${source.label}` : ''}`);
+  else if (fromCommit) context.logger.info(`Policy: no ${policyName} in ${source.label}; the built-in defaults apply`);
 
   const failOn = parseThreshold(raw.failOn || policyFile?.['fail-on'] || DEFAULTS.failOn, 'fail-on');
   const reportThreshold = parseThreshold(raw.reportSeverity || policyFile?.['report-severity'] || DEFAULTS.reportSeverity, 'report-severity');
@@ -99,21 +122,34 @@ export async function prepareScan(
   const policy: EffectivePolicy = { failOn, reportSeverity, newOnly, exceptions: policyFile?.exceptions ?? [] };
 
   let baseline: Set<string> | undefined;
-  const baselineSetting = raw.baseline || policyFile?.baseline;
   if (newOnly === 'baseline' || raw.baseline) {
-    baseline = await readBaseline(path.resolve(workspace, baselineSetting || DEFAULT_BASELINE_FILE));
+    const baselineSetting = raw.baseline || policyFile?.baseline || DEFAULT_BASELINE_FILE;
+    const text = await source.read(baselineSetting, 'baseline', { maxBytes: MAX_BASELINE_BYTES });
+    if (text === undefined) {
+      throw new ConfigurationError(`cannot read baseline ${baselineSetting} (not in ${source.label}); create it with 'secgate baseline'`, 'baseline');
+    }
+    baseline = parseBaseline(text, baselineSetting);
   }
 
+  const knownTools = stages.flatMap((stage) => stage.adapters.map((adapter) => adapter.id));
   const overrides: Record<string, VersionOverride> = {};
   for (const [tool, settings] of Object.entries(policyFile?.tools ?? {})) {
     if (settings.version) {
       overrides[tool] = { version: settings.version, sha256: settings.sha256, allowUnverified: settings['allow-unverified'] };
     }
   }
-  Object.assign(overrides, parseToolVersions(raw.toolVersions, Boolean(raw.allowUnverifiedTools)));
+  const fromInput = parseToolVersions(raw.toolVersions, Boolean(raw.allowUnverifiedTools));
+  const unknownOverrides = Object.keys(fromInput).filter((tool) => !knownTools.includes(tool));
+  if (unknownOverrides.length > 0) {
+    throw new ConfigurationError(`unknown tool(s) ${unknownOverrides.join(', ')}; known tools: ${knownTools.join(', ') || '(none)'}`, 'tool-versions');
+  }
+  Object.assign(overrides, fromInput);
+  // One policy file may serve several stages, so another stage's tool is not an error here.
+  const otherTools = Object.keys(policyFile?.tools ?? {}).filter((tool) => !knownTools.includes(tool));
+  if (otherTools.length > 0) context.logger.info(`Policy: tools.${otherTools.join(', tools.')} not used by this run (known tools: ${knownTools.join(', ')})`);
 
   const timeoutsMs: Record<string, number> = {};
-  const defaultTimeout = raw.timeoutMinutes ? positiveNumber(raw.timeoutMinutes, 'timeout-minutes') : undefined;
+  const defaultTimeout = raw.timeoutMinutes ? timeoutMinutes(raw.timeoutMinutes, 'timeout-minutes') : undefined;
   for (const stage of stages) {
     for (const adapter of stage.adapters) {
       const fromPolicy = policyFile?.tools?.[adapter.id]?.['timeout-minutes'];
@@ -132,10 +168,9 @@ export async function prepareScan(
 
   const targets = parseList(raw.paths);
   for (const target of targets) {
-    const resolved = path.resolve(workspace, target);
-    if (resolved !== workspace && !resolved.startsWith(workspace + path.sep)) {
-      throw new ConfigurationError(`'${target}' is outside the workspace`, 'paths');
-    }
+    const resolved = await boundary.resolveSetting(target, 'paths');
+    // A target that is not there would scan nothing and pass.
+    if (!existsSync(resolved)) throw new ConfigurationError(`'${target}' does not exist in the workspace`, 'paths');
   }
   if (raw.mirrorUrl && !/^https?:\/\//.test(raw.mirrorUrl)) {
     throw new ConfigurationError(`'${raw.mirrorUrl}' is not an http(s) URL`, 'mirror-url');

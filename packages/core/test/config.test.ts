@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   prepareScan,
   selectAdapters,
   type RawSettings,
+  type RepoFileSource,
   type StageDefinition,
   type ToolAdapter
 } from '@secgate/core';
@@ -156,8 +157,21 @@ describe('prepareScan', () => {
     }
     // A sibling directory that shares the workspace's name as a prefix is outside too.
     expect((await configError(prepare({ paths: `../${path.basename(workspace)}-evil` }))).key).toBe('paths');
+    await mkdir(path.join(workspace, 'src'));
+    await mkdir(path.join(workspace, 'lib'));
     const ok = await prepare({ paths: 'src\n./lib, .' });
     expect(ok.request.targets).toEqual(['src', './lib', '.']);
+  });
+
+  it('rejects paths that reach outside through a symlink, and paths that do not exist', async () => {
+    await symlink('/etc', path.join(workspace, 'etc-link'));
+    for (const bad of ['etc-link', 'etc-link/ssl', './etc-link/']) {
+      const error = await configError(prepare({ paths: bad }));
+      expect(error.key).toBe('paths');
+      expect(error.message).toContain('is outside the workspace');
+    }
+    const missing = await configError(prepare({ paths: 'nowhere' }));
+    expect(missing.message).toBe("paths: 'nowhere' does not exist in the workspace");
   });
 
   it('requires a baseline file in baseline mode and points at `secgate baseline`', async () => {
@@ -177,7 +191,97 @@ describe('prepareScan', () => {
     await writeFile(path.join(workspace, 'b.json'), '{"findings": "nope"}');
     expect((await configError(prepare({ baseline: 'b.json' }))).message).toContain('is not a secgate baseline');
     await writeFile(path.join(workspace, 'b.json'), '{oops');
-    expect((await configError(prepare({ baseline: 'b.json' }))).message).toContain('is not valid JSON');
+    const invalid = await configError(prepare({ baseline: 'b.json' }));
+    expect(invalid.message).toBe('baseline: baseline b.json is not valid JSON (at line 1, column 2)');
+    await writeFile(path.join(workspace, 'b.json'), '{"version": 1, "findings": [null]}');
+    expect((await configError(prepare({ baseline: 'b.json' }))).message).toContain('findings[0].fingerprint is not 32 hex digits');
+  });
+
+  it('refuses baseline and policy files outside the workspace without quoting their content', async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), 'secgate-outside-'));
+    try {
+      const marker = 'NOT_JSON_outside_content_7f3a';
+      await writeFile(path.join(outside, 'notes.txt'), `${marker}\n`);
+      await writeFile(path.join(outside, 'policy.yml'), `${marker}: 1\n`);
+      for (const baseline of ['/proc/self/environ', path.join(outside, 'notes.txt'), '../x.json']) {
+        const error = await configError(prepare({ baseline }));
+        expect(error.key).toBe('baseline');
+        expect(error.message).toContain('is outside the workspace');
+      }
+      await symlink(path.join(outside, 'notes.txt'), path.join(workspace, 'baseline.json'));
+      const viaLink = await configError(prepare({ baseline: 'baseline.json' }));
+      expect(viaLink.message).not.toContain(marker);
+      // The policy key, too (it comes from the code under review).
+      await writeFile(path.join(workspace, '.secgate.yml'), 'new-only: baseline\nbaseline: /proc/self/environ\n');
+      const fromPolicy = await configError(prepare());
+      expect(fromPolicy.message).toBe("baseline: '/proc/self/environ' is outside the workspace (paths and the symlinks they pass through must stay inside it)");
+      await rm(path.join(workspace, '.secgate.yml'));
+      // A policy file that is a symlink to another file, by default name or named.
+      await symlink(path.join(outside, 'policy.yml'), path.join(workspace, '.secgate.yml'));
+      const policyLink = await configError(prepare());
+      expect(policyLink.key).toBe('config');
+      expect(policyLink.message).not.toContain(marker);
+      expect((await configError(prepare({ config: path.join(outside, 'policy.yml') }))).message).not.toContain(marker);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('limits timeout-minutes to the 6-hour job limit, as input and in the policy file', async () => {
+    for (const bad of ['1e12', '361', 'Infinity', '0']) {
+      const error = await configError(prepare({ timeoutMinutes: bad }));
+      expect(error.key).toBe('timeout-minutes');
+    }
+    expect((await configError(prepare({ timeoutMinutes: '1e12' }))).message).toBe("timeout-minutes: '1e12' is more than 360 minutes (the 6-hour job limit)");
+    expect((await prepare({ timeoutMinutes: '360' })).request.timeoutsMs).toEqual({ bandit: 21_600_000, semgrep: 21_600_000 });
+    await writeFile(path.join(workspace, '.secgate.yml'), 'tools:\n  bandit:\n    timeout-minutes: 1e12\n');
+    const fromPolicy = await configError(prepare());
+    expect(fromPolicy.message).toContain('.secgate.yml:3: tools.bandit.timeout-minutes: must be <= 360');
+  });
+
+  it('names the policy file for a YAML alias bomb instead of failing with an internal error', async () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]'];
+    bomb.push('d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]', '');
+    await writeFile(path.join(workspace, '.secgate.yml'), bomb.join('\n'));
+    const error = await configError(prepare());
+    expect(error.message).toBe('config: .secgate.yml: invalid YAML (too many alias expansions (an alias bomb?))');
+  });
+
+  it('rejects tool-versions for a tool this run does not know, listing the known ones', async () => {
+    const error = await configError(prepare({ toolVersions: 'bandit=1.8.0, trivy=0.50.0' }));
+    expect(error.message).toBe('tool-versions: unknown tool(s) trivy; known tools: bandit, semgrep');
+    // In the policy file another stage's tool is only named in the log (one file serves every stage).
+    await writeFile(path.join(workspace, '.secgate.yml'), 'tools:\n  trivy:\n    timeout-minutes: 5\n');
+    await prepare();
+    expect(logger.text()).toContain('Policy: tools.trivy not used by this run (known tools: bandit, semgrep)');
+  });
+
+  it('reads the policy and baseline from another source (policy-source: base), defaults when it has none', async () => {
+    const fp = 'c'.repeat(32);
+    const files: Record<string, string> = {
+      '.secgate.yml': 'fail-on: medium\nnew-only: baseline\n',
+      '.secgate-baseline.json': JSON.stringify({ version: 1, generatedAt: NOW.toISOString(), findings: [{ fingerprint: fp, tool: 'bandit', ruleId: 'B1' }] })
+    };
+    const reads: string[] = [];
+    const policySource: RepoFileSource = {
+      label: 'base commit 1234567',
+      read: async (file) => {
+        reads.push(file);
+        return files[file];
+      }
+    };
+    // The working tree's file would relax the gate; it is not read.
+    await writeFile(path.join(workspace, '.secgate.yml'), 'fail-on: none\n');
+    const prepared = await prepareScan([STAGE], settings(), { logger, now: NOW, policySource });
+    expect(prepared.request.policy.failOn).toBe('medium');
+    expect([...prepared.request.baseline!]).toEqual([fp]);
+    expect(reads).toEqual(['.secgate.yml', '.secgate-baseline.json']);
+    expect(logger.text()).toContain('Policy: .secgate.yml from base commit 1234567');
+
+    const empty: RepoFileSource = { label: 'base commit 7654321', read: async () => undefined };
+    const defaults = await prepareScan([STAGE], settings({ config: 'ci/gate.yml' }), { logger, now: NOW, policySource: empty });
+    expect(defaults.request.policy.failOn).toBe(DEFAULTS.failOn);
+    expect(logger.text()).toContain('Policy: no ci/gate.yml in base commit 7654321; the built-in defaults apply');
   });
 
   it('drops tools the policy disables', async () => {

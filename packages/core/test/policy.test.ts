@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigurationError, loadPolicyFile, parsePolicy } from '@secgate/core';
+import { ConfigurationError, loadPolicyFile, parsePolicy, parsePolicyDocument } from '@secgate/core';
 
 const FP = '0123456789abcdef0123456789abcdef';
 
@@ -124,10 +124,36 @@ describe('parsePolicy', () => {
   it('rejects invalid YAML and duplicate keys', () => {
     const bad = errorOf(() => parsePolicy('fail-on: [high\n', '.secgate.yml'));
     expect(bad.key).toBe('config');
-    expect(bad.message).toContain('.secgate.yml: invalid YAML');
+    expect(bad.message).toMatch(/^config: \.secgate\.yml:\d+:\d+: invalid YAML \([a-z ]+\)$/);
 
     const dup = errorOf(() => parsePolicy('fail-on: high\nfail-on: none\n', '.secgate.yml'));
-    expect(dup.message).toContain('invalid YAML');
+    expect(dup.message).toBe('config: .secgate.yml:2:1: invalid YAML (duplicate key)');
+  });
+
+  it('never quotes the file in YAML errors (the file may not be a policy at all)', () => {
+    const secretish = 'AWS_SECRET=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY';
+    for (const text of [`${secretish}\n  bad: [indent\n`, `key: *${secretish}\n`, `${secretish}: {\n`, `- ${secretish}\n`, `${secretish}\n`]) {
+      const error = errorOf(() => parsePolicy(text, 'p.yml'));
+      expect(error.message).not.toContain('wJalrXUtnFEMIK7MDENG');
+    }
+  });
+
+  it('names an alias bomb and an unresolved alias without internal errors', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const name of ['b', 'c', 'd', 'e', 'f']) bomb.push(`${name}: &${name} [${Array(10).fill(`*${String.fromCharCode(name.charCodeAt(0) - 1)}`).join(', ')}]`);
+    const error = errorOf(() => parsePolicy(bomb.join('\n'), 'bomb.yml'));
+    expect(error.message).toBe('config: bomb.yml: invalid YAML (too many alias expansions (an alias bomb?))');
+    const nesting = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    expect(errorOf(() => parsePolicy(`exclude: ${nesting}\n`, 'deep.yml')).message).toMatch(/^config: deep\.yml/);
+  });
+
+  it('gives the line of every key (for annotations)', () => {
+    const doc = parsePolicyDocument(['fail-on: none', 'exclude:', '  - a/**', '  - "**"', 'exceptions:', '  - rule: B602', '    reason: why not', '    owner: me', '    expires: 2030-01-01', ''].join('\n'), 'p.yml');
+    expect(doc.lineOf(['fail-on'])).toBe(1);
+    expect(doc.lineOf(['exclude', 1])).toBe(4);
+    expect(doc.lineOf(['exceptions', 0])).toBe(6);
+    expect(doc.lineOf(['exceptions', 0, 'expires'])).toBe(9);
+    expect(doc.lineOf(['report-severity'])).toBeUndefined();
   });
 });
 
@@ -148,7 +174,7 @@ describe('loadPolicyFile', () => {
     const file = path.join(dir, 'custom.yml');
     const promise = loadPolicyFile(file, true);
     await expect(promise).rejects.toBeInstanceOf(ConfigurationError);
-    await expect(loadPolicyFile(file, true)).rejects.toThrow(/^config: cannot read policy file .*custom\.yml/);
+    await expect(loadPolicyFile(file, true)).rejects.toThrow(/^config: cannot read '.*custom\.yml' \(ENOENT\)/);
   });
 
   it('reads and validates an existing file', async () => {

@@ -43,3 +43,16 @@ export function readSettings(workspace: string, optionInputs: readonly string[])
     options
   };
 }
+
+export type PolicySource = 'head' | 'base';
+
+/**
+ * `policy-source`: which commit's policy file (and baseline) applies on pull requests and merge
+ * groups. `head` (default): the change's own, so a reviewed exception can land with the code that
+ * needs it; `base`: the target branch's, so a change cannot relax its own gate.
+ */
+export function policySourceInput(): PolicySource {
+  const value = (optionalInput('policy-source') ?? 'head').trim().toLowerCase();
+  if (value !== 'head' && value !== 'base') throw new ConfigurationError(`'${value}' is not one of head, base`, 'policy-source');
+  return value;
+}

@@ -2,22 +2,27 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommitRange, StageDefinition } from '../adapter.js';
+import type { BoundedCommitRange, StageDefinition } from '../adapter.js';
 import { prepareScan } from '../config.js';
 import { runScan, selectAdapters, type ScanResult } from '../engine.js';
 import { ConfigurationError, FindingsOverThresholdError, SecgateError, errorMessage } from '../errors.js';
+import { ensureCommit } from '../git.js';
 import { ToolInstaller } from '../install/installer.js';
 import type { Logger } from '../logger.js';
 import { changedLinesFromApiPatches, changedLinesFromGit, ChangedLines } from '../policy/changed-lines.js';
-import { booleanInput, optionalInput, readSettings } from './inputs.js';
-import { actionsLogger } from './logger.js';
+import { DEFAULT_POLICY_FILE } from '../policy/policy.js';
+import { assessPolicyChange, type PolicyChangeReport } from '../policy/relaxation.js';
+import { commandText, hasUnsafeCharacters } from '../report/escape.js';
+import { WorkspaceBoundary, gitCommitSource, workingTreeSource, type RepoFileSource } from '../workspace.js';
+import { booleanInput, optionalInput, policySourceInput, readSettings, type PolicySource } from './inputs.js';
+import { actionsLogger, failStep } from './logger.js';
 import { publishCheckRun, publishResult } from './reporter.js';
 import { ToolCachePersistence } from './tool-cache-persistence.js';
 
 const ZERO_SHA = /^0+$/;
 
 /** The commits a change consists of, per event; undefined where there is no range (schedule, dispatch). */
-export function eventCommitRange(): CommitRange | undefined {
+export function eventCommitRange(): BoundedCommitRange | undefined {
   const { eventName, payload, sha } = github.context;
   if ((eventName === 'pull_request' || eventName === 'pull_request_target') && payload.pull_request) {
     // On pull_request GITHUB_SHA is the merge commit: base..merge covers every commit of the PR.
@@ -35,7 +40,7 @@ export function eventCommitRange(): CommitRange | undefined {
   return undefined;
 }
 
-async function resolveChangedLines(range: CommitRange | undefined, workspace: string, token: string | undefined, logger: Logger): Promise<ChangedLines> {
+async function resolveChangedLines(range: BoundedCommitRange | undefined, workspace: string, token: string | undefined, logger: Logger): Promise<ChangedLines> {
   if (!range) {
     throw new ConfigurationError(`changed-lines needs a pull_request, merge_group or push event (got ${github.context.eventName})`, 'new-only');
   }
@@ -53,16 +58,66 @@ async function resolveChangedLines(range: CommitRange | undefined, workspace: st
   }
 }
 
+/** Events whose base commit is the reviewed target: there a change's policy is compared with the base's. */
+const REVIEW_EVENTS = ['pull_request', 'pull_request_target', 'merge_group'];
+
+/**
+ * The base commit's files on review events (fetched into a shallow clone when missing). Without
+ * it, `policy-source: base` cannot be honoured (a configuration error); with `head` the
+ * comparison is reported as not done, never skipped silently.
+ */
+async function reviewBase(
+  range: { base: string } | undefined,
+  workspace: string,
+  policySource: PolicySource,
+  logger: Logger
+): Promise<{ label: string; source?: RepoFileSource; error?: string } | undefined> {
+  const event = github.context.eventName;
+  if (!REVIEW_EVENTS.includes(event) || !range?.base) {
+    if (policySource === 'base') {
+      logger.info(`policy-source: base applies to pull_request, pull_request_target and merge_group events; on ${event || 'this run'} the working tree's policy applies`);
+    }
+    return undefined;
+  }
+  const label = `base commit ${range.base.slice(0, 7)}`;
+  try {
+    await ensureCommit(workspace, range.base, logger);
+    return { label, source: gitCommitSource(workspace, range.base) };
+  } catch (error) {
+    const reason = `cannot read ${label}: ${errorMessage(error)}`;
+    if (policySource === 'base') throw new ConfigurationError(reason, 'policy-source');
+    return { label, error: reason };
+  }
+}
+
+/** Most warnings GitHub shows per step is 10; keep room for the findings' own. */
+const RELAXATION_ANNOTATIONS = 6;
+
+/** A warning annotation on the policy file's line for each relaxation (the summary lists them all). */
+function announcePolicyChange(change: PolicyChangeReport): number {
+  const title = change.applied === 'base' ? 'secgate: this change would relax the gate (not applied: policy-source is base)' : 'secgate: this change relaxes the gate';
+  const shown = change.relaxations.slice(0, RELAXATION_ANNOTATIONS);
+  for (const relaxation of shown) {
+    const file = hasUnsafeCharacters(relaxation.file) ? undefined : commandText(relaxation.file, 1000, true);
+    core.warning(commandText(`${relaxation.message} (compared with ${change.baseLabel})`, 2000), { title, file, startLine: file ? relaxation.line : undefined });
+  }
+  if (change.relaxations.length > shown.length) {
+    core.warning(`${change.relaxations.length - shown.length} more relaxation(s) of the gate: see the job summary`, { title });
+  }
+  if (change.error) core.warning(commandText(`the policy was not compared with the base commit: ${change.error}`, 2000), { title: 'secgate: policy change not checked' });
+  return shown.length + (change.relaxations.length > shown.length ? 1 : 0) + (change.error ? 1 : 0);
+}
+
 /** Final message and exit status: each kind of ending has its own wording. */
 export function conclude(result: ScanResult): void {
   if (result.errors.length > 0) {
     const kinds = [...new Set(result.errors.map((e) => e.kind))].join(', ');
-    core.setFailed(`secgate ${result.stages.join('+')}: ${kinds}: ${result.errors.map((e) => e.message).join(' ;; ')}`);
+    failStep(`secgate ${result.stages.join('+')}: ${kinds}: ${result.errors.map((e) => e.message).join(' ;; ')}`);
     return;
   }
   if (result.verdict === 'fail') {
     const error = new FindingsOverThresholdError(result.blocking.length, result.policy.failOn);
-    core.setFailed(`secgate ${result.stages.join('+')}: ${error.message}`);
+    failStep(`secgate ${result.stages.join('+')}: ${error.message}`);
     return;
   }
   core.info(`secgate ${result.stages.join('+')}: passed (${result.findings.length} finding(s), none blocking)`);
@@ -84,9 +139,17 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
     // (fork PRs, default permissions) that is one warning, and the annotations stand alone.
     const checks = (optionalInput('checks') ?? 'auto').toLowerCase();
     if (!['auto', 'true', 'false'].includes(checks)) throw new ConfigurationError(`'${checks}' is not one of auto, true, false`, 'checks');
-    const prepared = await prepareScan(stages, settings, { logger, now: new Date() });
-    const installer = new ToolInstaller({ ...prepared.installer, logger });
     const commitRange = eventCommitRange();
+    const policySource = policySourceInput();
+    const base = await reviewBase(commitRange, workspace, policySource, logger);
+    const prepared = await prepareScan(stages, settings, { logger, now: new Date(), policySource: policySource === 'base' ? base?.source : undefined });
+    const policyChange = base
+      ? base.source
+        ? await assessPolicyChange(stages, settings, { base: base.source, head: workingTreeSource(await WorkspaceBoundary.open(workspace)) }, policySource)
+        : { baseLabel: base.label, policyFile: settings.config || DEFAULT_POLICY_FILE, applied: policySource, relaxations: [], error: base.error }
+      : undefined;
+    const relaxationWarnings = policyChange ? announcePolicyChange(policyChange) : 0;
+    const installer = new ToolInstaller({ ...prepared.installer, logger });
     const changedLines =
       prepared.request.policy.newOnly === 'changed-lines' ? await resolveChangedLines(commitRange, workspace, token, logger) : undefined;
 
@@ -95,6 +158,7 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
     await persistence?.restore(selected, installer);
 
     const result = await runScan({ ...prepared.request, changedLines, commitRange }, { installer, logger });
+    result.policyChange = policyChange;
     await persistence?.save(new Set(result.tools.filter((t) => t.cacheHit === false).map((t) => t.tool)));
 
     // Outside the workspace by default, so reports are never scanned (or committed) themselves.
@@ -103,11 +167,11 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
       sarifFile: path.join(outDir, `${label}.sarif`),
       reportFile: path.join(outDir, `${label}.json`)
     };
-    await publishResult(result, files, logger);
+    await publishResult(result, files, logger, relaxationWarnings);
     if (checks !== 'false' && token) await publishCheckRun(result, token, `secgate ${label}`, logger);
     conclude(result);
   } catch (error) {
     const kind = error instanceof SecgateError ? error.kind : 'internal error';
-    core.setFailed(`secgate ${label}: ${kind}: ${errorMessage(error)}`);
+    failStep(`secgate ${label}: ${kind}: ${errorMessage(error)}`);
   }
 }

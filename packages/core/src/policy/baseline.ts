@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { ConfigurationError } from '../errors.js';
 import type { Finding } from '../finding.js';
+import { readRegularFile } from '../workspace.js';
 
 export interface BaselineFile {
   version: 1;
@@ -10,26 +11,53 @@ export interface BaselineFile {
 
 export const DEFAULT_BASELINE_FILE = '.secgate-baseline.json';
 
+/** Baselines of big repositories hold many thousand fingerprints; far beyond that is not a baseline. */
+export const MAX_BASELINE_BYTES = 64 * 1024 * 1024;
+
 export async function readBaseline(file: string): Promise<Set<string>> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, file, 'baseline', { maxBytes: MAX_BASELINE_BYTES });
   } catch (error) {
-    throw new ConfigurationError(
-      `cannot read baseline ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); create it with 'secgate baseline'`,
-      'baseline'
-    );
+    const code = await stat(file).then(() => undefined, (e: NodeJS.ErrnoException) => e.code ?? 'error');
+    if (code) throw new ConfigurationError(`cannot read baseline ${file} (${code}); create it with 'secgate baseline'`, 'baseline');
+    throw error;
   }
-  let parsed: BaselineFile;
+  return parseBaseline(text, file);
+}
+
+/**
+ * The fingerprints of a baseline file's text. Errors give the position, never the text: a
+ * baseline path can name any file, and JSON.parse quotes what it chokes on.
+ */
+export function parseBaseline(text: string, file: string): Set<string> {
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as BaselineFile;
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigurationError(`baseline ${file} is not valid JSON: ${(error as Error).message}`, 'baseline');
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position === undefined ? '' : ` (at ${lineAndColumn(text, Number(position))})`;
+    throw new ConfigurationError(`baseline ${file} is not valid JSON${where}`, 'baseline');
   }
-  if (parsed?.version !== 1 || !Array.isArray(parsed.findings)) {
+  const baseline = parsed as Partial<BaselineFile> | null;
+  if (typeof baseline !== 'object' || baseline === null || baseline.version !== 1 || !Array.isArray(baseline.findings)) {
     throw new ConfigurationError(`baseline ${file} is not a secgate baseline (version 1)`, 'baseline');
   }
-  return new Set(parsed.findings.map((f) => f.fingerprint));
+  const fingerprints = new Set<string>();
+  baseline.findings.forEach((entry: unknown, index) => {
+    const fingerprint = (entry as { fingerprint?: unknown } | null)?.fingerprint;
+    if (typeof fingerprint !== 'string' || !/^[0-9a-f]{32}$/.test(fingerprint)) {
+      throw new ConfigurationError(`baseline ${file}: findings[${index}].fingerprint is not 32 hex digits`, 'baseline');
+    }
+    fingerprints.add(fingerprint);
+  });
+  return fingerprints;
+}
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 export async function writeBaseline(file: string, findings: Finding[], now = new Date()): Promise<BaselineFile> {

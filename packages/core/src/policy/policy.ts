@@ -1,9 +1,10 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigurationError } from '../errors.js';
 import type { Severity, Threshold } from '../severity.js';
 import { POLICY_SCHEMA } from './schema.js';
+import { readRegularFile } from '../workspace.js';
 
 export type NewOnlyMode = 'off' | 'baseline' | 'changed-lines';
 
@@ -47,38 +48,69 @@ function getValidator(): ValidateFunction<PolicyFile> {
 }
 
 export const DEFAULT_POLICY_FILE = '.secgate.yml';
+/** A policy file is a few hundred lines; anything bigger is refused before parsing. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
 
 /** Reads and validates a policy file. Missing file → undefined (only when `required` is false). */
 export async function loadPolicyFile(file: string, required: boolean): Promise<PolicyFile | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, file, 'config', { maxBytes: MAX_POLICY_BYTES });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined;
-    throw new ConfigurationError(`cannot read policy file ${file}: ${(error as Error).message}`, 'config');
+    if (!required && (await stat(file).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT'))) return undefined;
+    throw error;
   }
   return parsePolicy(text, file);
 }
 
+/** A parsed policy with the line of each key, for errors and for annotating relaxations. */
+export interface PolicyDocument {
+  policy: PolicyFile;
+  /** 1-based line of the node at a key path (e.g. `['exceptions', 2, 'paths']`); undefined when absent. */
+  lineOf(keyPath: readonly (string | number)[]): number | undefined;
+}
+
 export function parsePolicy(text: string, file: string): PolicyFile {
+  return parsePolicyDocument(text, file).policy;
+}
+
+/**
+ * Parses and validates policy text. Every error names the file and a position, never the text at
+ * it: the file may not be what it claims to be, and messages end up in public logs.
+ */
+export function parsePolicyDocument(text: string, file: string): PolicyDocument {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const lineOf = (keyPath: readonly (string | number)[]): number | undefined => {
+    const node = (keyPath.length === 0 ? doc.contents : doc.getIn(keyPath, true)) as { range?: [number, number, number] } | null | undefined;
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    throw new ConfigurationError(`${file}: invalid YAML: ${first.message.split('\n')[0]}`, 'config');
+    const at = first.linePos ? `:${first.linePos[0].line}:${first.linePos[0].col}` : '';
+    throw new ConfigurationError(`${file}${at}: invalid YAML (${first.code.toLowerCase().replace(/_/g, ' ')})`, 'config');
   }
-  const value: unknown = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // The yaml library's own messages quote anchor names; name the problem instead.
+    const reason = /Excessive alias count/.test((error as Error).message)
+      ? 'too many alias expansions (an alias bomb?)'
+      : error instanceof RangeError
+        ? 'nested too deeply'
+        : 'an alias that cannot be resolved';
+    throw new ConfigurationError(`${file}: invalid YAML (${reason})`, 'config');
+  }
   const validate = getValidator();
   if (!validate(value)) {
     const messages = (validate.errors ?? []).filter(relevant).map((error) => {
-      const keyPath = errorKeyPath(error);
-      const node = doc.getIn(pathSegments(error), true) as { range?: [number, number] } | undefined;
-      const line = node?.range ? `:${lineCounter.linePos(node.range[0]).line}` : '';
-      return `${file}${line}: ${keyPath || '(top level)'}: ${describe(error)}`;
+      const line = lineOf(pathSegments(error));
+      return `${file}${line ? `:${line}` : ''}: ${errorKeyPath(error) || '(top level)'}: ${describe(error)}`;
     });
-    throw new ConfigurationError(`invalid policy file:\n  ${[...new Set(messages)].join('\n  ')}`, 'config');
+    throw new ConfigurationError(`invalid policy file:\n  ${[...new Set(messages)].slice(0, 20).join('\n  ')}`, 'config');
   }
-  return value;
+  return { policy: value, lineOf };
 }
 
 // anyOf failures repeat each branch's "required" error; keep one readable line instead.
@@ -95,8 +127,10 @@ function pathSegments(error: ErrorObject): (string | number)[] {
 }
 
 function errorKeyPath(error: ErrorObject): string {
+  // Keys come from the file: shown, but kept short.
+  const short = (key: string): string => (key.length > 60 ? `${key.slice(0, 59)}…` : key);
   return pathSegments(error).reduce<string>(
-    (acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : acc ? `${acc}.${segment}` : segment),
+    (acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : acc ? `${acc}.${short(segment)}` : short(segment)),
     ''
   );
 }

@@ -19,7 +19,8 @@ export const POLICY_SCHEMA = {
           version: { type: 'string', minLength: 1 },
           sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
           'allow-unverified': { type: 'boolean' },
-          'timeout-minutes': { type: 'number', exclusiveMinimum: 0 },
+          // A GitHub-hosted job ends after 6 hours; a longer limit is a mistake (and 1e12 overflows Node's timer).
+          'timeout-minutes': { type: 'number', exclusiveMinimum: 0, maximum: 360 },
           enabled: { type: 'boolean' }
         }
       }

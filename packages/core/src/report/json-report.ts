@@ -16,6 +16,7 @@ export function buildJsonReport(result: ScanResult, meta: Record<string, string>
       tools: result.tools.map((t) => ({ ...t, error: t.error ? { kind: t.error.kind, message: t.error.message } : undefined })),
       errors: result.errors.map((e) => ({ kind: e.kind, name: e.name, message: e.message })),
       ledger: result.ledger,
+      ...(result.policyChange ? { policyChange: result.policyChange } : {}),
       findings: result.findings
     },
     // Compact: reports run to hundreds of MB on large repositories; pretty-printing doubles the time.
