@@ -1,12 +1,11 @@
-import * as core from '@actions/core';
 import { parseList } from '@secgate/core';
-import { runAction } from '@secgate/core/action';
+import { failStep, optionalInput, runAction } from '@secgate/core/action';
 import { STAGE_OPTION_INPUTS, stagesByName } from './stages.js';
 
 // The top-level action: `stages: sast,sca,container` runs those stages' tools in one scan.
 try {
-  const stages = stagesByName(parseList(core.getInput('stages') || 'sast'));
+  const stages = stagesByName(parseList(optionalInput('stages') ?? 'sast'));
   await runAction(stages, STAGE_OPTION_INPUTS);
 } catch (error) {
-  core.setFailed(`secgate: configuration: ${error instanceof Error ? error.message : String(error)}`);
+  failStep(`secgate: configuration: ${error instanceof Error ? error.message : String(error)}`);
 }

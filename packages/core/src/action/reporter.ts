@@ -46,7 +46,8 @@ function post(annotation: Annotation): void {
     startColumn: annotation.startColumn,
     endColumn: annotation.endColumn
   };
-  // @actions/core escapes %, CR, LF in the message and also `:` and `,` in properties.
+  // toAnnotation cleaned and capped every part (commandText); @actions/core then escapes %, CR,
+  // LF in the message and also `:` and `,` in properties, so each annotation is one bounded line.
   if (annotation.level === 'error') core.error(annotation.message, props);
   else if (annotation.level === 'warning') core.warning(annotation.message, props);
   else core.notice(annotation.message, props);
@@ -63,18 +64,25 @@ function blobBaseUrl(): string | undefined {
  * Writes everything a reviewer and a workflow read: annotations (ranked, within caps), the job
  * summary, SARIF, the JSON report and the step outputs.
  */
-export async function publishResult(result: ScanResult, files: ReportFiles, logger: Logger): Promise<{ annotated: number; omitted: number }> {
+export async function publishResult(
+  result: ScanResult,
+  files: ReportFiles,
+  logger: Logger,
+  /** Warning annotations this step posted before (policy relaxations): they count against the same caps. */
+  warningsPosted = 0
+): Promise<{ annotated: number; omitted: number }> {
   const sarif = buildSarif(result);
   await mkdir(path.dirname(files.sarifFile), { recursive: true });
   await writeFile(files.sarifFile, sarif.text);
   await mkdir(path.dirname(files.reportFile), { recursive: true });
   await writeFile(files.reportFile, buildJsonReport(result, { sha: process.env['GITHUB_SHA'] ?? '', ref: process.env['GITHUB_REF'] ?? '' }));
   if (sarif.dropped > 0) logger.warning(`SARIF: ${sarif.dropped} lowest-ranked result(s) left out to stay within GitHub's limits`);
+  if (sarif.unlocated > 0) logger.warning(`SARIF: ${sarif.unlocated} finding(s) without a file left out (GitHub requires a location); they are in the JSON report and the summary`);
 
-  const used = await readBudgetUsed();
+  const used = (await readBudgetUsed()) + warningsPosted;
   // Keep one error slot for the step's own failure message.
   const willFail = result.verdict !== 'pass';
-  const plan = planAnnotations(result.findings, Math.max(0, ANNOTATIONS_PER_JOB - used - (willFail ? 1 : 0)));
+  const plan = planAnnotations(result.findings, Math.max(0, ANNOTATIONS_PER_JOB - used - (willFail ? 1 : 0)), { warning: warningsPosted });
   if (willFail) {
     const errors = plan.annotations.filter((a) => a.level === 'error');
     if (errors.length === 10) {
@@ -116,9 +124,10 @@ export async function publishCheckRun(result: ScanResult, token: string, name: s
     .map((f) => {
       const a = toAnnotation(f);
       return {
-        path: a.file!,
-        start_line: a.startLine!,
-        end_line: a.endLine ?? a.startLine!,
+        // JSON, not a workflow command: the full path, even where the log annotation had to drop it.
+        path: f.location!.path,
+        start_line: f.location!.startLine!,
+        end_line: Math.max(f.location!.endLine ?? 0, f.location!.startLine!),
         ...(a.startColumn && a.endLine === a.startLine ? { start_column: a.startColumn, end_column: a.endColumn ?? a.startColumn } : {}),
         annotation_level: a.level === 'error' ? ('failure' as const) : a.level === 'warning' ? ('warning' as const) : ('notice' as const),
         title: a.title.slice(0, 255),

@@ -1,6 +1,6 @@
 import type { EvaluatedFinding } from '../finding.js';
 import type { Severity } from '../severity.js';
-import { truncate } from '../fingerprint.js';
+import { commandText, hasUnsafeCharacters } from './escape.js';
 
 export type AnnotationLevel = 'error' | 'warning' | 'notice';
 
@@ -23,18 +23,31 @@ export function annotationLevel(severity: Severity): AnnotationLevel {
   return severity === 'critical' || severity === 'high' ? 'error' : severity === 'medium' ? 'warning' : 'notice';
 }
 
+/** Caps of an annotation's parts: with @actions/core's escaping (at most 3 characters each), the command line stays under LOG_LINE_LIMIT. */
+export const ANNOTATION_TITLE_MAX = 250;
+export const ANNOTATION_MESSAGE_MAX = 4000;
+export const ANNOTATION_FILE_MAX = 1000;
+
+/**
+ * A finding as an annotation. Every text part is cleaned for a workflow command (see
+ * `commandText`). A path that is too long or holds line breaks or controls cannot be a `file`
+ * property: the annotation is then job-level and names the (cut) path in its message; the full
+ * path stays in SARIF and the JSON report.
+ */
 export function toAnnotation(finding: EvaluatedFinding): Annotation {
   const loc = finding.location;
   const sources = finding.sources.map((s) => `${s.tool} ${s.ruleId}`).join(', ');
-  const title = truncate(`[${finding.severity.toUpperCase()}] ${finding.title} (${sources})`, 250);
+  const title = commandText(`[${finding.severity.toUpperCase()}] ${finding.title} (${sources})`, ANNOTATION_TITLE_MAX, true);
   const extra = [finding.cwe?.length ? finding.cwe.join(', ') : '', finding.helpUri ?? ''].filter(Boolean).join(' · ');
+  const pinned = loc !== undefined && loc.path.length <= ANNOTATION_FILE_MAX && !hasUnsafeCharacters(loc.path);
+  const place = loc && !pinned ? `${commandText(loc.path, 300, true)}${loc.startLine ? `:${loc.startLine}` : ''}: ` : '';
   const annotation: Annotation = {
     level: annotationLevel(finding.severity),
     title,
-    message: truncate(`${finding.message}${finding.isNew ? '' : ' (in baseline)'}${extra ? `\n${extra}` : ''}`, 4000),
-    file: loc?.path
+    message: commandText(`${place}${finding.message}${finding.isNew ? '' : ' (in baseline)'}${extra ? `\n${extra}` : ''}`, ANNOTATION_MESSAGE_MAX),
+    file: pinned ? loc.path : undefined
   };
-  if (loc?.startLine) {
+  if (pinned && loc.startLine) {
     annotation.startLine = loc.startLine;
     annotation.endLine = loc.endLine ?? loc.startLine;
     // GitHub ignores columns on multi-line annotations.
@@ -56,8 +69,13 @@ export interface AnnotationPlan {
  * Picks which findings get an inline annotation: only active, reported findings, in rank order
  * (the input is already ranked), within the per-level cap and what is left of the job's budget.
  */
-export function planAnnotations(findings: EvaluatedFinding[], jobBudgetLeft: number): AnnotationPlan {
-  const perLevel: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0 };
+export function planAnnotations(
+  findings: EvaluatedFinding[],
+  jobBudgetLeft: number,
+  /** Annotations this step already posted (e.g. policy relaxation warnings): they share the per-level cap. */
+  alreadyPosted: Partial<Record<AnnotationLevel, number>> = {}
+): AnnotationPlan {
+  const perLevel: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0, ...alreadyPosted };
   const annotations: Annotation[] = [];
   let omitted = 0;
   for (const finding of findings) {
