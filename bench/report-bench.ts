@@ -28,7 +28,7 @@ import {
   type ScanResult,
   type ToolRun
 } from '@secgate/core';
-import { parseSemgrepReport } from '@secgate/sast';
+import { parseSemgrepReport, sastStage } from '@secgate/sast';
 
 interface Match {
   path: string;
@@ -82,7 +82,7 @@ async function run(reportFile: string, workspace: string): Promise<void> {
   mark('parse');
   const identified = await identify(parsed.findings, new SourceCache(workspace));
   mark('identify');
-  const merged = hideSecretLines(mergeDuplicates(identified));
+  const merged = hideSecretLines(mergeDuplicates(identified, sastStage.equivalentRules));
   mark('merge');
   const policy: EffectivePolicy = {
     failOn: 'high',

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs the on-demand benchmarks and prints their figures (see bench/README.md).
-#   bash bench/run.sh [stage] [install] [report]     (no argument: all three, in that order)
+#   bash bench/run.sh [stage] [install] [report] [same-line]     (no argument: all four, in that order)
 # Env: BENCH_RUNS (3), BENCH_INSTALL_RUNS (9), BENCH_REPORT_MB (100), SECGATE_BENCH_DIR
 # (~/.cache/secgate-ci/bench: project, generated reports, results/<timestamp>/).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(stage install report)
+[ ${#parts[@]} -gt 0 ] || parts=(stage install report same-line)
 results="$BENCH_CACHE/results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$results"
 for part in "${parts[@]}"; do
@@ -14,7 +14,8 @@ for part in "${parts[@]}"; do
     stage) bash "$REPO_ROOT/bench/stage-vs-raw.sh" "$results" >/dev/null ;;
     install) bash "$REPO_ROOT/bench/install.sh" "$results" >/dev/null ;;
     report) bash "$REPO_ROOT/bench/report.sh" "$results" >/dev/null ;;
-    *) echo "unknown benchmark '$part' (stage, install, report)" >&2; exit 2 ;;
+    same-line) bash "$REPO_ROOT/bench/same-line.sh" "$results" >/dev/null ;;
+    *) echo "unknown benchmark '$part' (stage, install, report, same-line)" >&2; exit 2 ;;
   esac
 done
 echo
@@ -24,6 +25,7 @@ for part in "${parts[@]}"; do
     stage) cat "$results/stage-vs-raw.txt" ;;
     install) cat "$results/install.txt" ;;
     report) cat "$results/report.txt" ;;
+    same-line) cat "$results/same-line.txt" ;;
   esac
 done
 echo "(raw data: $results)"

@@ -1,4 +1,18 @@
-import { mergeDuplicates, type Finding } from '@secgate/core';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SourceCache, identify, mergeDuplicates, severityRank, type Finding, type RawFinding, type RuleEquivalence } from '@secgate/core';
+import { parseBanditReport, parseGitSecretsOutput, parseGitleaksReport, parseSemgrepReport, sastStage } from '@secgate/sast';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const fixtures = path.join(root, 'packages/sast/test/fixtures');
+const fixture = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
+
+const EQUIVALENT: RuleEquivalence[] = [
+  { name: 'pickle', rules: ['bandit:B301', 'semgrep:secgate.ml.pickle-deserialization', 'codeql:py/unsafe-deserialization'] },
+  { name: 'yaml', rules: ['bandit:B506', 'semgrep:secgate.ml.yaml-unsafe-load'] },
+  { name: 'credential', rules: ['gitleaks:*', 'git-secrets:*', 'bandit:B105'] }
+];
 
 let counter = 0;
 function finding(overrides: Partial<Finding> = {}): Finding {
@@ -18,79 +32,248 @@ function finding(overrides: Partial<Finding> = {}): Finding {
     ...overrides
   };
 }
+const PICKLE = 'rules.ml.secgate.ml.pickle-deserialization';
 
 describe('mergeDuplicates', () => {
-  it('merges the same line and a shared CWE from two tools; the more severe report leads', () => {
+  it('merges equivalent rules of two tools on one line; the more severe report leads and all sources are listed', () => {
     const bandit = finding({ tool: 'bandit', ruleId: 'B301', severity: 'medium', cwe: ['CWE-502'] });
-    const semgrep = finding({ tool: 'semgrep', ruleId: 'python.pickle', severity: 'high', cwe: ['CWE-502: Deserialization of Untrusted Data', 'CWE-20'] });
+    const semgrep = finding({ tool: 'semgrep', ruleId: PICKLE, severity: 'high', cwe: ['CWE-502', 'CWE-20'] });
     const unrelated = finding({ location: { path: 'src/other.py', startLine: 1 } });
-    const merged = mergeDuplicates([bandit, semgrep, unrelated]);
+    const merged = mergeDuplicates([bandit, semgrep, unrelated], EQUIVALENT);
     expect(merged).toHaveLength(2);
     const [first, second] = merged;
-    expect(first).toMatchObject({ tool: 'semgrep', ruleId: 'python.pickle', severity: 'high', fingerprint: semgrep.fingerprint });
+    expect(first).toMatchObject({ tool: 'semgrep', ruleId: PICKLE, severity: 'high', fingerprint: semgrep.fingerprint });
     expect(first!.sources).toEqual([
-      { tool: 'semgrep', ruleId: 'python.pickle' },
+      { tool: 'semgrep', ruleId: PICKLE },
       { tool: 'bandit', ruleId: 'B301' }
     ]);
-    expect(first!.cwe).toEqual(['CWE-502: Deserialization of Untrusted Data', 'CWE-20', 'CWE-502']);
+    expect(first!.cwe).toEqual(['CWE-502', 'CWE-20']);
     expect(second).toBe(unrelated);
+  });
+
+  it('merges equivalent rules that share no CWE (one yaml.load is one finding, not two at two severities)', () => {
+    const bandit = finding({ tool: 'bandit', ruleId: 'B506', severity: 'medium', cwe: ['CWE-20'] });
+    const semgrep = finding({ tool: 'semgrep', ruleId: 'secgate.ml.yaml-unsafe-load', severity: 'high', cwe: ['CWE-502'] });
+    const merged = mergeDuplicates([bandit, semgrep], EQUIVALENT);
+    expect(merged).toHaveLength(1);
+    expect(merged[0]).toMatchObject({ tool: 'semgrep', severity: 'high', cwe: ['CWE-502', 'CWE-20'] });
+  });
+
+  it('does not merge rules that merely share a CWE: the matching rule is chosen, not the first with a common CWE', () => {
+    // B607 (partial path) and B602 (shell=True) share CWE-78 with the LLM rule; none is declared equivalent.
+    const shell = [
+      finding({ tool: 'bandit', ruleId: 'B607', cwe: ['CWE-78'] }),
+      finding({ tool: 'bandit', ruleId: 'B602', cwe: ['CWE-78'] }),
+      finding({ tool: 'semgrep', ruleId: 'secgate.ml.llm-output-injection', severity: 'critical', cwe: ['CWE-78', 'CWE-94'] })
+    ];
+    expect(mergeDuplicates(shell, EQUIVALENT)).toEqual(shell);
+    // On a line with a pickle load and a yaml load, each bandit check pairs with its own semgrep rule.
+    const line = [
+      finding({ tool: 'bandit', ruleId: 'B506', cwe: ['CWE-20'] }),
+      finding({ tool: 'bandit', ruleId: 'B301' }),
+      finding({ tool: 'semgrep', ruleId: PICKLE, severity: 'high' }),
+      finding({ tool: 'semgrep', ruleId: 'secgate.ml.yaml-unsafe-load', severity: 'high' })
+    ];
+    const merged = mergeDuplicates(line, EQUIVALENT);
+    expect(merged.map((f) => f.sources.map((s) => s.ruleId))).toEqual([
+      ['secgate.ml.yaml-unsafe-load', 'B506'],
+      [PICKLE, 'B301']
+    ]);
+  });
+
+  it('matches a prefixed rule id only at a dot boundary', () => {
+    const bandit = finding({ tool: 'bandit', ruleId: 'B301' });
+    for (const ruleId of ['secgate.ml.pickle-deserialization', 'a.b.secgate.ml.pickle-deserialization']) {
+      expect(mergeDuplicates([bandit, finding({ tool: 'semgrep', ruleId })], EQUIVALENT)).toHaveLength(1);
+    }
+    for (const ruleId of ['xsecgate.ml.pickle-deserialization', 'secgate.ml.pickle-deserialization-v2', 'pickle-deserialization']) {
+      expect(mergeDuplicates([bandit, finding({ tool: 'semgrep', ruleId })], EQUIVALENT)).toHaveLength(2);
+    }
   });
 
   it('keeps the first report as lead when severities tie, at its original position', () => {
     const a = finding({ tool: 'bandit', severity: 'high' });
     const before = finding({ location: { path: 'a.py', startLine: 1 } });
-    const b = finding({ tool: 'semgrep', ruleId: 'x', severity: 'high', cwe: ['cwe-502'] });
-    const merged = mergeDuplicates([a, before, b]);
+    const b = finding({ tool: 'semgrep', ruleId: PICKLE, severity: 'high' });
+    const merged = mergeDuplicates([a, before, b], EQUIVALENT);
     expect(merged.map((f) => f.fingerprint)).toEqual([a.fingerprint, before.fingerprint]);
     expect(merged[0]!.sources.map((s) => s.tool)).toEqual(['bandit', 'semgrep']);
   });
 
   it('merges a third tool into an already merged finding', () => {
-    const merged = mergeDuplicates([
-      finding({ tool: 'bandit' }),
-      finding({ tool: 'semgrep', ruleId: 's' }),
-      finding({ tool: 'codeql', ruleId: 'c', severity: 'critical' })
-    ]);
+    const merged = mergeDuplicates(
+      [
+        finding({ tool: 'bandit' }),
+        finding({ tool: 'semgrep', ruleId: PICKLE }),
+        finding({ tool: 'codeql', ruleId: 'py/unsafe-deserialization', severity: 'critical' })
+      ],
+      EQUIVALENT
+    );
     expect(merged).toHaveLength(1);
     expect(merged[0]!.tool).toBe('codeql');
-    expect(merged[0]!.sources.map((s) => s.tool).sort()).toEqual(['bandit', 'codeql', 'semgrep']);
+    expect(merged[0]!.sources.map((s) => s.tool)).toEqual(['codeql', 'bandit', 'semgrep']);
   });
 
-  it('does not merge two reports from the same tool', () => {
-    const merged = mergeDuplicates([finding({ ruleId: 'B301' }), finding({ ruleId: 'B403' })]);
-    expect(merged).toHaveLength(2);
-    expect(merged.every((f) => f.sources.length === 1)).toBe(true);
+  it('never merges two reports of one tool: two secrets on one line stay two, each paired once with another tool', () => {
+    const leaks = [
+      finding({ tool: 'gitleaks', ruleId: 'generic-api-key', location: { path: 'cfg.py', startLine: 3, startColumn: 21 }, sensitive: true }),
+      finding({ tool: 'gitleaks', ruleId: 'generic-api-key', location: { path: 'cfg.py', startLine: 3, startColumn: 55 }, sensitive: true })
+    ];
+    expect(mergeDuplicates(leaks, EQUIVALENT)).toEqual(leaks);
+    const gitSecrets = finding({ tool: 'git-secrets', ruleId: 'prohibited-pattern', severity: 'high', location: { path: 'cfg.py', startLine: 3 }, sensitive: true });
+    const merged = mergeDuplicates([...leaks, gitSecrets], EQUIVALENT);
+    expect(merged.map((f) => f.sources.map((s) => s.tool))).toEqual([['git-secrets', 'gitleaks'], ['gitleaks']]);
+    expect(merged.map((f) => f.location?.startColumn)).toEqual([undefined, 55]);
+    expect(mergeDuplicates([finding({ ruleId: 'B301' }), finding({ ruleId: 'B301' })], EQUIVALENT)).toHaveLength(2);
   });
 
-  it('does not merge different CWEs, different lines or different files', () => {
+  it('pairs the k-th report of one tool with the k-th of another on a line, whatever the order they arrive in', () => {
+    const at = (tool: string, ruleId: string, column: number): Finding =>
+      finding({ tool, ruleId, location: { path: 'x.py', startLine: 1, startColumn: column } });
+    const merged = mergeDuplicates(
+      [at('bandit', 'B301', 1), at('bandit', 'B301', 20), at('semgrep', PICKLE, 1), at('bandit', 'B301', 40), at('semgrep', PICKLE, 20)],
+      EQUIVALENT
+    );
+    expect(merged.map((f) => [f.location?.startColumn, f.sources.length])).toEqual([
+      [1, 2],
+      [20, 2],
+      [40, 1]
+    ]);
+  });
+
+  it('does not merge different lines, different files, or rules outside any equivalence', () => {
     const base = finding({ tool: 'bandit' });
     const cases = [
-      finding({ tool: 'semgrep', ruleId: 's', cwe: ['CWE-78'] }),
-      finding({ tool: 'semgrep', ruleId: 's', location: { path: 'src/load.py', startLine: 13 } }),
-      finding({ tool: 'semgrep', ruleId: 's', location: { path: 'src/other.py', startLine: 12 } })
+      finding({ tool: 'semgrep', ruleId: PICKLE, location: { path: 'src/load.py', startLine: 13 } }),
+      finding({ tool: 'semgrep', ruleId: PICKLE, location: { path: 'src/other.py', startLine: 12 } }),
+      finding({ tool: 'semgrep', ruleId: 'python.lang.security.pickle', cwe: ['CWE-502'] })
     ];
-    for (const other of cases) {
-      expect(mergeDuplicates([base, other])).toEqual([base, other]);
-    }
+    for (const other of cases) expect(mergeDuplicates([base, other], EQUIVALENT)).toEqual([base, other]);
   });
 
-  it('leaves findings without CWE, without a line, or carrying secrets alone', () => {
-    const noCwe = [finding({ tool: 'bandit', cwe: undefined }), finding({ tool: 'semgrep', ruleId: 's', cwe: [] })];
-    expect(mergeDuplicates(noCwe)).toHaveLength(2);
-    const noLine = [finding({ tool: 'bandit', location: { path: 'x.py' } }), finding({ tool: 'semgrep', ruleId: 's', location: { path: 'x.py' } })];
-    expect(mergeDuplicates(noLine)).toHaveLength(2);
+  it('leaves findings without a line alone, and merges nothing without declared equivalences', () => {
+    const noLine = [finding({ tool: 'bandit', location: { path: 'x.py' } }), finding({ tool: 'semgrep', ruleId: PICKLE, location: { path: 'x.py' } })];
+    expect(mergeDuplicates(noLine, EQUIVALENT)).toEqual(noLine);
+    const noLocation = [finding({ tool: 'bandit', location: undefined }), finding({ tool: 'semgrep', ruleId: PICKLE, location: undefined })];
+    expect(mergeDuplicates(noLocation, EQUIVALENT)).toEqual(noLocation);
+    const sameLine = [finding({ tool: 'bandit' }), finding({ tool: 'semgrep', ruleId: PICKLE })];
+    expect(mergeDuplicates(sameLine)).toEqual(sameLine);
   });
 
   it('never lets a merge drop the sensitive flag or keep a snippet of a secret', () => {
-    // A generic rule (not marked sensitive, snippet shown) and a secret scanner on the same line.
-    const generic = finding({ tool: 'semgrep', ruleId: 'hardcoded-credential', severity: 'critical', cwe: ['CWE-798'], snippet: 'KEY = "AKIA..."' });
-    const secret = finding({ tool: 'gitleaks', ruleId: 'aws-access-key', severity: 'high', cwe: ['CWE-798'], sensitive: true });
+    // A rule that is not marked sensitive (snippet shown) and a secret scanner on the same line.
+    const generic = finding({ tool: 'bandit', ruleId: 'B105', severity: 'critical', cwe: ['CWE-259'], snippet: 'KEY = "AKIA..."' });
+    const secret = finding({ tool: 'gitleaks', ruleId: 'aws-access-token', severity: 'high', cwe: ['CWE-798'], sensitive: true });
     for (const input of [[generic, secret], [secret, generic]]) {
-      const merged = mergeDuplicates(input);
+      const merged = mergeDuplicates(input, EQUIVALENT);
       expect(merged).toHaveLength(1);
-      expect(merged[0]!.sources.map((s) => s.tool).sort()).toEqual(['gitleaks', 'semgrep']);
+      expect(merged[0]!.sources.map((s) => s.tool).sort()).toEqual(['bandit', 'gitleaks']);
       expect(merged[0]!.sensitive).toBe(true);
       expect(merged[0]!.snippet).toBeUndefined();
+    }
+  });
+
+  it('refuses a rule declared in two equivalences or not written tool:rule', () => {
+    expect(() => mergeDuplicates([], [{ name: 'a', rules: ['bandit:B301'] }, { name: 'b', rules: ['bandit:B301'] }])).toThrow(/two equivalences/);
+    expect(() => mergeDuplicates([], [{ name: 'a', rules: ['B301'] }])).toThrow(/not tool:rule/);
+  });
+
+  it('merges 30,000 same-line findings of each of two tools in linear time, pairing each with its own', () => {
+    const count = 30_000;
+    const findings: Finding[] = [];
+    for (const [tool, ruleId] of [['bandit', 'B506'], ['semgrep', 'rules.ml.secgate.ml.yaml-unsafe-load']] as const) {
+      for (let i = 0; i < count; i++) {
+        findings.push(finding({ tool, ruleId, severity: tool === 'semgrep' ? 'high' : 'medium', location: { path: 'big.py', startLine: 1, startColumn: 1 + i * 40 } }));
+      }
+    }
+    // A third tool with one report on the line and unrelated same-line reports ride along.
+    findings.push(finding({ tool: 'bandit', ruleId: 'B403', location: { path: 'big.py', startLine: 1 } }));
+    const started = performance.now();
+    const merged = mergeDuplicates(findings, sastStage.equivalentRules);
+    const elapsedMs = performance.now() - started;
+    expect(merged).toHaveLength(count + 1);
+    for (let i = 0; i < count; i++) {
+      const f = merged[i]!;
+      // The semgrep report (high) leads; its partner is the bandit report at the same column.
+      if (f.tool !== 'semgrep' || f.location?.startColumn !== 1 + i * 40 || f.sources.length !== 2 || f.sources[1]!.tool !== 'bandit') {
+        throw new Error(`merged[${i}] is not semgrep+bandit at column ${1 + i * 40}: ${JSON.stringify(f)}`);
+      }
+    }
+    expect(merged[count]!.ruleId).toBe('B403');
+    // ~0.2 s on an idle 2-core machine; the old pairwise merge needed minutes (bench/README.md, 4).
+    // Generous so a loaded CI runner does not flake, far below anything quadratic.
+    expect(elapsedMs).toBeLessThan(5000);
+  });
+});
+
+describe('sast equivalences on the real reports of examples/ml-service', () => {
+  let merged: Finding[];
+  let raws: RawFinding[];
+  const at = (file: string, line: number): Finding[] => merged.filter((f) => f.location?.path === file && f.location.startLine === line);
+  const rulesOf = (f: Finding): string[] => f.sources.map((s) => `${s.tool}:${s.ruleId}`);
+
+  beforeAll(async () => {
+    const reports = [
+      parseBanditReport(fixture('bandit-1.9.4.ml-service.json')),
+      parseSemgrepReport(fixture('semgrep-1.185.0.ml-service.json')),
+      parseGitleaksReport(fixture('gitleaks-8.30.0.dir.ml-service.json'), 'tree'),
+      parseGitSecretsOutput(fixture('git-secrets-1.3.0.scan.txt'), 'tree')
+    ];
+    // As the engine does: paths relative to the workspace, without `./`.
+    raws = reports.flatMap((r) => r.findings).map((f) => ({ ...f, location: f.location && { ...f.location, path: path.posix.normalize(f.location.path) } }));
+    const identified = await identify(raws, new SourceCache(path.join(root, 'examples/ml-service')));
+    merged = mergeDuplicates(identified, sastStage.equivalentRules);
+  });
+
+  it('loses no report: every raw finding is a source of exactly one merged finding', () => {
+    const sources = merged.flatMap((f) => f.sources.map((s) => `${s.tool}:${s.ruleId}:${f.location?.path}:${f.location?.startLine}`)).sort();
+    const expected = raws.map((f) => `${f.tool}:${f.ruleId}:${f.location?.path}:${f.location?.startLine}`).sort();
+    expect(sources).toEqual(expected);
+  });
+
+  it('merges each ML rule with its bandit twin, at the more severe of the two levels', () => {
+    const pairs: [string, number, string, string][] = [
+      ['model_loader.py', 20, 'bandit:B506', 'yaml-unsafe-load'],
+      ['model_loader.py', 25, 'bandit:B614', 'torch-load-unsafe'],
+      ['model_loader.py', 32, 'bandit:B301', 'pickle-deserialization'],
+      ['model_loader.py', 44, 'bandit:B615', 'hf-unpinned-revision'],
+      ['train.py', 24, 'bandit:B615', 'hf-unpinned-revision'],
+      ['train.py', 30, 'bandit:B301', 'pickle-deserialization'],
+      ['data_download.py', 15, 'bandit:B501', 'requests-verify-false'],
+      ['data_download.py', 22, 'bandit:B202', 'tarfile-extractall-no-filter']
+    ];
+    for (const [file, line, banditRule, mlRule] of pairs) {
+      const twins = at(file, line).filter((f) => rulesOf(f).includes(banditRule));
+      expect(twins).toHaveLength(1);
+      expect(rulesOf(twins[0]!).sort()).toEqual([banditRule, `semgrep:secgate.ml.${mlRule}`]);
+      const rawTwins = raws.filter((f) => f.location?.path === file && f.location.startLine === line && rulesOf(twins[0]!).includes(`${f.tool}:${f.ruleId}`));
+      expect(rawTwins).toHaveLength(2);
+      const mostSevere = rawTwins.map((f) => severityRank(f.severity)).reduce((a, b) => Math.max(a, b));
+      expect(severityRank(twins[0]!.severity)).toBe(mostSevere);
+    }
+    // Other rules on those lines stay apart: trust_remote_code next to the unpinned download, B113 next to verify=False.
+    expect(at('model_loader.py', 44).map(rulesOf)).toContainEqual(['semgrep:secgate.ml.hf-trust-remote-code']);
+    expect(at('data_download.py', 15).map(rulesOf)).toContainEqual(['bandit:B113']);
+  });
+
+  it('keeps the LLM-output rule apart from bandit’s generic sink checks on the same line', () => {
+    const llmLines = merged.filter((f) => f.ruleId === 'secgate.ml.llm-output-injection');
+    expect(llmLines.length).toBeGreaterThan(0);
+    for (const f of llmLines) {
+      expect(f.sources).toHaveLength(1);
+      expect(at(f.location!.path, f.location!.startLine!).some((other) => other.tool === 'bandit')).toBe(true);
+    }
+  });
+
+  it('makes one finding of one credential seen by several tools, and keeps separate credentials separate', () => {
+    const line = (n: number): string[][] => at('settings.py', n).map(rulesOf);
+    expect(line(15)).toEqual([['gitleaks:aws-access-token', 'git-secrets:prohibited-pattern']]);
+    expect(line(16)).toEqual([['gitleaks:generic-api-key', 'bandit:B105', 'git-secrets:prohibited-pattern']]);
+    expect(line(20)).toEqual([['gitleaks:huggingface-access-token', 'bandit:B105']]);
+    expect(line(24)).toEqual([['bandit:B105']]);
+    for (const f of merged.filter((x) => x.location?.path === 'settings.py' && x.tool !== 'bandit')) {
+      expect(f.sensitive).toBe(true);
+      expect(f.snippet).toBeUndefined();
     }
   });
 });

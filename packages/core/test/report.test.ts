@@ -262,9 +262,13 @@ describe('buildSarif', () => {
     expect(sarifSchemaErrors(build.log)).toEqual([]);
     expect(sarifSchemaErrors(JSON.parse(build.text))).toEqual([]);
     expect(build.dropped).toBe(0);
+    expect(build.unlocated).toBe(1);
 
     const log = parsed(build.text);
     expect(log.runs.map((r) => r.tool.driver.name)).toEqual(['Bandit', 'Semgrep']);
+    // The base is the workspace as an absolute file URI ending in `/` (SARIF1004); rules have no `name` equal to their id (SARIF1001).
+    for (const run of log.runs) expect(run.originalUriBaseIds).toEqual({ '%SRCROOT%': { uri: 'file:///tmp/ws/' } });
+    expect(log.runs.flatMap((r) => r.tool.driver.rules).every((rule: any) => rule.name === undefined)).toBe(true);
     const ids = log.runs.map((r) => r.automationDetails.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual(['secgate/sast/bandit/', 'secgate/sast/semgrep/']);
@@ -284,8 +288,10 @@ describe('buildSarif', () => {
     expect(multi.region).toMatchObject({ startLine: 2, endLine: 4 });
     expect(multi.region.endColumn).toBeUndefined();
     expect(log.runs[1].tool.driver.semanticVersion).toBeUndefined();
-    expect(log.runs[1].results[1].locations[0].physicalLocation.region).toBeUndefined();
-    expect(log.runs[1].results[2].locations).toBeUndefined();
+    // A finding about a whole file points at its first line (GitHub needs a line); one without a file is left out.
+    expect(log.runs[1].results[1].locations[0].physicalLocation.region).toEqual({ startLine: 1 });
+    expect(log.runs[1].results).toHaveLength(2);
+    expect(log.runs.flatMap((r) => r.results).every((r: any) => r.locations?.[0]?.physicalLocation?.region?.startLine >= 1)).toBe(true);
   });
 
   it('marks suppressed findings with suppressions and baseline state', () => {
@@ -305,6 +311,13 @@ describe('buildSarif', () => {
     const build = buildSarif(scanResult([ef(), ef({ reported: false, severity: 'info' })]));
     expect(parsed(build.text).runs[0].results).toHaveLength(1);
     expect(build.dropped).toBe(0);
+  });
+
+  it('writes the workspace base as a file URI, with its characters encoded and one trailing slash', () => {
+    expect(parsed(buildSarif(scanResult([ef()], { workspace: '/home/runner/work/my repo/#x' })).text).runs[0].originalUriBaseIds).toEqual({
+      '%SRCROOT%': { uri: 'file:///home/runner/work/my%20repo/%23x/' }
+    });
+    expect(parsed(buildSarif(scanResult([ef()], { workspace: '/' })).text).runs[0].originalUriBaseIds['%SRCROOT%'].uri).toBe('file:///');
   });
 
   it('percent-encodes characters that would turn a path into a query or fragment', () => {

@@ -3,6 +3,7 @@ import { banditAdapter } from './adapters/bandit.js';
 import { gitSecretsAdapter } from './adapters/git-secrets.js';
 import { gitleaksAdapter } from './adapters/gitleaks.js';
 import { semgrepAdapter } from './adapters/semgrep.js';
+import { SAST_EQUIVALENT_RULES } from './equivalences.js';
 
 export { banditAdapter, banditSeverity, parseBanditReport, BANDIT_SEVERITY } from './adapters/bandit.js';
 export { semgrepAdapter, parseSemgrepReport, rulepackDir, userRuleConfigs, SEMGREP_SEVERITY } from './adapters/semgrep.js';
@@ -14,7 +15,8 @@ export const sastStage: StageDefinition = {
   id: 'sast',
   title: 'Static analysis',
   adapters: [banditAdapter, semgrepAdapter, gitleaksAdapter, gitSecretsAdapter],
-  defaultTools: ['bandit', 'semgrep', 'gitleaks', 'git-secrets']
+  defaultTools: ['bandit', 'semgrep', 'gitleaks', 'git-secrets'],
+  equivalentRules: SAST_EQUIVALENT_RULES
 };
 
 /** Stage-specific action inputs passed to adapters as options. */

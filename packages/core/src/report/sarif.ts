@@ -1,5 +1,7 @@
 import type * as Sarif from 'sarif';
 import { gzipSync } from 'node:zlib';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ScanResult, ToolRun } from '../engine.js';
 import type { EvaluatedFinding } from '../finding.js';
 import { SECURITY_SEVERITY } from '../severity.js';
@@ -8,6 +10,7 @@ export const SARIF_MAX_RESULTS_PER_RUN = 25_000;
 export const SARIF_MAX_GZIP_BYTES = 10 * 1024 * 1024;
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const FINGERPRINT_KEY = 'secgateFingerprint/v1';
+const SRCROOT = '%SRCROOT%';
 
 const LEVEL = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' } as const;
 
@@ -15,6 +18,12 @@ export interface SarifBuild {
   log: Sarif.Log;
   /** Results left out to stay within GitHub's per-run and size limits. */
   dropped: number;
+  /**
+   * Reported findings without a file (none in sast; e.g. a finding about a whole image): GitHub
+   * rejects an upload with any result lacking a location, so they are only in the JSON report,
+   * summary and gate, and counted here to be shown.
+   */
+  unlocated: number;
   text: string;
 }
 
@@ -24,9 +33,9 @@ function ruleFor(finding: EvaluatedFinding): Sarif.ReportingDescriptor {
     const id = /CWE-?(\d+)/i.exec(cwe)?.[1];
     if (id) tags.push(`external/cwe/cwe-${id}`);
   }
+  // No `name`: it would repeat the id, and SARIF wants `name` omitted rather than equal to `id` (SARIF1001).
   return {
     id: finding.ruleId,
-    name: finding.ruleId,
     shortDescription: { text: finding.title },
     fullDescription: { text: finding.title },
     help: { text: `${finding.message}${finding.helpUri ? `\n${finding.helpUri}` : ''}` },
@@ -58,7 +67,8 @@ function resultFor(finding: EvaluatedFinding, ruleIndex: number): Sarif.Result {
     }
   };
   if (loc) {
-    const region: Sarif.Region = {};
+    // GitHub needs a line for every location (GH1003): a finding about a whole file points at its first line.
+    const region: Sarif.Region = { startLine: 1 };
     if (loc.startLine) {
       region.startLine = loc.startLine;
       if (loc.endLine && loc.endLine >= loc.startLine) region.endLine = loc.endLine;
@@ -71,8 +81,8 @@ function resultFor(finding: EvaluatedFinding, ruleIndex: number): Sarif.Result {
     result.locations = [
       {
         physicalLocation: {
-          artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' },
-          ...(loc.startLine ? { region } : {})
+          artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: SRCROOT },
+          region
         }
       }
     ];
@@ -85,7 +95,16 @@ function resultFor(finding: EvaluatedFinding, ruleIndex: number): Sarif.Result {
   return result;
 }
 
-function runFor(run: ToolRun, findings: EvaluatedFinding[], limit: number): { run: Sarif.Run; dropped: number } {
+/**
+ * The base of every artifact URI: the workspace as an absolute `file:` URI ending in `/` (SARIF
+ * §3.14.14 wants a top-level base to be absolute, SARIF1004), as GitHub's own tools write it.
+ */
+export function sourceRootUri(workspace: string): string {
+  const uri = pathToFileURL(path.resolve(workspace)).href;
+  return uri.endsWith('/') ? uri : `${uri}/`;
+}
+
+function runFor(run: ToolRun, findings: EvaluatedFinding[], limit: number, srcRoot: string): { run: Sarif.Run; dropped: number } {
   const kept = findings.slice(0, limit);
   const rules: Sarif.ReportingDescriptor[] = [];
   const ruleIndex = new Map<string, number>();
@@ -109,7 +128,7 @@ function runFor(run: ToolRun, findings: EvaluatedFinding[], limit: number): { ru
         }
       },
       automationDetails: { id: `secgate/${run.stage}/${run.tool}/` },
-      originalUriBaseIds: { '%SRCROOT%': { uri: '' } },
+      originalUriBaseIds: { [SRCROOT]: { uri: srcRoot } },
       results,
       properties: { 'secgate-dropped-results': findings.length - kept.length, 'secgate-status': run.status }
     },
@@ -123,20 +142,22 @@ function runFor(run: ToolRun, findings: EvaluatedFinding[], limit: number): { ru
  * 10 MB gzipped — lowest-ranked results go first when cutting.
  */
 export function buildSarif(result: ScanResult): SarifBuild {
-  const reported = result.findings.filter((f) => f.reported);
+  const reported = result.findings.filter((f) => f.reported && f.location);
+  const unlocated = result.findings.filter((f) => f.reported && !f.location).length;
+  const srcRoot = sourceRootUri(result.workspace);
   let limit = SARIF_MAX_RESULTS_PER_RUN;
   for (;;) {
     let dropped = 0;
     const runs = result.tools
       .filter((run) => run.status === 'ok')
       .map((run) => {
-        const built = runFor(run, reported.filter((f) => f.tool === run.tool), limit);
+        const built = runFor(run, reported.filter((f) => f.tool === run.tool), limit, srcRoot);
         dropped += built.dropped;
         return built.run;
       });
     const log: Sarif.Log = { version: '2.1.0', $schema: SARIF_SCHEMA, runs };
     const text = JSON.stringify(log);
-    if (gzipSync(text).length <= SARIF_MAX_GZIP_BYTES || limit <= 1) return { log, dropped, text };
+    if (gzipSync(text).length <= SARIF_MAX_GZIP_BYTES || limit <= 1) return { log, dropped, unlocated, text };
     limit = Math.floor(Math.min(limit, Math.max(...runs.map((r) => r.results?.length ?? 0))) / 2);
   }
 }
