@@ -1,21 +1,33 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  ConfigurationError,
   DEFAULT_BASELINE_FILE,
   SecgateError,
   ToolInstaller,
   buildJsonReport,
   buildSarif,
+  describeCommitRange,
   errorMessage,
+  historyCommits,
+  isGitWorkTree,
   parseList,
+  parseRangeSpec,
+  parseSinceDate,
   prepareScan,
+  resolveCommit,
   runScan,
+  selectAdapters,
   writeBaseline,
-  type RawSettings
+  type CommitRange,
+  type Logger,
+  type PreparedScan,
+  type RawSettings,
+  type ScanResult
 } from '@secgate/core';
-import { STAGES, stagesByName } from './stages.js';
+import { HISTORY_TOOLS, STAGES, stagesByName } from './stages.js';
 import { renderReport, terminalLogger } from './terminal.js';
 
 /** Exit codes mirror the gate (documented in README). */
@@ -29,6 +41,7 @@ interface ScanFlags {
   newOnly?: string;
   config?: string;
   baseline?: string;
+  paths?: string;
   exclude?: string;
   sarif?: string;
   json?: string;
@@ -40,6 +53,8 @@ interface ScanFlags {
   python?: string;
   semgrepRules?: string;
   secretsScan?: string;
+  range?: string;
+  since?: string;
   verbose?: boolean;
 }
 
@@ -57,6 +72,7 @@ function settingsFrom(target: string, flags: ScanFlags): RawSettings {
   return {
     workspace: target,
     tools: flags.tools,
+    paths: flags.paths,
     exclude: flags.exclude,
     failOn: flags.failOn,
     reportSeverity: flags.reportSeverity,
@@ -73,16 +89,90 @@ function settingsFrom(target: string, flags: ScanFlags): RawSettings {
   };
 }
 
+/** What the secret scanners' history part covers, decided (and validated) before any tool is installed. */
+interface HistoryPlan {
+  commitRange?: CommitRange;
+  /** Shown with the report: which commits were read. */
+  note?: string;
+  /** History was part of the default scan but could not be read: the run must not pass. */
+  notScanned?: string;
+}
+
+/**
+ * The CLI scans local history: all of it from HEAD by default, or `--range base..head`, or the
+ * commits since `--since`. Asked-for history that cannot be read is a configuration error; for the
+ * default (`both`) in a folder that is not a git repository the files are scanned and the run
+ * ends in an error naming what was not scanned, never in a pass.
+ */
+async function planHistory(prepared: PreparedScan, flags: ScanFlags, logger: Logger): Promise<HistoryPlan> {
+  const { workspace, options } = prepared.request;
+  const asked = flags.secretsScan !== undefined;
+  const mode = (flags.secretsScan ?? 'both').trim().toLowerCase();
+  const selection = flags.range !== undefined ? '--range' : flags.since !== undefined ? '--since' : undefined;
+  if (mode === 'tree') {
+    if (selection) throw new ConfigurationError(`${selection} selects commits to scan: it needs --secrets-scan history or both`, 'secrets-scan');
+    return {};
+  }
+  const historyTools = selectAdapters(prepared.request.stages, prepared.request.tools).filter((s) => HISTORY_TOOLS.includes(s.adapter.id));
+  if (historyTools.length === 0) {
+    if (selection) throw new ConfigurationError(`${selection} applies to ${HISTORY_TOOLS.join(' and ')}, and neither is selected`, 'tools');
+    return {};
+  }
+  if (!(await isGitWorkTree(workspace))) {
+    if (asked || selection) {
+      throw new ConfigurationError(`history scanning was asked for, but the scanned folder is not a git repository (use --secrets-scan tree)`, 'secrets-scan');
+    }
+    options['secrets-scan'] = 'tree';
+    return {
+      notScanned: 'history not scanned: the scanned folder is not a git repository, so only its files were scanned (--secrets-scan tree scans the files alone)'
+    };
+  }
+  const since = flags.since !== undefined ? parseSinceDate(flags.since) : undefined;
+  const spec = flags.range !== undefined ? parseRangeSpec(flags.range) : undefined;
+  const head = await resolveCommit(workspace, spec?.head ?? 'HEAD');
+  if (!head) {
+    if (spec) throw new ConfigurationError(`'${spec.head}' is not a commit of this repository`, 'range');
+    if (asked || selection) throw new ConfigurationError('history scanning was asked for, but the repository has no commits yet', 'secrets-scan');
+    // Nothing committed, so no history can hold a secret: the files are all there is.
+    options['secrets-scan'] = 'tree';
+    return { note: 'Secrets history: the repository has no commits yet; only the files were scanned' };
+  }
+  const base = spec ? await resolveCommit(workspace, spec.base) : undefined;
+  if (spec && !base) throw new ConfigurationError(`'${spec.base}' is not a commit of this repository`, 'range');
+  const range: CommitRange = { head, ...(base ? { base } : {}), ...(since ? { since } : {}) };
+  const commits = await historyCommits(workspace, range, logger);
+  if (commits.length === 0) {
+    throw new ConfigurationError(`${describeCommitRange(range)} holds no commits, so there is no history to scan`, selection === '--range' ? 'range' : 'since');
+  }
+  return { commitRange: range, note: `Secrets history: ${commits.length} commit(s), ${describeCommitRange(range)}` };
+}
+
+/** A history the default scan could not read is an error of the run, in the terminal and in the reports. */
+function withHistoryError(result: ScanResult, notScanned: string | undefined): ScanResult {
+  if (!notScanned) return result;
+  return { ...result, errors: [...result.errors, new ConfigurationError(notScanned, 'secrets-scan')], verdict: 'error' };
+}
+
+/** `error` ends in 2 when only the settings were at fault, 3 when a tool failed. */
+function exitCodeOf(result: ScanResult): number {
+  if (result.verdict === 'pass') return EXIT.pass;
+  if (result.verdict === 'fail') return EXIT.fail;
+  return result.errors.length > 0 && result.errors.every((e) => e.kind === 'configuration') ? EXIT.configuration : EXIT.tool;
+}
+
 async function scan(target: string, flags: ScanFlags, writeBaselineTo?: string): Promise<number> {
   ensureRunnerDirs();
   const logger = terminalLogger(Boolean(flags.verbose));
   const stages = stagesByName(parseList(flags.stage));
   const prepared = await prepareScan(stages, settingsFrom(target, flags), { logger, now: new Date() });
+  const history = await planHistory(prepared, flags, logger);
   const installer = new ToolInstaller({ ...prepared.installer, logger });
-  const result = await runScan(prepared.request, { installer, logger });
+  const scanned = await runScan({ ...prepared.request, commitRange: history.commitRange }, { installer, logger });
+  const result = withHistoryError(scanned, history.notScanned);
+  const report = (): string => renderReport(result, { notes: history.note ? [history.note] : [] }) + '\n';
   if (writeBaselineTo) {
     if (result.errors.length > 0) {
-      process.stdout.write(renderReport(result) + '\n');
+      process.stdout.write(report());
       logger.error('baseline not written: a tool failed, so the baseline would be incomplete');
       return EXIT.tool;
     }
@@ -99,8 +189,8 @@ async function scan(target: string, flags: ScanFlags, writeBaselineTo?: string):
     await mkdir(path.dirname(path.resolve(flags.json)), { recursive: true });
     await writeFile(flags.json, buildJsonReport(result));
   }
-  process.stdout.write(renderReport(result) + '\n');
-  return result.verdict === 'pass' ? EXIT.pass : result.verdict === 'fail' ? EXIT.fail : EXIT.tool;
+  process.stdout.write(report());
+  return exitCodeOf(result);
 }
 
 function addScanOptions(command: Command): Command {
@@ -112,6 +202,7 @@ function addScanOptions(command: Command): Command {
     .addOption(new Option('--new-only <mode>', 'count only new findings').choices(['off', 'baseline']))
     .option('-c, --config <file>', 'policy file (default .secgate.yml in the scanned folder)')
     .option('--baseline <file>', `baseline file (default ${DEFAULT_BASELINE_FILE})`)
+    .option('--paths <paths>', 'comma list of paths inside the folder to scan (default: all of it)')
     .option('--exclude <globs>', 'comma list of paths/globs to leave out')
     .option('--tool-versions <list>', 'tool=version[@sha256] overrides, comma separated')
     .option('--allow-unverified-tools', 'allow overridden versions without a checksum')
@@ -120,12 +211,17 @@ function addScanOptions(command: Command): Command {
     .option('--pip-index-url <url>', 'Python package index for tool installs')
     .option('--python <path>', 'Python interpreter for tool venvs')
     .option('--semgrep-rules <paths>', 'extra Semgrep rule files/folders (sast)')
-    .option('--secrets-scan <mode>', 'tree | history | both (sast)')
+    .addOption(
+      new Option('--secrets-scan <mode>', 'secret scanners read the files (tree), the local git history (history) or both; default both (sast)').choices(['tree', 'history', 'both'])
+    )
+    .option('--range <base..head>', 'history: only the commits of base..head (branches, tags or SHAs; default: all history from HEAD)')
+    .option('--since <date>', 'history: only commits dated on or after this ISO 8601 date (YYYY-MM-DD means 00:00 UTC)')
     .option('-v, --verbose', 'debug output');
 }
 
 export function buildProgram(): Command {
-  const program = new Command('secgate').description('Security gate for AI/ML repositories').showHelpAfterError();
+  // exitOverride: a bad flag is a configuration error (exit 2), not commander's exit 1 = "findings".
+  const program = new Command('secgate').description('Security gate for AI/ML repositories').showHelpAfterError().exitOverride();
   addScanOptions(program.command('scan').argument('[path]', 'folder to scan', '.'))
     .option('--sarif <file>', 'write SARIF 2.1.0 here')
     .option('--json <file>', 'write the normalised JSON report here')
@@ -147,6 +243,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    // commander has printed its message (or the help) already.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.pass : EXIT.configuration;
     const kind = error instanceof SecgateError ? error.kind : 'internal error';
     process.stderr.write(`secgate: ${kind}: ${errorMessage(error)}\n`);
     return error instanceof SecgateError ? (error.kind === 'configuration' ? EXIT.configuration : EXIT.tool) : EXIT.internal;

@@ -8,6 +8,8 @@ import { ConfigurationError } from '@secgate/core';
 /** Every stage, in pipeline order: what the CLI and the top-level action choose from. */
 export const STAGES: readonly StageDefinition[] = [sastStage, scaStage, adversarialStage, containerStage];
 export const STAGE_OPTION_INPUTS: readonly string[] = [...SAST_OPTION_INPUTS];
+/** Tools that read git history (`secrets-scan`): the CLI gives them the local history to scan. */
+export const HISTORY_TOOLS: readonly string[] = ['gitleaks', 'git-secrets'];
 
 export function stagesByName(names: string[]): StageDefinition[] {
   const wanted = names.length > 0 ? names : ['sast'];

@@ -1,21 +1,55 @@
 import pc from 'picocolors';
-import type { Logger, ScanResult, EvaluatedFinding } from '@secgate/core';
+import type { EvaluatedFinding, Logger, ScanResult, Severity, ToolRun } from '@secgate/core';
 import { SEVERITIES, countBySeverity } from '@secgate/core';
 
-/** Strips control characters from tool text so a finding cannot rewrite the terminal. */
+// Escape sequences a terminal acts on: CSI (colours, cursor moves, erase), OSC (titles, hyperlinks,
+// clipboard), DCS/SOS/PM/APC strings, two-byte ESC forms and the 8-bit CSI.
+const ANSI_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[ -/]*[0-~])|\u009b[0-?]*[ -/]*[@-~]/g;
+// What is left that can move the cursor, rewrite a line or reorder text: C0/C1 controls but tab
+// and newline, DEL, Unicode line/paragraph separators and bidirectional overrides (Trojan Source).
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Strips escape sequences and control characters from tool text so a finding cannot rewrite the terminal. */
 export function clean(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, '');
+  return text.replace(ANSI_SEQUENCE, '').replace(CONTROL, '');
+}
+
+/** Tool text for one line of the report: cleaned, whitespace (newlines too) collapsed. */
+function oneLine(text: string): string {
+  return clean(text).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Cuts text to at most `max` characters at a word boundary, marking the cut with `…` (never after
+ * a full stop or comma, so no `.…`). Text that fits is returned as it is.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.lastIndexOf(' ', max - 1);
+  // One very long word (a path, a hash): cut inside it rather than drop nearly everything.
+  if (cut < max * 0.6) cut = max - 1;
+  // Never split a surrogate pair.
+  if (/[\ud800-\udbff]/.test(text.charAt(cut - 1))) cut--;
+  return `${text.slice(0, cut).replace(/[\s.,;:]+$/, '')}…`;
+}
+
+/**
+ * The runner reads `::command::` at a line start (after any whitespace) and `##[command]` anywhere,
+ * also in the output of a CLI run in a workflow step: both are broken with a zero-width space.
+ */
+function inert(line: string): string {
+  return line.replace(/^([\s\u180e\u200b-\u200d\u2060\ufeff]*)::/, '$1:\u200b:').replace(/##\[/g, '#\u200b#[');
 }
 
 export function terminalLogger(verbose: boolean): Logger {
-  const write = (line: string): void => void process.stderr.write(`${line}\n`);
+  const write = (line: string): void => void process.stderr.write(`${inert(line)}\n`);
   return {
-    debug: (m) => verbose && write(pc.dim(clean(m))),
-    info: (m) => write(`${pc.cyan('›')} ${clean(m)}`),
-    warning: (m) => write(`${pc.yellow('warning')} ${clean(m)}`),
-    error: (m) => write(`${pc.red('error')} ${clean(m)}`),
+    debug: (m) => verbose && write(pc.dim(oneLine(m))),
+    info: (m) => write(`${pc.cyan('›')} ${oneLine(m)}`),
+    warning: (m) => write(`${pc.yellow('warning')} ${oneLine(m)}`),
+    error: (m) => write(`${pc.red('error')} ${oneLine(m)}`),
     group: async (name, fn) => {
-      write(pc.bold(clean(name)));
+      write(pc.bold(oneLine(name)));
       return fn();
     }
   };
@@ -23,13 +57,78 @@ export function terminalLogger(verbose: boolean): Logger {
 
 const COLOUR = { critical: pc.magenta, high: pc.red, medium: pc.yellow, low: pc.blue, info: pc.dim } as const;
 
+export const TITLE_MAX = 160;
+export const MESSAGE_MAX = 300;
+const WARNING_MAX = 200;
+const WARNINGS_SHOWN = 3;
+// An error message is shown whole (it carries the tool's stderr tail), but a 1 MB path is not.
+const ERROR_MAX = 4000;
+const FULL_REPORT_HINT = 'every finding is in the --json <file> and --sarif <file> reports';
+
 function where(f: EvaluatedFinding): string {
   const loc = f.location;
   return loc ? `${loc.path}${loc.startLine ? `:${loc.startLine}` : ''}${loc.startColumn ? `:${loc.startColumn}` : ''}` : '';
 }
 
-/** The human report: grouped by severity, most severe first; suppressed and baseline findings counted. */
-export function renderReport(result: ScanResult, maxPerSeverity = 50): string {
+/**
+ * Title and message for display, without saying the same sentence twice: titles often repeat the
+ * start of the message after the rule name (semgrep: `rule-name: First sentence.`), sometimes cut
+ * short. The title then shows as much of it as fits, ending on a whole word, and the message
+ * carries on from exactly there (`…` on both sides of a cut), so no word is lost or repeated.
+ */
+export function titleAndMessage(rawTitle: string, rawMessage: string): { title: string; message: string } {
+  const title = oneLine(rawTitle);
+  const message = oneLine(rawMessage);
+  const colon = title.indexOf(': ');
+  for (const start of colon > 0 ? [0, colon + 2] : [0]) {
+    const prefix = title.slice(0, start);
+    const lead = title.slice(start).replace(/(?:…|\.\.\.)$/, '');
+    if (lead.length < 12 || !message.startsWith(lead)) continue;
+    // Room for the repeated text and a closing `…`.
+    const budget = TITLE_MAX - prefix.length - 1;
+    let end = lead.length;
+    const endsOnWord = end === message.length || /\s/.test(message.charAt(end));
+    if (!endsOnWord || end > budget) end = message.lastIndexOf(' ', Math.min(end, budget));
+    if (end <= 0) break;
+    const shown = message.slice(0, end).trimEnd();
+    const rest = message.slice(end).trim();
+    if (rest === '') return { title: `${prefix}${shown}`, message: '' };
+    if (/[.!?]$/.test(shown)) return { title: `${prefix}${shown}`, message: rest };
+    return { title: `${prefix}${shown.replace(/[\s,;:]+$/, '')}…`, message: `…${rest}` };
+  }
+  return { title: cutText(title, TITLE_MAX), message };
+}
+
+/** Tool text that names files: `./x.py` and absolute workspace paths shown as the findings show them. */
+export function normalisePaths(text: string, workspace: string): string {
+  const root = workspace.replace(/\/+$/, '');
+  let out = text;
+  if (root) out = out.split(`${root}/`).join('');
+  return out.replace(/(^|[\s'"(=:,])\.\/(?=[^\s/])/g, '$1');
+}
+
+function toolLine(run: ToolRun): string {
+  const name = `${clean(run.displayName)}${run.version ? ` ${clean(run.version)}` : ''}`;
+  const timing = `install ${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}, run ${(run.runMs / 1000).toFixed(2)} s`;
+  if (run.status === 'skipped') return `  ${name}: ${pc.red(pc.bold('SKIPPED'))}: ${oneLine(run.skipReason ?? 'no reason given')} — nothing was checked`;
+  if (run.status === 'failed') return `  ${name}: ${pc.red(pc.bold('FAILED'))}${run.error ? ` (${run.error.kind})` : ''}, ${timing}`;
+  const warnings = run.warnings.length > 0 ? `, ${pc.yellow(`${run.warnings.length} warning(s)`)}` : '';
+  return `  ${name}: ${pc.green('ok')}, ${run.findingCount} finding(s)${warnings}, ${timing}`;
+}
+
+export interface ReportOptions {
+  /** Findings listed per severity; the rest are counted (default 50). */
+  maxPerSeverity?: number;
+  /** Lines about what the scan covered (e.g. which commits the secret scanners read), shown before the tools. */
+  notes?: string[];
+}
+
+/**
+ * The human report: findings grouped by severity, most severe first; then what each tool did
+ * (warnings counted, skips and failures named), errors in full, how the counts add up, the verdict.
+ */
+export function renderReport(result: ScanResult, options: ReportOptions = {}): string {
+  const maxPerSeverity = options.maxPerSeverity ?? 50;
   const out: string[] = [''];
   for (const severity of SEVERITIES) {
     const group = result.findings.filter((f) => f.severity === severity && f.reported && f.state.kind === 'active');
@@ -37,36 +136,82 @@ export function renderReport(result: ScanResult, maxPerSeverity = 50): string {
     out.push(COLOUR[severity](pc.bold(`${severity.toUpperCase()} (${group.length})`)));
     for (const f of group.slice(0, maxPerSeverity)) {
       const sources = f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', ');
-      out.push(`  ${pc.bold(clean(where(f)))}  ${clean(f.title)} ${pc.dim(`[${clean(sources)}]`)}`);
-      out.push(`      ${pc.dim(clean(f.message).slice(0, 300))}`);
+      const shown = titleAndMessage(f.title, f.message);
+      out.push(`  ${pc.bold(cutText(oneLine(where(f)), 300))}  ${shown.title} ${pc.dim(`[${cutText(oneLine(sources), 300)}]`)}`);
+      if (shown.message) out.push(`      ${pc.dim(cutText(shown.message, MESSAGE_MAX))}`);
     }
-    if (group.length > maxPerSeverity) out.push(pc.dim(`  … ${group.length - maxPerSeverity} more`));
+    if (group.length > maxPerSeverity) {
+      out.push(pc.dim(`  … ${group.length - maxPerSeverity} more ${severity} finding(s) not listed here: ${FULL_REPORT_HINT}`));
+    }
     out.push('');
   }
-  const suppressed = result.findings.filter((f) => f.state.kind === 'suppressed').length;
-  const baseline = result.findings.filter((f) => f.state.kind === 'baseline').length;
-  const outside = result.findings.filter((f) => f.state.kind === 'outside-changed-lines').length;
   for (const s of result.ledger.expired) {
-    out.push(pc.yellow(`expired exception #${s.index} (${s.entry.rule ?? s.entry.cve ?? s.entry.fingerprint}, owner ${s.entry.owner}, ${s.entry.expires}) no longer suppresses`));
+    out.push(pc.yellow(`expired exception #${s.index} (${oneLine(s.entry.rule ?? s.entry.cve ?? s.entry.fingerprint ?? '')}, owner ${oneLine(s.entry.owner)}, ${s.entry.expires}) no longer suppresses`));
   }
   for (const s of result.ledger.expiringSoon) {
-    out.push(pc.yellow(`exception #${s.index} expires in ${s.daysLeft} day(s) (${s.entry.expires}, owner ${s.entry.owner})`));
+    out.push(pc.yellow(`exception #${s.index} expires in ${s.daysLeft} day(s) (${s.entry.expires}, owner ${oneLine(s.entry.owner)})`));
   }
+  for (const note of options.notes ?? []) out.push(oneLine(note));
+
+  out.push('Tools:');
   for (const run of result.tools) {
-    const status = run.status === 'failed' ? pc.red('FAILED') : run.status === 'skipped' ? pc.dim(`skipped (${run.skipReason})`) : pc.green('ok');
-    out.push(`${run.displayName} ${run.version ?? ''}: ${status}, ${run.findingCount} finding(s), install ${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}, run ${(run.runMs / 1000).toFixed(2)} s`);
+    out.push(toolLine(run));
+    for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
+      out.push(`    ${pc.yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
+    }
+    if (run.warnings.length > WARNINGS_SHOWN) {
+      out.push(pc.dim(`    … ${run.warnings.length - WARNINGS_SHOWN} more warning(s): all are in the --json <file> report`));
+    }
   }
-  for (const error of result.errors) out.push(pc.red(`${error.name}: ${clean(error.message)}`));
+  if (result.errors.length > 0) {
+    out.push(pc.red(pc.bold(`Errors (${result.errors.length}):`)));
+    for (const error of result.errors) {
+      const text = clean(normalisePaths(error.message, result.workspace)).replace(/\s*\n\s*/g, ' | ');
+      // The kind, not the class name: bundlers rename classes (errors_ConfigurationError).
+      out.push(pc.red(`  ${error.kind}: ${text.length > ERROR_MAX ? cutText(text, ERROR_MAX) : text}`));
+    }
+  }
+
+  out.push(countsLine(result));
+  out.push(stateLine(result));
+  out.push(`Verdict: ${verdictText(result)}`);
+  return out.map(inert).join('\n');
+}
+
+/** How the tools' own counts become the report's: merged duplicates said in words, not left to add up. */
+function countsLine(result: ScanResult): string {
+  const ran = result.tools.filter((t) => t.status === 'ok');
+  const raw = ran.reduce((sum, t) => sum + t.findingCount, 0);
+  const merged = result.findings.length;
+  const tools = `${ran.length} tool(s)`;
+  if (raw === merged) return `Findings: ${merged} from ${tools}`;
+  const folded = raw - merged;
+  return folded > 0
+    ? `Findings: ${raw} raw from ${tools}, ${merged} after merging ${folded} that another tool (or rule) also reported`
+    : `Findings: ${raw} raw from ${tools}, ${merged} in the report`;
+}
+
+/** Active findings per severity and only the states the policy can produce in this run. */
+function stateLine(result: ScanResult): string {
   const counts = countBySeverity(result);
-  out.push(
-    `Findings: ${SEVERITIES.map((s) => `${counts[s]} ${s}`).join(', ')}; ${suppressed} suppressed, ${baseline} in baseline, ${outside} outside the diff`
-  );
-  const verdict =
-    result.verdict === 'pass'
-      ? pc.green(pc.bold('PASS'))
-      : result.verdict === 'fail'
-        ? pc.red(pc.bold(`FAIL: ${result.blocking.length} finding(s) at or above ${result.policy.failOn}`))
-        : pc.red(pc.bold('ERROR: a tool failed; results are incomplete'));
-  out.push(`Verdict: ${verdict}`);
-  return out.join('\n');
+  const byState = (kind: string): number => result.findings.filter((f) => f.state.kind === kind).length;
+  const states: string[] = [];
+  const suppressed = byState('suppressed');
+  if (result.policy.exceptions.length > 0 || suppressed > 0) states.push(`${suppressed} suppressed by exceptions`);
+  const baseline = byState('baseline');
+  if (result.policy.newOnly === 'baseline' || baseline > 0) states.push(`${baseline} in baseline`);
+  const outside = byState('outside-changed-lines');
+  if (result.policy.newOnly === 'changed-lines' || outside > 0) states.push(`${outside} outside the diff`);
+  const unlisted = result.findings.filter((f) => f.state.kind === 'active' && !f.reported).length;
+  if (unlisted > 0) states.push(`${unlisted} below report-severity ${result.policy.reportSeverity} (counted, not listed)`);
+  const perSeverity = SEVERITIES.map((s: Severity) => `${counts[s]} ${s}`).join(', ');
+  return `Active: ${perSeverity}${states.length > 0 ? `; ${states.join(', ')}` : ''}`;
+}
+
+function verdictText(result: ScanResult): string {
+  if (result.verdict === 'pass') return pc.green(pc.bold('PASS'));
+  if (result.verdict === 'fail') return pc.red(pc.bold(`FAIL: ${result.blocking.length} finding(s) at or above ${result.policy.failOn}`));
+  const kinds = [...new Set(result.errors.map((e) => e.kind))].join(', ') || 'unknown';
+  const over = result.blocking.length > 0 ? `; also ${result.blocking.length} finding(s) at or above ${result.policy.failOn}` : '';
+  return pc.red(pc.bold(`ERROR (${kinds}): results are incomplete, so this is not a pass${over}`));
 }
