@@ -7,11 +7,20 @@ import type { Severity } from './severity.js';
 /** What a tool's exit code says about the run. */
 export type ExitMeaning = 'clean' | 'findings' | 'error';
 
-/** A commit range for history-aware tools (secret scanners) on pull requests and pushes. */
+/**
+ * The commits a history-aware tool (secret scanner) scans: `base..head` (a pull request, push or
+ * merge group; a CLI `--range`), or, without `base`, every commit reachable from `head` (the CLI's
+ * default). `since` keeps only commits dated (committer date) on or after it.
+ */
 export interface CommitRange {
-  base: string;
   head: string;
+  base?: string;
+  /** ISO 8601 date or date-time, already validated (no spaces: it becomes one `git log` argument). */
+  since?: string;
 }
+
+/** A range with both ends: what an Actions event gives, and what a diff (changed lines) needs. */
+export type BoundedCommitRange = CommitRange & { base: string };
 
 export interface ToolContext {
   /** Absolute path of the scanned tree (GITHUB_WORKSPACE or the CLI's path). */
@@ -45,6 +54,11 @@ export interface ParsedReport {
   findings: RawFinding[];
   /** Problems the tool reported but survived (e.g. a file it could not parse). Shown, not fatal. */
   warnings: string[];
+  /**
+   * Matches the parser read and deliberately left out (e.g. history matches outside the scanned
+   * commits): an exit code saying "findings" is then consistent with an empty `findings`.
+   */
+  dropped?: number;
 }
 
 /**
@@ -86,31 +100,182 @@ export interface StageDefinition {
   defaultTools: readonly string[];
   /** Tools on the roadmap, named in the error when a stage has no adapters yet. */
   planned?: string;
+  /** Rules of different tools that mean the same thing: on one line they merge into one finding (`mergeDuplicates`). */
+  equivalentRules?: readonly import('./dedup.js').RuleEquivalence[];
 }
 
-/** Reads a tool's JSON report: empty, truncated or non-JSON output is a named ToolOutputError. */
-export function parseJsonReport<T>(tool: string, text: string): T {
+/** Reads a tool's JSON report: empty, truncated, non-JSON or garbled output is a named ToolOutputError. */
+export function parseJsonReport<T = unknown>(tool: string, text: string): T {
   if (text.trim() === '') throw new ToolOutputError(tool, 'the JSON report is empty');
+  let value: unknown;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text);
   } catch (error) {
-    throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${(error as Error).message})`);
+    // Only the position: V8's message quotes the text around it, which may hold a secret.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position ? `invalid at character ${position} of ${text.length}` : `ends early after ${text.length} characters`;
+    throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${where})`);
+  }
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    // JSON.parse keeps the last of two equal keys; no tool writes them, so the report is garbled
+    // and either value could be the real one.
+    throw new ToolOutputError(tool, `the JSON report repeats the key ${JSON.stringify(duplicate.slice(0, 60))} in one object`);
+  }
+  return value as T;
+}
+
+/**
+ * The first key that occurs twice in one object of `text` (valid JSON), or undefined. A single
+ * pass with an explicit stack: no recursion, so deeply nested input cannot overflow the call stack.
+ */
+export function duplicateJsonKey(text: string): string | undefined {
+  const stack: (Set<string> | undefined)[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = stack[stack.length - 1];
+      let next = end + 1;
+      while (next < text.length && ' \t\r\n'.includes(text[next]!)) next++;
+      if (keys && text[next] === ':') {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c === '{') stack.push(new Set());
+    else if (c === '[') stack.push(undefined);
+    else if (c === '}' || c === ']') stack.pop();
+    i++;
+  }
+  return undefined;
+}
+
+/** Largest line or column number taken from a report; anything above it is garbled, not a file. */
+export const MAX_POSITION = 100_000_000;
+/** Longest path taken from a report (PATH_MAX on Linux). */
+export const MAX_PATH_LENGTH = 4096;
+
+/** Longest file or folder name (NAME_MAX on Linux, in bytes). */
+const MAX_NAME_BYTES = 255;
+
+/**
+ * Why `text` cannot be a path a tool found in the scanned tree, or undefined. A path no file
+ * system accepts (NUL, a 300-byte name) would only make the file reads after parsing throw.
+ */
+export function pathProblem(text: string): string | undefined {
+  if (text === '') return 'is empty';
+  if (text.includes('\u0000')) return 'holds a NUL character';
+  if (text.length > MAX_PATH_LENGTH) return `is longer than ${MAX_PATH_LENGTH} characters`;
+  if (text.split(/[\\/]/).some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) return `has a name longer than ${MAX_NAME_BYTES} bytes`;
+  return undefined;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : String(value);
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * Typed reads of one tool's JSON report. Every field a parser uses goes through it, so a missing
+ * key, a wrong type, an unknown enum word or an absurd number is a ToolOutputError naming the tool
+ * and the field (`results[3].issue_severity`), never a default and never a raw TypeError.
+ */
+export class ReportReader {
+  constructor(readonly tool: string) {}
+
+  fail(where: string, problem: string): never {
+    throw new ToolOutputError(this.tool, `${where} ${problem}`);
+  }
+
+  object(value: unknown, where: string): JsonObject {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(where, `is ${describe(value)}, expected an object`);
+    return value as JsonObject;
+  }
+
+  array(value: unknown, where: string): unknown[] {
+    if (!Array.isArray(value)) this.fail(where, `is ${describe(value)}, expected an array`);
+    return value;
+  }
+
+  string(value: unknown, where: string): string {
+    if (typeof value !== 'string') this.fail(where, `is ${describe(value)}, expected a string`);
+    return value;
+  }
+
+  /** A non-empty string without control characters (rule ids, names). */
+  word(value: unknown, where: string): string {
+    const text = this.string(value, where);
+    if (text === '' || /[\u0000-\u001f\u007f]/.test(text)) this.fail(where, text === '' ? 'is empty' : 'holds control characters');
+    return text;
+  }
+
+  optionalString(value: unknown, where: string): string | undefined {
+    return value === undefined ? undefined : this.string(value, where);
+  }
+
+  /** A file path: non-empty, no NUL, at most MAX_PATH_LENGTH characters and NAME_MAX bytes a part. */
+  path(value: unknown, where: string): string {
+    const text = this.string(value, where);
+    const problem = pathProblem(text);
+    if (problem) this.fail(where, problem);
+    return text;
+  }
+
+  /** An integer in [min, MAX_POSITION]. */
+  integer(value: unknown, where: string, min: number): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_POSITION) {
+      this.fail(where, `is ${describe(value)}, expected an integer from ${min} to ${MAX_POSITION}`);
+    }
+    return value;
+  }
+
+  optionalInteger(value: unknown, where: string, min: number): number | undefined {
+    return value === undefined ? undefined : this.integer(value, where, min);
+  }
+
+  /** One of the documented words, exactly (case-insensitive; padding or unknown words are errors). */
+  oneOf<T>(value: unknown, where: string, table: Readonly<Record<string, T>>): T {
+    const word = this.string(value, where);
+    const hit = Object.prototype.hasOwnProperty.call(table, word.toUpperCase()) ? table[word.toUpperCase()] : undefined;
+    if (hit === undefined) {
+      this.fail(where, `is ${JSON.stringify(word.slice(0, 40))}${word.length > 40 ? '…' : ''}, expected one of ${Object.keys(table).join(', ')}`);
+    }
+    return hit;
+  }
+
+  /** Each element of an array field, with its index in the error path. */
+  each<T>(value: unknown, where: string, read: (item: unknown, where: string) => T): T[] {
+    return this.array(value, where).map((item, index) => read(item, `${where}[${index}]`));
   }
 }
 
 /**
- * For `combine`: the findings of several invocations with repeats dropped (the first report of a
- * key wins, so list the preferred mode first, e.g. the working tree before history).
+ * For `combine`: the findings of several invocations, dropping a finding of a later invocation
+ * whose key an earlier invocation already reported (list the preferred mode first, e.g. the
+ * working tree before history). Findings of one invocation are never merged with each other: two
+ * secrets of one rule on one line are two findings.
  */
 export function firstByKey(reports: ParsedReport[], key: (finding: RawFinding) => string): ParsedReport {
   const seen = new Set<string>();
-  const findings = reports
-    .flatMap((r) => r.findings)
-    .filter((finding) => {
-      const k = key(finding);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
+  const findings: RawFinding[] = [];
+  for (const report of reports) {
+    const keys = report.findings.map(key);
+    report.findings.forEach((finding, index) => {
+      if (!seen.has(keys[index]!)) findings.push(finding);
     });
-  return { findings, warnings: reports.flatMap((r) => r.warnings) };
+    for (const k of keys) seen.add(k);
+  }
+  const dropped = reports.reduce((sum, r) => sum + (r.dropped ?? 0), 0);
+  return { findings, warnings: reports.flatMap((r) => r.warnings), ...(dropped > 0 ? { dropped } : {}) };
 }

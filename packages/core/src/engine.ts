@@ -1,15 +1,18 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { minimatch } from 'minimatch';
-import type { CommitRange, ParsedReport, StageDefinition, ToolAdapter, ToolContext } from './adapter.js';
-import { ConfigurationError, SecgateError, ToolFailureError, ToolOutputError, errorMessage } from './errors.js';
+import { Minimatch } from 'minimatch';
+import type { CommitRange, ParsedReport, StageDefinition, ToolAdapter, ToolContext, ToolInvocation } from './adapter.js';
+import { ConfigurationError, SecgateError, ToolFailureError, ToolOutputError, ToolSkippedError, errorMessage } from './errors.js';
 import type { EvaluatedFinding, Finding, RawFinding } from './finding.js';
 import { SourceCache, identify } from './fingerprint.js';
+import { WorkspaceBoundary, isWithin } from './workspace.js';
 import type { ToolInstaller } from './install/installer.js';
 import { runTool } from './exec.js';
 import type { Logger } from './logger.js';
 import { mergeDuplicates } from './dedup.js';
+import { hideSecretLines } from './redact.js';
 import type { ChangedLines } from './policy/changed-lines.js';
+import type { PolicyChangeReport } from './policy/relaxation.js';
 import { blockingFindings, evaluate, type EffectivePolicy, type LedgerReport, type Verdict } from './policy/evaluate.js';
 
 export interface ScanRequest {
@@ -57,6 +60,8 @@ export interface ScanResult {
   verdict: Verdict;
   errors: SecgateError[];
   durationMs: number;
+  /** Pull requests and merge groups: how the change's policy file compares with the base commit's (set by the action). */
+  policyChange?: PolicyChangeReport;
 }
 
 export interface EngineDeps {
@@ -101,7 +106,8 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
   const raws = outcomes.flatMap((o) => o.findings);
   const sources = new SourceCache(request.workspace);
   const identified = await identify(raws, sources);
-  const merged = hideSecretLines(mergeDuplicates(identified));
+  // Secret lines are collected before merging: a merged finding keeps only its lead's range.
+  const merged = mergeDuplicates(hideSecretLines(identified, sources), request.stages.flatMap((stage) => stage.equivalentRules ?? []));
   const { findings, ledger } = evaluate(merged, request.policy, {
     now: request.now,
     baseline: request.baseline,
@@ -123,13 +129,6 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
     errors,
     durationMs: Date.now() - started
   };
-}
-
-/** A line where any tool saw a secret is shown by no finding: other tools' snippets would leak it. */
-export function hideSecretLines(findings: Finding[]): Finding[] {
-  const key = (f: Finding): string => `${f.location?.path}:${f.location?.startLine}`;
-  const secretLines = new Set(findings.filter((f) => f.sensitive && f.location?.startLine).map(key));
-  return findings.map((f) => (!f.sensitive && f.location?.startLine && secretLines.has(key(f)) ? { ...f, sensitive: true, snippet: undefined } : f));
 }
 
 /** New first, then most severe, then by place: the order annotations and the summary use. */
@@ -165,7 +164,7 @@ async function runOneTool(
   const context: ToolContext = {
     workspace: request.workspace,
     targets: request.targets,
-    exclude: request.exclude,
+    exclude: excludesForTool(request.exclude, adapter.displayName, deps.logger),
     workDir,
     options: request.options,
     commitRange: request.commitRange,
@@ -173,12 +172,7 @@ async function runOneTool(
   };
   try {
     const skip = await adapter.skip?.(context);
-    if (skip) {
-      run.status = 'skipped';
-      run.skipReason = skip;
-      deps.logger.info(`${adapter.displayName}: skipped (${skip})`);
-      return { run, findings: [] };
-    }
+    if (skip) return skipped(run, skip, deps);
     const installed = await deps.installer.install(adapter.install);
     run.version = installed.version;
     run.installMs = installed.durationMs;
@@ -186,13 +180,7 @@ async function runOneTool(
     run.verified = installed.verified;
     const planned = await adapter.command(installed, context);
     const invocations = Array.isArray(planned) ? planned : [planned];
-    if (invocations.length === 0) {
-      // Shown as skipped in the summary, never as a clean "0 findings".
-      run.status = 'skipped';
-      run.skipReason = 'nothing to scan on this event (a history scan needs a commit range)';
-      deps.logger.info(`${adapter.displayName}: skipped (${run.skipReason})`);
-      return { run, findings: [] };
-    }
+    if (invocations.length === 0) return skipped(run, 'no commit range was given for a history-only scan', deps);
     const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
     const reports: ParsedReport[] = [];
     for (const invocation of invocations) {
@@ -213,20 +201,20 @@ async function runOneTool(
         throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
       }
       const report = invocation.reportFile
-        ? await readReport(adapter.id, invocation.reportFile)
+        ? await readReport(adapter.id, invocation.reportFile, result.stderr)
         : invocation.reportFrom === 'stderr'
           ? result.stderr
           : result.stdout;
-      const parsedOne = adapter.parse(report, context, invocation);
-      if (meaning === 'findings' && parsedOne.findings.length === 0) {
-        throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
+      const parsedOne = parseReport(adapter, report, context, invocation, result.stderr);
+      if (meaning === 'findings' && parsedOne.findings.length + (parsedOne.dropped ?? 0) === 0) {
+        throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`, result.stderr);
       }
       reports.push(parsedOne);
     }
     const parsed: ParsedReport = adapter.combine
       ? adapter.combine(reports)
       : { findings: reports.flatMap((r) => r.findings), warnings: reports.flatMap((r) => r.warnings) };
-    const findings = parsed.findings.map((f) => normaliseLocation(f, request.workspace)).filter((f) => !excluded(f, request.exclude));
+    const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
     run.findingCount = findings.length;
     run.warnings = parsed.warnings;
     for (const warning of parsed.warnings) deps.logger.warning(`${adapter.displayName}: ${warning}`);
@@ -234,8 +222,11 @@ async function runOneTool(
     return { run, findings };
   } catch (error) {
     run.status = 'failed';
+    // Anything else is a bug in secgate's adapter, named as such (never a bare TypeError text).
     run.error =
-      error instanceof SecgateError ? error : new ToolFailureError(adapter.id, `unexpected error: ${errorMessage(error)}`);
+      error instanceof SecgateError
+        ? error
+        : new ToolFailureError(adapter.id, `internal error in secgate's ${adapter.displayName} adapter (${error instanceof Error ? error.name : 'exception'}: ${errorMessage(error).slice(0, 300)})`);
     deps.logger.error(run.error.message);
     return { run, findings: [] };
   } finally {
@@ -243,25 +234,125 @@ async function runOneTool(
   }
 }
 
-async function readReport(tool: string, file: string): Promise<string> {
+/**
+ * A requested tool that did not run: shown as skipped, and an error (ToolSkippedError), never a
+ * pass — its silence says nothing about the code. Users deselect tools they do not want.
+ */
+function skipped(run: ToolRun, reason: string, deps: EngineDeps): { run: ToolRun; findings: RawFinding[] } {
+  run.status = 'skipped';
+  run.skipReason = reason;
+  run.error = new ToolSkippedError(run.tool, reason);
+  deps.logger.error(run.error.message);
+  return { run, findings: [] };
+}
+
+/**
+ * The adapter's parser, with the tool's stderr tail added to an unreadable report (an empty report
+ * usually means the tool crashed, and only its stderr says why) and any non-secgate exception from
+ * the parser named as such: a raw TypeError is never the only explanation.
+ */
+function parseReport(adapter: ToolAdapter, report: string, context: ToolContext, invocation: ToolInvocation, stderr: string): ParsedReport {
   try {
-    return await readFile(file, 'utf8');
-  } catch {
-    throw new ToolOutputError(tool, `the report file was not written (${path.basename(file)})`);
+    return adapter.parse(report, context, invocation);
+  } catch (error) {
+    if (error instanceof ToolOutputError && !error.stderrTail && stderr.trim() !== '' && invocation.reportFrom !== 'stderr') {
+      throw new ToolOutputError(error.tool, error.detail, stderr);
+    }
+    if (error instanceof SecgateError) throw error;
+    const raw = error instanceof Error ? `${error.name}: ${error.message}` : errorMessage(error);
+    throw new ToolOutputError(adapter.id, `the report does not have the shape this parser reads (parser exception ${raw.slice(0, 200)})`);
   }
 }
 
-function normaliseLocation(finding: RawFinding, workspace: string): RawFinding {
-  if (!finding.location) return finding;
-  const absolute = path.resolve(workspace, finding.location.path);
-  const relative = path.relative(workspace, absolute).split(path.sep).join('/');
-  const startLine = finding.location.startLine && finding.location.startLine > 0 ? finding.location.startLine : undefined;
-  return { ...finding, location: { ...finding.location, path: relative || '.', startLine } };
+async function readReport(tool: string, file: string, stderr: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new ToolOutputError(tool, `the report file was not written (${path.basename(file)})`, stderr.trim() === '' ? undefined : stderr);
+  }
 }
+
+/**
+ * Findings with their paths made workspace-relative. A finding whose file is outside the workspace
+ * (`../../etc/passwd`, an absolute path elsewhere, a file reached through a symlink to outside) is
+ * dropped: its content is not the repository's and must not reach a report. The drop is counted
+ * in a warning added to `report.warnings`, never silent.
+ */
+async function placeInWorkspace(report: ParsedReport, workspace: string): Promise<RawFinding[]> {
+  const boundary = await WorkspaceBoundary.open(workspace);
+  const outside: string[] = [];
+  const placed: RawFinding[] = [];
+  for (const finding of report.findings) {
+    const normalised = normaliseLocation(finding, boundary);
+    if (normalised) placed.push(normalised);
+    else outside.push(lexicallyInside(boundary, finding.location!.path) ?? finding.location!.path);
+  }
+  if (outside.length > 0) {
+    const files = [...new Set(outside)];
+    const named = files.slice(0, 5).map((f) => (f.length > 120 ? `${f.slice(0, 119)}…` : f));
+    report.warnings.push(
+      `${outside.length} finding(s) dropped: ${files.length} file(s) resolve outside the workspace (symlink or path to outside): ${named.join(', ')}${files.length > 5 ? `, … ${files.length - 5} more` : ''}`
+    );
+  }
+  return placed;
+}
+
+/** The finding with a workspace-relative location, or undefined when its file lies outside the workspace. */
+function normaliseLocation(finding: RawFinding, boundary: WorkspaceBoundary): RawFinding | undefined {
+  if (!finding.location) return finding;
+  // A history finding's content comes from a commit, not from the file now at that path: only the path must be inside.
+  const relative = finding.inChange ? lexicallyInside(boundary, finding.location.path) : boundary.locate(finding.location.path);
+  if (relative === undefined) return undefined;
+  const startLine = finding.location.startLine && finding.location.startLine > 0 ? finding.location.startLine : undefined;
+  return { ...finding, location: { ...finding.location, path: relative, startLine } };
+}
+
+function lexicallyInside(boundary: WorkspaceBoundary, reported: string): string | undefined {
+  for (const root of [boundary.workspace, boundary.realWorkspace]) {
+    const absolute = path.resolve(root, reported);
+    if (isWithin(root, absolute)) return path.relative(root, absolute).split(path.sep).join('/') || '.';
+  }
+  return undefined;
+}
+
+/** Compiled once per pattern list: a long `exclude` list times many findings must not recompile globs. */
+const excludeMatchers = new WeakMap<readonly string[], Minimatch[]>();
 
 function excluded(finding: RawFinding, patterns: string[]): boolean {
   const file = finding.location?.path;
-  return Boolean(file && patterns.some((p) => minimatch(file, p, { dot: true }) || minimatch(file, `${p.replace(/\/$/, '')}/**`, { dot: true })));
+  if (!file || patterns.length === 0) return false;
+  let matchers = excludeMatchers.get(patterns);
+  if (!matchers) {
+    // A pattern also covers everything below it (`vendor` = `vendor/**`).
+    matchers = patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+    excludeMatchers.set(patterns, matchers);
+  }
+  return matchers.some((matcher) => matcher.match(file));
+}
+
+/**
+ * Linux caps one argument at 128 KiB and all of them at about 2 MiB: a long `exclude` list ended
+ * in `spawn E2BIG`. The engine filters every finding by the whole list anyway, so tools only get
+ * the patterns that fit this budget (they merely save scanning time). Patterns with a comma are
+ * kept from tools: bandit splits `-x` on commas, and half a pattern could exclude more than meant.
+ */
+export const TOOL_EXCLUDE_BUDGET_CHARS = 32 * 1024;
+
+export function excludesForTool(patterns: readonly string[], toolName: string, logger: Logger): string[] {
+  const passed: string[] = [];
+  let size = 0;
+  for (const pattern of patterns) {
+    if (pattern.includes(',')) continue;
+    if (size + pattern.length + 1 > TOOL_EXCLUDE_BUDGET_CHARS) break;
+    size += pattern.length + 1;
+    passed.push(pattern);
+  }
+  if (passed.length < patterns.length) {
+    logger.info(
+      `${toolName}: ${passed.length} of ${patterns.length} exclude pattern(s) passed to the tool (command-line limit); secgate drops findings under every pattern after the scan`
+    );
+  }
+  return passed;
 }
 
 export type { Finding };

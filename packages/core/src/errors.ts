@@ -9,18 +9,21 @@ export type ErrorKind =
   | 'tool-failure'
   | 'tool-timeout'
   | 'tool-output'
+  | 'tool-skipped'
   | 'findings-over-threshold';
 
+// Each subclass spells out its `name`: bundlers rename classes (ncc: `errors_ConfigurationError`),
+// and the name reaches the JSON report and the summary.
 export abstract class SecgateError extends Error {
   abstract readonly kind: ErrorKind;
   constructor(message: string) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
 /** The user's inputs or policy file are wrong. `key` points at the bad setting. */
 export class ConfigurationError extends SecgateError {
+  override readonly name: string = 'ConfigurationError';
   readonly kind = 'configuration' as const;
   constructor(message: string, readonly key?: string) {
     super(key ? `${key}: ${message}` : message);
@@ -29,6 +32,7 @@ export class ConfigurationError extends SecgateError {
 
 /** Download, checksum, extraction or pip install of a tool failed. */
 export class ToolInstallError extends SecgateError {
+  override readonly name: string = 'ToolInstallError';
   readonly kind = 'tool-install' as const;
   constructor(readonly tool: string, message: string) {
     super(`${tool}: install failed: ${message}`);
@@ -37,6 +41,7 @@ export class ToolInstallError extends SecgateError {
 
 /** SHA-256 of a downloaded asset differs from the committed lock. */
 export class ChecksumMismatchError extends ToolInstallError {
+  override readonly name: string = 'ChecksumMismatchError';
   constructor(tool: string, readonly asset: string, readonly expected: string, readonly actual: string) {
     super(tool, `checksum mismatch for ${asset}: expected sha256 ${expected}, got ${actual}`);
   }
@@ -44,6 +49,7 @@ export class ChecksumMismatchError extends ToolInstallError {
 
 /** The tool ran but crashed, exited with a code that means "error", or could not start. */
 export class ToolFailureError extends SecgateError {
+  override readonly name: string = 'ToolFailureError';
   readonly kind: ErrorKind = 'tool-failure';
   constructor(
     readonly tool: string,
@@ -57,22 +63,48 @@ export class ToolFailureError extends SecgateError {
 
 /** The tool did not finish within its time limit and was killed. */
 export class ToolTimeoutError extends ToolFailureError {
+  override readonly name: string = 'ToolTimeoutError';
   override readonly kind = 'tool-timeout' as const;
   constructor(tool: string, readonly timeoutMs: number, stderrTail?: string) {
     super(tool, `timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was killed`, undefined, stderrTail);
   }
 }
 
-/** The tool's report is missing, empty, truncated or not in the expected shape. */
+/**
+ * The tool's report is missing, empty, truncated or not in the expected shape. `detail` is the
+ * problem without the tool prefix, so the engine can re-raise it with the tool's stderr tail (an
+ * empty report usually means the tool crashed, and only its stderr says why).
+ */
 export class ToolOutputError extends ToolFailureError {
+  override readonly name: string = 'ToolOutputError';
   override readonly kind = 'tool-output' as const;
-  constructor(tool: string, message: string) {
-    super(tool, `unreadable output: ${message}`);
+  constructor(
+    tool: string,
+    readonly detail: string,
+    stderrTail?: string
+  ) {
+    super(tool, `unreadable output: ${detail}`, undefined, stderrTail);
+  }
+}
+
+/**
+ * A tool the user asked for did not run (nothing it could scan here, or a precondition failed).
+ * Never a pass: a tool that is not wanted is deselected (`tools` input, policy `enabled: false`).
+ */
+export class ToolSkippedError extends SecgateError {
+  override readonly name: string = 'ToolSkippedError';
+  readonly kind = 'tool-skipped' as const;
+  constructor(
+    readonly tool: string,
+    readonly reason: string
+  ) {
+    super(`${tool}: requested but not run: ${reason}; deselect it (tools input) if it is not wanted here`);
   }
 }
 
 /** The gate itself: findings at or above `fail-on` remain after policy. */
 export class FindingsOverThresholdError extends SecgateError {
+  override readonly name: string = 'FindingsOverThresholdError';
   readonly kind = 'findings-over-threshold' as const;
   constructor(readonly count: number, readonly threshold: string) {
     super(`${count} finding(s) at or above severity '${threshold}'`);

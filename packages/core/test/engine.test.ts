@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,7 +7,9 @@ import {
   MemoryLogger,
   ToolFailureError,
   ToolOutputError,
+  ToolSkippedError,
   ToolTimeoutError,
+  buildSummary,
   runScan,
   type EffectivePolicy,
   type ExitMeaning,
@@ -21,6 +24,7 @@ import {
   type ToolRun
 } from '@secgate/core';
 import { parseBanditReport } from '@secgate/sast';
+import { REPO_ROOT } from '../../../test/helpers/runner.js';
 
 /**
  * Each fake tool is a real program: node running a small script. The fake installer "installs"
@@ -323,11 +327,80 @@ describe('runScan: scheduling and verdicts', () => {
     expect(never.result.findings).toHaveLength(1);
   });
 
-  it('an adapter with nothing to run on this event is reported as skipped, not as a clean run', async () => {
+  it('a requested tool with nothing to run is skipped AND an error (ToolSkippedError), never a pass', async () => {
     const idle: ToolAdapter = { ...banditLike('idle'), command: () => [] };
-    const { result, installer } = await scan({ idle: script.cleanStdout(0) }, [idle]);
-    expect(installer.installs).toEqual(['idle']);
-    expect(runOf(result, 'idle')).toMatchObject({ status: 'skipped', findingCount: 0 });
-    expect(runOf(result, 'idle').skipReason).toContain('history scan needs a commit range');
+    const { result, installer, logger } = await scan({ idle: script.cleanStdout(0), good: script.cleanStdout(0) }, [idle, banditLike('good')]);
+    expect(installer.installs).toEqual(['idle', 'good']);
+    const run = runOf(result, 'idle');
+    expect(run).toMatchObject({ status: 'skipped', findingCount: 0, skipReason: 'no commit range was given for a history-only scan' });
+    expect(run.error).toBeInstanceOf(ToolSkippedError);
+    expect(run.error?.kind).toBe('tool-skipped');
+    expect(run.error?.message).toBe(
+      'idle: requested but not run: no commit range was given for a history-only scan; deselect it (tools input) if it is not wanted here'
+    );
+    expect(result.verdict).toBe('error');
+    expect(result.errors).toEqual([run.error]);
+    expect(logger.lines).toContainEqual({ level: 'error', message: run.error!.message });
+    // The wording is not about Actions events (the CLI has none).
+    expect(run.error!.message).not.toMatch(/event/);
+  });
+
+  it('a tool whose skip() gives a reason is not run and fails the verdict the same way', async () => {
+    const notHere: ToolAdapter = { ...banditLike('not-here'), skip: async () => 'not a git repository (git-secrets scans through git)' };
+    const { result, installer } = await scan({ 'not-here': script.cleanStdout(0) }, [notHere]);
+    expect(installer.installs).toEqual([]);
+    expect(runOf(result, 'not-here')).toMatchObject({ status: 'skipped', skipReason: 'not a git repository (git-secrets scans through git)' });
+    expect(runOf(result, 'not-here').error).toBeInstanceOf(ToolSkippedError);
+    expect(result.verdict).toBe('error');
+  });
+});
+
+describe('runScan: what a parser says is never lost', () => {
+  it("an empty report shows the tool's stderr tail (real bandit stderr: RecursionError on a 1,500-deep tree)", async () => {
+    const stderr = readFileSync(path.join(REPO_ROOT, 'packages', 'sast', 'test', 'fixtures', 'bandit-1.9.4.deep-path.stderr.txt'), 'utf8');
+    // bandit wrote an empty report file and exited 1 (fixtures/README.md).
+    const crashed = `require('fs').writeFileSync(process.argv[1], ''); process.stderr.write(${JSON.stringify(stderr)}); process.exit(1);`;
+    const { result } = await scan({ bad: crashed }, [banditLike('bad', { reportFile: true })]);
+    const error = runOf(result, 'bad').error as ToolOutputError;
+    expect(error).toBeInstanceOf(ToolOutputError);
+    expect(error.detail).toBe('the JSON report is empty');
+    expect(error.stderrTail).toBe(stderr);
+    expect(error.message).toMatch(/^bandit: unreadable output: the JSON report is empty — stderr tail: .*RecursionError: maximum recursion depth exceeded$/);
+    expect(result.verdict).toBe('error');
+  });
+
+  it('a non-secgate exception from a parser is a named ToolOutputError, not the raw TypeError alone', async () => {
+    const broken: ToolAdapter = {
+      ...banditLike('broken'),
+      parse: () => {
+        const value = null as unknown as { slice(): string };
+        return { findings: [], warnings: [value.slice()] };
+      }
+    };
+    const { result } = await scan({ broken: script.cleanStdout(0) }, [broken]);
+    const error = runOf(result, 'broken').error!;
+    expect(error).toBeInstanceOf(ToolOutputError);
+    expect(error.message).toMatch(/^broken: unreadable output: the report does not have the shape this parser reads \(parser exception TypeError: Cannot read properties of null/);
+    expect(result.verdict).toBe('error');
+  });
+
+  it('exit code "findings" with matches the parser dropped on purpose (counted) is consistent, not an error', async () => {
+    const dropping: ToolAdapter = { ...banditLike('dropping'), parse: () => ({ findings: [], warnings: [], dropped: 2 }) };
+    const { result } = await scan({ dropping: script.findingsExitButNone }, [dropping]);
+    expect(runOf(result, 'dropping')).toMatchObject({ status: 'ok', exitCode: 1, findingCount: 0 });
+    expect(result.verdict).toBe('pass');
+  });
+
+  it('file-level warnings are kept on the run and logged; the summary counts them on the tool row', async () => {
+    const warned = `process.stdout.write(${JSON.stringify(
+      JSON.stringify({ errors: [{ filename: './py2.py', reason: 'syntax error while parsing AST from file' }], results: [banditResult('HIGH')], metrics: { './app.py': {}, './py2.py': {}, './other.py': {}, _totals: {} } })
+    )}); process.exit(1);`;
+    const { result, logger } = await scan({ good: warned }, [banditLike('good')]);
+    expect(runOf(result, 'good')).toMatchObject({ status: 'ok', warnings: ['py2.py: syntax error while parsing AST from file'] });
+    expect(logger.lines).toContainEqual({ level: 'warning', message: 'Fake good: py2.py: syntax error while parsing AST from file' });
+    expect(result.verdict).toBe('fail');
+    const summary = buildSummary(result);
+    expect(summary).toContain('| Fake good | sast | 0.0.0-test | ⚠️ ok · ⚠️ 1 warning(s) | 1 |');
+    expect(summary).toContain('Tool warnings: 1 (files a tool could not fully scan, …)');
   });
 });

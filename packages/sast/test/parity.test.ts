@@ -195,7 +195,7 @@ describe('sast stage ↔ raw tool parity on examples/ml-service', () => {
     expect(result.findings.every((f) => f.sensitive === true && f.snippet === undefined)).toBe(true);
   }, SLOW);
 
-  it('git-secrets: the stage (secrets-scan: tree) reports exactly the match lines of `git secrets --scan -r .`', async () => {
+  it('git-secrets: the stage (secrets-scan: tree) reports exactly the match lines of `git secrets --scan --no-index -- .`', async () => {
     const tool = await install(gitSecretsAdapter);
     if (!tool) return;
     // By hand, as its README says: register the AWS patterns, then scan. A private global config
@@ -206,7 +206,8 @@ describe('sast stage ↔ raw tool parity on examples/ml-service', () => {
     };
     const registered = await runRaw('git', ['secrets', '--register-aws', '--global'], tree, env);
     expect(registered.code).toBe(0);
-    const raw = await runRaw('git', ['secrets', '--scan', '-r', '.'], tree, env);
+    // --no-index: every file on disk, tracked or not, but not .git/ (what `-r .` also greps).
+    const raw = await runRaw('git', ['secrets', '--scan', '--no-index', '--', '.'], tree, env);
     expect(raw.code).toBe(1); // 1 = prohibited patterns matched
     expect(raw.stderr).toContain('[ERROR] Matched one or more prohibited patterns');
     const matchLines = raw.stderr.slice(0, raw.stderr.indexOf('[ERROR]')).split('\n').filter((l) => /^[^:]+:\d+:/.test(l));

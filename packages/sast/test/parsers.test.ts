@@ -3,14 +3,16 @@
  * examples/ml-service (fixtures/README.md says which command and version produced each; regenerate
  * with scripts/tools/regen-sast-fixtures.sh). Variants are derived from those reports, never invented.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { ToolOutputError, silentLogger, type ParsedReport, type RawFinding, type Severity, type ToolContext } from '@secgate/core';
+import { SourceCache, ToolFailureError, ToolOutputError, identify, silentLogger, type ParsedReport, type RawFinding, type Severity, type ToolContext } from '@secgate/core';
 import {
   BANDIT_SEVERITY,
   SEMGREP_SEVERITY,
   banditSeverity,
   gitSecretsAdapter,
+  gitleaksAdapter,
   parseBanditReport,
   parseGitSecretsOutput,
   parseGitleaksReport,
@@ -90,6 +92,19 @@ function outputError(fn: () => unknown): ToolOutputError {
   }
   expect(thrown).toBeInstanceOf(ToolOutputError);
   return thrown as ToolOutputError;
+}
+
+/** Calls `fn` and returns the ToolFailureError it throws that is not a ToolOutputError: the tool said it failed. */
+function failureError(fn: () => unknown): ToolFailureError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ToolFailureError);
+  expect(thrown).not.toBeInstanceOf(ToolOutputError);
+  return thrown as ToolFailureError;
 }
 
 const half = (text: string): string => text.slice(0, Math.floor(text.length / 2));
@@ -210,14 +225,17 @@ describe('bandit 1.9.4 JSON', () => {
       'bandit: unreadable output: the report has no results/errors arrays: not bandit JSON output'
     );
     expect(outputError(() => parseBanditReport('null')).message).toContain('not bandit JSON output');
+    expect(outputError(() => parseBanditReport('[]')).message).toContain('not bandit JSON output');
     // Other tools' real reports are not bandit's.
     expect(outputError(() => parseBanditReport(GITLEAKS_DIR_TEXT)).message).toContain('not bandit JSON output');
     expect(outputError(() => parseBanditReport(SEMGREP_TEXT)).message).toBe(
-      'bandit: unreadable output: a result lacks test_id, filename or line_number'
+      'bandit: unreadable output: results[0].test_id is missing, expected a string'
     );
     const noLine = JSON.parse(BANDIT_TEXT) as { results: Partial<BanditResult>[] };
     delete noLine.results[3]!.line_number;
-    expect(outputError(() => parseBanditReport(JSON.stringify(noLine))).message).toContain('a result lacks test_id, filename or line_number');
+    expect(outputError(() => parseBanditReport(JSON.stringify(noLine))).message).toBe(
+      'bandit: unreadable output: results[3].line_number is missing, expected an integer from 1 to 100000000'
+    );
   });
 
   it('a clean bandit report (the real one with its results removed) is zero findings, not an error', () => {
@@ -310,8 +328,10 @@ describe('semgrep 1.185.0 JSON (the ML rulepack on examples/ml-service)', () => 
 
   it('semgrep errors become warnings (a real result turned into an error entry)', () => {
     const variant = JSON.parse(SEMGREP_TEXT) as { results: SemgrepResult[]; errors: unknown[] };
-    variant.errors = [{ level: 'warn', type: 'Syntax error', message: 'Syntax error at line 3\nmore', path: 'broken.py' }];
-    expect(parseSemgrepReport(JSON.stringify(variant)).warnings).toEqual(['warn: broken.py: Syntax error at line 3']);
+    variant.errors = [{ level: 'warn', type: 'Syntax error', message: 'Syntax error at line 3\nmore', path: './broken.py' }];
+    (variant as unknown as { paths: { scanned: string[] } }).paths.scanned.push('broken.py');
+    // One file of eight failed: a file-level warning, path normalised, first line only.
+    expect(parseSemgrepReport(JSON.stringify(variant)).warnings).toEqual(['broken.py: Syntax error at line 3']);
   });
 
   it('bad input is a ToolOutputError naming semgrep and the problem', () => {
@@ -323,7 +343,9 @@ describe('semgrep 1.185.0 JSON (the ML rulepack on examples/ml-service)', () => 
       'semgrep: unreadable output: the report has no results/errors arrays: not semgrep JSON output'
     );
     expect(outputError(() => parseSemgrepReport(GITLEAKS_DIR_TEXT)).message).toContain('not semgrep JSON output');
-    expect(outputError(() => parseSemgrepReport(BANDIT_TEXT)).message).toBe('semgrep: unreadable output: a result lacks check_id, path or start');
+    expect(outputError(() => parseSemgrepReport(BANDIT_TEXT)).message).toBe(
+      'semgrep: unreadable output: results[0].check_id is missing, expected a string'
+    );
   });
 });
 
@@ -408,7 +430,7 @@ describe('gitleaks 8.30.0 JSON (--redact)', () => {
     const noRule = JSON.parse(GITLEAKS_DIR_TEXT) as Partial<GitleaksLeak>[];
     delete noRule[2]!.RuleID;
     expect(outputError(() => parseGitleaksReport(JSON.stringify(noRule), 'tree')).message).toBe(
-      'gitleaks: unreadable output: a leak lacks RuleID or File'
+      'gitleaks: unreadable output: leaks[2].RuleID is missing, expected a string'
     );
     // gitleaks writes [] for a clean scan: zero findings, not an error.
     expect(parseGitleaksReport('[]', 'tree')).toEqual({ findings: [], warnings: [] });
@@ -475,28 +497,273 @@ describe('git-secrets 1.3.0 output (stderr)', () => {
     const firstMatch = GIT_SECRETS_SCAN.split('\n')[0]!;
     const withTail = `${GIT_SECRETS_SCAN}\n${firstMatch}\n./other.py:3:AWS_SECRET_ACCESS_KEY = "x"\n`;
     expect(parseGitSecretsOutput(withTail, 'tree').findings).toHaveLength(2);
-    // The mitigation advice after the trailer is not read as a match either.
     const trailer = GIT_SECRETS_SCAN.slice(GIT_SECRETS_SCAN.indexOf('[ERROR] Matched'));
     expect(trailer).toContain('Possible mitigations');
-    expect(parseGitSecretsOutput(trailer, 'tree')).toEqual({ findings: [], warnings: [] });
   });
 
-  it('a trailer without readable match lines (truncated output) is a ToolOutputError', () => {
+  it('output cut anywhere is never a clean scan', () => {
+    // Only the trailer: matches were reported but none can be read.
     const trailer = GIT_SECRETS_SCAN.slice(GIT_SECRETS_SCAN.indexOf('[ERROR] Matched'));
     expect(outputError(() => adapterParse(trailer)).message).toBe(
       'git-secrets: unreadable output: it reported matches but no match line could be read'
     );
-    // Cut inside the first match line (before its line number) the trailer is gone as well: no
-    // findings and no error here; the engine then fails the run because exit code 1 said "matches".
+    // Match lines without the trailer: cut after them.
+    const beforeTrailer = GIT_SECRETS_SCAN.slice(0, GIT_SECRETS_SCAN.indexOf('[ERROR] Matched'));
+    expect(outputError(() => adapterParse(beforeTrailer)).message).toBe(
+      'git-secrets: unreadable output: it printed 2 match line(s) but not its "Matched" trailer: the output is cut'
+    );
+    // Cut inside the first match line (before its line number): no match text was printed yet.
     const cut = GIT_SECRETS_SCAN.slice(0, GIT_SECRETS_SCAN.indexOf(':'));
     expect(cut).toBe('./settings.py');
-    expect(adapterParse(cut)).toEqual({ findings: [], warnings: [] });
+    expect(failureError(() => adapterParse(cut)).message).toBe('git-secrets: the scan failed (it printed: ./settings.py)');
+    // A line number no file has.
+    const absurd = GIT_SECRETS_SCAN.replace('./settings.py:15:', './settings.py:99999999999999999999:');
+    expect(outputError(() => adapterParse(absurd)).message).toBe(
+      'git-secrets: unreadable output: line 1 of its output has an impossible path or line number'
+    );
   });
 
-  it('empty output is a clean scan; git errors become warnings', () => {
-    // git-secrets prints nothing and exits 0 when nothing matches; the engine rejects exit 1 with no findings.
+  it('empty output is a clean scan (exit 0; the engine rejects exit 1 with no findings)', () => {
     expect(adapterParse('')).toEqual({ findings: [], warnings: [] });
-    const parsed = parseGitSecretsOutput('fatal: not a git repository (or any of the parent directories): .git\n', 'tree');
-    expect(parsed).toEqual({ findings: [], warnings: ['fatal: not a git repository (or any of the parent directories): .git'] });
+    expect(adapterParse('\n\n')).toEqual({ findings: [], warnings: [] });
+  });
+
+  it('errors git-secrets prints with exit 0, or with exit 1 like matches, fail the run (real output)', () => {
+    // `git secrets --scan --no-index -- .` outside a repository: exit 0, and .gitallowed was never read.
+    const notARepo = fixture('git-secrets-1.3.0.scan-not-a-repo.txt');
+    expect(failureError(() => adapterParse(notARepo)).message).toBe(
+      'git-secrets: the scan failed: fatal: not a git repository (or any of the parent directories): .git'
+    );
+    // An unknown option (exit 129): git's option parser prints the usage.
+    expect(failureError(() => adapterParse(fixture('git-secrets-1.3.0.unknown-option.txt'))).message).toBe(
+      "git-secrets: the scan failed: error: unknown option `bogus'"
+    );
+    // --scan-history with a --scan option: `die`, exit 1 — the exit code of matches. Not a clean history.
+    const usage = fixture('git-secrets-1.3.0.scan-history-usage.txt');
+    expect(gitSecretsAdapter.exitMeaning(1, { args: [], mode: 'history' })).toBe('findings');
+    expect(failureError(() => gitSecretsAdapter.parse(usage, context, { args: [], mode: 'history', data: { commits: [], toplevel: '/x' } })).message).toBe(
+      'git-secrets: the scan failed (it printed: -r|--recursive can only be supplied with the --scan subcommand)'
+    );
+    // A git warning is shown, not fatal.
+    const warned = parseGitSecretsOutput(`warning: refname 'main' is ambiguous.\n${GIT_SECRETS_SCAN}`, 'tree');
+    expect(warned.warnings).toEqual(["warning: refname 'main' is ambiguous."]);
+    expect(warned.findings).toHaveLength(2);
+  });
+
+  it('history matches outside the scanned commits are dropped and counted, so exit 1 stays consistent', () => {
+    const parsed = gitSecretsAdapter.parse(GIT_SECRETS_HISTORY, context, { args: [], mode: 'history', data: { commits: ['0'.repeat(40)], toplevel: '/nonexistent' } });
+    expect(parsed.findings).toEqual([]);
+    expect(parsed.dropped).toBe(2);
+    // With every commit of the repository known, a commit id in neither list is garbled output.
+    const known = { commits: ['0'.repeat(40)], allCommits: ['0'.repeat(40), '1'.repeat(40)], toplevel: '/nonexistent' };
+    expect(outputError(() => gitSecretsAdapter.parse(GIT_SECRETS_HISTORY, context, { args: [], mode: 'history', data: known })).message).toMatch(
+      /^git-secrets: unreadable output: a match names commit [0-9a-f]{12}, which is not in this repository$/
+    );
+  });
+});
+
+describe('strict fields: a wrong type, an unknown word or an absurd number is a ToolOutputError naming the field', () => {
+  /** The real report with one field of its first result (or leak) set to `value` (undefined deletes it). */
+  function variant(text: string, mutate: (first: Record<string, unknown>) => void): string {
+    const report = JSON.parse(text) as { results?: Record<string, unknown>[] } | Record<string, unknown>[];
+    mutate(Array.isArray(report) ? report[0]! : report.results![0]!);
+    return JSON.stringify(report);
+  }
+  const set = (key: string, value: unknown) => (first: Record<string, unknown>) => {
+    if (value === undefined) delete first[key];
+    else first[key] = value;
+  };
+
+  it('bandit: severity and confidence words, types and numbers (never a default, never a raw TypeError)', () => {
+    const cases: [string, unknown, string][] = [
+      ['issue_severity', 'HIGH ', 'results[0].issue_severity is "HIGH ", expected one of HIGH, MEDIUM, LOW, UNDEFINED'],
+      ['issue_severity', 'CRITICAL', 'results[0].issue_severity is "CRITICAL", expected one of HIGH, MEDIUM, LOW, UNDEFINED'],
+      ['issue_severity', '', 'results[0].issue_severity is "", expected one of HIGH, MEDIUM, LOW, UNDEFINED'],
+      ['issue_severity', null, 'results[0].issue_severity is null, expected a string'],
+      ['issue_severity', 5, 'results[0].issue_severity is the number 5, expected a string'],
+      ['issue_severity', undefined, 'results[0].issue_severity is missing, expected a string'],
+      ['issue_confidence', 'SURE', 'results[0].issue_confidence is "SURE", expected one of HIGH, MEDIUM, LOW, UNDEFINED'],
+      ['filename', null, 'results[0].filename is null, expected a string'],
+      ['filename', '', 'results[0].filename is empty'],
+      ['filename', 'a\u0000b.py', 'results[0].filename holds a NUL character'],
+      ['line_number', -3, 'results[0].line_number is the number -3, expected an integer from 1 to 100000000'],
+      ['line_number', 1e300, 'results[0].line_number is the number 1e+300, expected an integer from 1 to 100000000'],
+      ['line_number', 2.5, 'results[0].line_number is the number 2.5, expected an integer from 1 to 100000000'],
+      ['line_number', '3', 'results[0].line_number is a string, expected an integer from 1 to 100000000'],
+      ['line_range', 7, 'results[0].line_range is the number 7, expected an array'],
+      ['line_range', [1, null], 'results[0].line_range[1] is null, expected an integer from 1 to 100000000'],
+      ['col_offset', -1, 'results[0].col_offset is the number -1, expected an integer from 0 to 100000000'],
+      ['issue_cwe', 'CWE-78', 'results[0].issue_cwe is a string, expected an object'],
+      ['issue_cwe', { id: '78' }, 'results[0].issue_cwe.id is a string, expected an integer from 0 to 100000000'],
+      ['test_id', { id: 'B602' }, 'results[0].test_id is an object, expected a string'],
+      ['issue_text', ['x'], 'results[0].issue_text is an array, expected a string'],
+      ['more_info', 3, 'results[0].more_info is the number 3, expected a string']
+    ];
+    for (const [key, value, message] of cases) {
+      expect([key, value, outputError(() => parseBanditReport(variant(BANDIT_TEXT, set(key, value)))).message]).toEqual([key, value, `bandit: unreadable output: ${message}`]);
+    }
+    expect(outputError(() => parseBanditReport(JSON.stringify({ results: [null], errors: [] }))).message).toBe(
+      'bandit: unreadable output: results[0] is null, expected an object'
+    );
+    expect(outputError(() => parseBanditReport(JSON.stringify({ results: [], errors: [{ filename: 3 }] }))).message).toBe(
+      'bandit: unreadable output: errors[0].filename is the number 3, expected a string'
+    );
+  });
+
+  it('semgrep: severity words, a missing extra, positions', () => {
+    const cases: [(first: Record<string, unknown>) => void, string][] = [
+      [(r) => ((r['extra'] as Record<string, unknown>)['severity'] = 'HIGH '), 'results[0].extra.severity is "HIGH ", expected one of'],
+      [(r) => ((r['extra'] as Record<string, unknown>)['severity'] = ''), 'results[0].extra.severity is "", expected one of'],
+      [(r) => ((r['extra'] as Record<string, unknown>)['severity'] = null), 'results[0].extra.severity is null, expected a string'],
+      [(r) => ((r['extra'] as Record<string, unknown>)['severity'] = 5), 'results[0].extra.severity is the number 5, expected a string'],
+      [(r) => delete (r['extra'] as Record<string, unknown>)['severity'], 'results[0].extra.severity is missing, expected a string'],
+      [set('extra', undefined), 'results[0].extra is missing, expected an object'],
+      [set('extra', null), 'results[0].extra is null, expected an object'],
+      [(r) => ((r['extra'] as Record<string, unknown>)['message'] = 7), 'results[0].extra.message is the number 7, expected a string'],
+      [(r) => ((r['extra'] as Record<string, unknown>)['metadata'] = []), 'results[0].extra.metadata is an array, expected an object'],
+      [set('start', null), 'results[0].start is null, expected an object'],
+      [set('start', { line: 0, col: 1 }), 'results[0].start.line is the number 0, expected an integer from 1 to'],
+      [set('end', { line: 1, col: 1 }), 'results[0].end.line (1) is before start.line (31)'],
+      [set('path', ['agent.py']), 'results[0].path is an array, expected a string'],
+      [set('check_id', ''), 'results[0].check_id is empty']
+    ];
+    for (const [mutate, message] of cases) {
+      expect(outputError(() => parseSemgrepReport(variant(SEMGREP_TEXT, mutate))).message).toContain(`semgrep: unreadable output: ${message}`);
+    }
+    const report = JSON.parse(SEMGREP_TEXT) as Record<string, unknown>;
+    expect(outputError(() => parseSemgrepReport(JSON.stringify({ ...report, errors: [{ level: 5 }] }))).message).toBe(
+      'semgrep: unreadable output: errors[0].level is the number 5, expected a string'
+    );
+    expect(outputError(() => parseSemgrepReport(JSON.stringify({ ...report, paths: { scanned: 'agent.py' } }))).message).toBe(
+      'semgrep: unreadable output: paths.scanned is a string, expected an array'
+    );
+  });
+
+  it('gitleaks: types, lines, commit ids', () => {
+    const cases: [string, unknown, string][] = [
+      ['StartLine', -1, 'leaks[0].StartLine is the number -1, expected an integer from 1 to 100000000'],
+      ['StartLine', '4', 'leaks[0].StartLine is a string, expected an integer from 1 to 100000000'],
+      ['EndLine', 1, 'leaks[0].EndLine is the number 1, expected an integer from'],
+      ['StartColumn', 1e21, 'leaks[0].StartColumn is the number 1e+21, expected an integer from 0 to 100000000'],
+      ['File', null, 'leaks[0].File is null, expected a string'],
+      ['Commit', 12345, 'leaks[0].Commit is the number 12345, expected a string'],
+      ['Commit', 'not-a-sha', 'leaks[0].Commit is not a commit id'],
+      ['Tags', 'secret', 'leaks[0].Tags is a string, expected an array'],
+      ['Description', {}, 'leaks[0].Description is an object, expected a string']
+    ];
+    for (const [key, value, message] of cases) {
+      expect([key, outputError(() => parseGitleaksReport(variant(GITLEAKS_DIR_TEXT, set(key, value)), 'tree')).message]).toEqual([
+        key,
+        expect.stringContaining(`gitleaks: unreadable output: ${message}`)
+      ]);
+    }
+    expect(outputError(() => parseGitleaksReport(variant(GITLEAKS_GIT_TEXT, set('Commit', '')), 'history')).message).toBe(
+      'gitleaks: unreadable output: leaks[0].Commit is missing in a history scan'
+    );
+    expect(outputError(() => parseGitleaksReport('[1]', 'tree')).message).toBe('gitleaks: unreadable output: leaks[0] is the number 1, expected an object');
+  });
+
+  it('deep nesting, duplicate keys and hostile JSON text end in a named error, not a stack overflow', () => {
+    const deep = `{"results": ${'['.repeat(200_000)}${']'.repeat(200_000)}, "errors": []}`;
+    expect(outputError(() => parseBanditReport(deep)).message).toBe('bandit: unreadable output: results[0] is an array, expected an object');
+    const deepObject = `[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}]`;
+    expect(outputError(() => parseGitleaksReport(deepObject, 'tree')).message).toBe('gitleaks: unreadable output: leaks[0].RuleID is missing, expected a string');
+    // JSON.parse keeps the last of two keys: a real report followed by an empty results array would pass.
+    const duplicated = BANDIT_TEXT.replace(/^\{/, '{"results": [], ');
+    expect(outputError(() => parseBanditReport(duplicated)).message).toBe('bandit: unreadable output: the JSON report repeats the key "results" in one object');
+    // V8 quotes the text around a syntax error; the message gives the position only.
+    const secretish = '{"results": [{"issue_text": "AKIAFYXP5KHYBMAMEOKE" oops}]}';
+    const error = outputError(() => parseBanditReport(secretish));
+    expect(error.message).toMatch(/^bandit: unreadable output: the JSON report is truncated or not JSON \(invalid at character \d+ of \d+\)$/);
+    expect(error.message).not.toContain('AKIA');
+  });
+});
+
+describe('errors inside reports, on real tool output (fixtures/README.md, second table)', () => {
+  it('bandit: a Python 2 file beside real code is a warning with its path normalised; the findings stay', () => {
+    const parsed = parseBanditReport(fixture('bandit-1.9.4.py2-file.json'));
+    expect(parsed.warnings).toEqual(['py2.py: syntax error while parsing AST from file']);
+    expect(parsed.findings.map((f) => [f.ruleId, f.location?.path])).toEqual([
+      ['B404', './app.py'],
+      ['B602', './app.py']
+    ]);
+  });
+
+  it('bandit: when no file could be analysed (exit 0, every file in errors[]) the run failed', () => {
+    expect(failureError(() => parseBanditReport(fixture('bandit-1.9.4.py2-only.json'))).message).toBe(
+      'bandit: could not analyse 1 of 1 file(s) (py2.py: syntax error while parsing AST from file): the run checked too little to count'
+    );
+  });
+
+  it('semgrep: a partly parsed file is a warning (first line only: the rest quotes source); the finding stays', () => {
+    const parsed = parseSemgrepReport(fixture('semgrep-1.185.0.partial-parse.json'));
+    expect(parsed.warnings).toEqual(['broken.py: Syntax error at line broken.py:2:']);
+    expect(parsed.findings.map((f) => [f.ruleId, f.location?.path, f.location?.startLine])).toEqual([['secgate.ml.pickle-deserialization', 'app.py', 4]]);
+  });
+
+  it('semgrep: every scanned file timed out (exit 0, no results) — the run failed', () => {
+    expect(failureError(() => parseSemgrepReport(fixture('semgrep-1.185.0.timeout.json'))).message).toBe(
+      'semgrep: could not analyse 1 of 1 file(s) (Timeout: Timeout when running secgate.ml.llm-output-injection on big.py:): the run checked too little to count'
+    );
+  });
+
+  it('semgrep: an invalid rule (level error) fails the run even beside real results', () => {
+    expect(failureError(() => parseSemgrepReport(fixture('semgrep-1.185.0.invalid-rule.json'))).message).toBe(
+      'semgrep: reported 1 error(s), e.g. Rule parse error: Rule parse error in rule bad-pattern:'
+    );
+  });
+
+  it('semgrep: titles are the first sentence, cut at a word boundary with an ellipsis', () => {
+    const parsed = parseSemgrepReport(SEMGREP_TEXT);
+    const injection = parsed.findings.find((f) => f.ruleId === 'secgate.ml.llm-output-injection')!;
+    expect(injection.title).toBe(
+      'llm-output-injection: Output of an LLM / model call flows into a code, shell or SQL sink (eval/exec, os.system, subprocess with shell=True, cursor.execute with a built string).'
+    );
+    // The real messages with their full stops removed: one sentence of several hundred characters.
+    const variant = JSON.parse(SEMGREP_TEXT) as { results: SemgrepResult[] };
+    for (const r of variant.results) r.extra.message = r.extra.message.replace(/\.(\s)/g, ',$1');
+    for (const finding of parseSemgrepReport(JSON.stringify(variant)).findings) {
+      const shortName = finding.ruleId.split('.').pop()!;
+      const text = finding.title.slice(shortName.length + 2);
+      expect(finding.title.startsWith(`${shortName}: `)).toBe(true);
+      expect(text.length).toBeLessThanOrEqual(160);
+      expect(text.endsWith('…')).toBe(true);
+      const kept = text.slice(0, -1);
+      expect(finding.message.startsWith(kept)).toBe(true);
+      // Never cut inside a word: what follows the kept text in the message starts a new word.
+      expect(finding.message.slice(kept.length)).toMatch(/^[\s,;:.]/);
+      expect(kept).not.toMatch(/[\s,;:]$/);
+    }
+  });
+
+  it('gitleaks: two secrets of one rule on one line are two findings, with their own columns', async () => {
+    const raw = JSON.parse(fixture('gitleaks-8.30.0.same-line.json')) as GitleaksLeak[];
+    expect(raw.map((l) => [l.RuleID, l.StartLine, l.StartColumn])).toEqual([
+      ['github-pat', 3, 13],
+      ['github-pat', 3, 57]
+    ]);
+    const tree = parseGitleaksReport(fixture('gitleaks-8.30.0.same-line.json'), 'tree');
+    expect(tree.findings.map((f) => f.location?.startColumn)).toEqual([12, 56]);
+    const combined = gitleaksAdapter.combine!([tree]);
+    expect(combined.findings).toHaveLength(2);
+    // The same two in a later (history) report are repeats of the tree's and dropped; the tree's stay.
+    expect(gitleaksAdapter.combine!([tree, tree]).findings).toEqual(tree.findings);
+    // And two fingerprints: identify() tells repeats on one line apart by their ordinal.
+    const workspace = mkdtempSync(path.join(os.tmpdir(), 'secgate-same-line-'));
+    try {
+      // The line's shape as scanned (the real tokens were random and are not stored).
+      writeFileSync(path.join(workspace, 'tokens.py'), `import os\n\nTOKENS = ["ghp_${'a'.repeat(36)}", "ghp_${'b'.repeat(36)}"]\n`);
+      const identified = await identify(combined.findings, new SourceCache(workspace));
+      expect(new Set(identified.map((f) => f.fingerprint)).size).toBe(2);
+      expect(identified.every((f) => f.snippet === undefined)).toBe(true);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+    // One full stop after a Description that ends with one.
+    expect(raw[0]!.Description.endsWith('.')).toBe(true);
+    for (const finding of tree.findings) {
+      expect(finding.message).not.toContain('..');
+      expect(finding.message).toBe(`${raw[0]!.Description} Revoke/rotate the credential, remove it from the code and history, and load it from a secret store.`);
+    }
   });
 });

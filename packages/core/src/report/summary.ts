@@ -1,7 +1,7 @@
 import type { ScanResult } from '../engine.js';
 import type { EvaluatedFinding } from '../finding.js';
 import { SEVERITIES } from '../severity.js';
-import { escapeCode, escapeMarkdown } from './escape.js';
+import { capText, escapeCode, escapeMarkdown } from './escape.js';
 import { truncate } from '../fingerprint.js';
 
 /** The runner rejects step summaries over 1 MiB; stay well under it. */
@@ -20,11 +20,14 @@ export interface SummaryContext {
 
 const VERDICT_TEXT = { pass: '✅ passed', fail: '❌ failed: findings over threshold', error: '⛔ error: a tool failed' };
 
+/** Longest path shown (and linked) in a table cell: a 1 MB path must not crowd out every other row. */
+const MAX_PATH_IN_CELL = 500;
+
 function locationCell(finding: EvaluatedFinding, context: SummaryContext): string {
   const loc = finding.location;
   if (!loc) return '';
-  const label = `${loc.path}${loc.startLine ? `:${loc.startLine}` : ''}`;
-  if (!context.blobBaseUrl) return escapeCode(label);
+  const label = `${capText(loc.path, MAX_PATH_IN_CELL)}${loc.startLine ? `:${loc.startLine}` : ''}`;
+  if (!context.blobBaseUrl || loc.path.length > MAX_PATH_IN_CELL) return escapeCode(label);
   const href = `${context.blobBaseUrl}${loc.path.split('/').map(encodeURIComponent).join('/')}${loc.startLine ? `#L${loc.startLine}` : ''}`;
   return `[${escapeMarkdown(label)}](${href.replace(/\)/g, '%29')})`;
 }
@@ -58,6 +61,7 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     for (const error of result.errors.slice(0, MAX_LIST)) head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
     head.push('');
   }
+  head.push(...policyChangeSection(result));
 
   const counts = new Map<string, number>();
   for (const f of result.findings) counts.set(`${f.severity}/${f.state.kind}`, (counts.get(`${f.severity}/${f.state.kind}`) ?? 0) + 1);
@@ -70,8 +74,14 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
   }
   head.push('', '| Tool | Stage | Version | Status | Findings | Install | Run |', '|---|---|---|---|---:|---:|---:|');
   for (const run of result.tools) {
+    // A skipped tool is an error too (ToolSkippedError); warnings are counted on the row.
+    const warningCount = run.warnings.length > 0 ? ` · ⚠️ ${run.warnings.length} warning(s)` : '';
     const status =
-      run.status === 'failed' ? '⛔ failed' : run.status === 'skipped' ? `skipped: ${escapeMarkdown(run.skipReason ?? '')}` : '✅ ok';
+      run.status === 'failed'
+        ? '⛔ failed'
+        : run.status === 'skipped'
+          ? `⛔ skipped: ${escapeMarkdown(run.skipReason ?? '')}`
+          : `${run.warnings.length > 0 ? '⚠️' : '✅'} ok${warningCount}`;
     const install = run.status === 'skipped' ? '' : `${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}${run.verified === false ? ' ⚠️ unverified' : ''}`;
     head.push(
       `| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`
@@ -80,7 +90,8 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
   head.push('');
   const warned = result.tools.filter((run) => run.warnings.length > 0);
   if (warned.length > 0) {
-    head.push('<details><summary>Tool warnings (files a tool could not fully scan, …)</summary>', '');
+    const total = warned.reduce((sum, run) => sum + run.warnings.length, 0);
+    head.push(`<details><summary>Tool warnings: ${total} (files a tool could not fully scan, …)</summary>`, '');
     for (const run of warned) {
       for (const warning of run.warnings.slice(0, MAX_LIST)) head.push(`- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(warning, 300))}`);
       if (run.warnings.length > MAX_LIST) head.push(`- ${escapeMarkdown(run.displayName)}: … ${run.warnings.length - MAX_LIST} more`);
@@ -139,4 +150,31 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
 
 function ruleLabel(entry: { rule?: string; cve?: string; fingerprint?: string }): string {
   return escapeMarkdown(entry.rule ?? entry.cve ?? entry.fingerprint ?? '?');
+}
+
+/** "This change relaxes the gate": every weakening of the policy file against the base commit. */
+function policyChangeSection(result: ScanResult): string[] {
+  const change = result.policyChange;
+  if (!change) return [];
+  const file = escapeCode(change.policyFile);
+  const lines: string[] = [];
+  if (change.relaxations.length > 0) {
+    lines.push('### ⚠️ This change relaxes the gate', '');
+    lines.push(
+      change.applied === 'base'
+        ? `Compared with ${escapeMarkdown(change.baseLabel)}, this change's ${file} would relax the gate; \`policy-source: base\` applied the base commit's policy, so these changes had no effect:`
+        : `Compared with ${escapeMarkdown(change.baseLabel)}, this change relaxes the gate (the policy applied is this change's ${file}; \`policy-source: base\` would apply the base commit's instead):`,
+      ''
+    );
+    for (const r of change.relaxations.slice(0, MAX_LIST)) {
+      const where = `${r.file}${r.line ? `:${r.line}` : ''}`;
+      lines.push(`- ${escapeCode(where)} ${escapeMarkdown(truncate(r.message, 300))}`);
+    }
+    if (change.relaxations.length > MAX_LIST) lines.push(`- … ${change.relaxations.length - MAX_LIST} more (see the warnings in the log)`);
+    lines.push('');
+  }
+  if (change.error) {
+    lines.push('### ⚠️ Policy change not checked', '', `The policy could not be compared with ${escapeMarkdown(change.baseLabel)}: ${escapeMarkdown(truncate(change.error, 500))}`, '');
+  }
+  return lines;
 }
