@@ -103,3 +103,122 @@ def safe_handling(question, raw_bytes):
     # ok: secgate.ml.llm-output-injection
     os.system(local)
     return data, value
+
+
+# --- precision: generic method names on objects that are not models ---------------------------
+
+
+def constant_shell_and_sklearn(clf, X, worker):
+    # ok: secgate.ml.llm-output-injection
+    subprocess.run("ls -l", shell=True)
+    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True).stdout.decode()
+    # ok: secgate.ml.llm-output-injection
+    subprocess.run("echo " + out, shell=True)
+    labels = clf.predict(X)
+    # ok: secgate.ml.llm-output-injection
+    os.system("echo %s" % labels)
+    status = worker.run()
+    # ok: secgate.ml.llm-output-injection
+    eval(status)
+
+
+def chain_receivers(question):
+    from langchain.chains import LLMChain
+
+    llm_chain = LLMChain(llm=llm, prompt=None)
+    code = llm_chain.predict(question=question)
+    # ruleid: secgate.ml.llm-output-injection
+    exec(code)
+    agent_answer = agent_executor.run(question)
+    # ruleid: secgate.ml.llm-output-injection
+    os.system(agent_answer)
+
+
+class ChainLike:
+    def _call(self, inputs):
+        sql_cmd = self.llm_chain.predict(**inputs)
+        # ruleid: secgate.ml.llm-output-injection
+        return self.database.run(sql_cmd)
+
+
+# --- argv-form shells and interpreters -----------------------------------------------------------
+
+
+def argv_shells(task):
+    out = llm.invoke(task).content
+    # ruleid: secgate.ml.llm-output-injection
+    subprocess.run(["bash", "-c", out])
+    # ruleid: secgate.ml.llm-output-injection
+    subprocess.check_output(["/bin/sh", "-c", out])
+    # ruleid: secgate.ml.llm-output-injection
+    subprocess.Popen(["python3", "-c", out])
+    # ok: secgate.ml.llm-output-injection
+    subprocess.run(["grep", "-c", out, "file.txt"])
+
+
+# --- Python REPLs and local exec helpers ---------------------------------------------------------
+
+
+def run_code(code):
+    exec(code)
+
+
+def repl_and_helpers(task):
+    from langchain.utilities import PythonREPL
+
+    code = llm.invoke(task).content
+    repl = PythonREPL()
+    # ruleid: secgate.ml.llm-output-injection
+    repl.run(code)
+    # ruleid: secgate.ml.llm-output-injection
+    run_code(code)
+    # ok: secgate.ml.llm-output-injection
+    run_code("print(1)")
+
+
+# --- LangChain tools: the model chooses their arguments ------------------------------------------
+
+from langchain.agents import Tool
+from langchain.tools import BaseTool, StructuredTool, tool
+
+
+@tool
+def lookup_user(user_id: str) -> str:
+    """Look a user up."""
+    cur = conn.cursor()
+    # ruleid: secgate.ml.llm-output-injection
+    cur.execute(f"SELECT * FROM users WHERE id = '{user_id}'")
+    # ok: secgate.ml.llm-output-injection
+    cur.execute("SELECT * FROM users WHERE id = ?", (user_id,))
+    return str(cur.fetchall())
+
+
+def get_transactions(userId: str) -> str:
+    cur = conn.cursor()
+    # ruleid: secgate.ml.llm-output-injection
+    cur.execute(f"SELECT * FROM Transactions WHERE userId = '{str(userId)}'")
+    return str(cur.fetchall())
+
+
+transactions_tool = Tool(name="GetUserTransactions", func=get_transactions, description="...")
+
+
+def shell_tool(command: str) -> str:
+    # ruleid: secgate.ml.llm-output-injection
+    return subprocess.check_output(command, shell=True).decode()
+
+
+structured = StructuredTool.from_function(shell_tool)
+
+
+class SqlTool(BaseTool):
+    name = "sql"
+
+    def _run(self, query: str, run_manager=None) -> str:
+        # ruleid: secgate.ml.llm-output-injection
+        return str(conn.execute(query).fetchall())
+
+
+def not_a_tool(query: str) -> str:
+    # ok: secgate.ml.llm-output-injection
+    return str(conn.execute(query).fetchall())

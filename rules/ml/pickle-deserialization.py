@@ -39,3 +39,16 @@ def save_and_load_safe(path, model, df):
     # ok: secgate.ml.pickle-deserialization
     df2 = pd.read_parquet(path)
     return data, cfg, df2
+
+
+def marshal_and_shelve(raw_code, path):
+    import marshal
+    import shelve
+
+    # ruleid: secgate.ml.pickle-deserialization
+    code = marshal.loads(raw_code)
+    # ruleid: secgate.ml.pickle-deserialization
+    db = shelve.open(path)
+    # ok: secgate.ml.pickle-deserialization
+    blob = marshal.dumps(code)
+    return db, blob

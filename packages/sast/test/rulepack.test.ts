@@ -73,13 +73,30 @@ async function scan(target: string): Promise<ScanOutput> {
   return JSON.parse(result.stdout) as ScanOutput;
 }
 
+/**
+ * Rules whose targets (LangChain internals and tools, model-server clients, template engines) the
+ * example service does not contain: their `--test` files and the ML corpus suite (ml-corpus.test.ts)
+ * show them firing on real code.
+ */
+const NOT_IN_EXAMPLE = new Set([
+  'secgate.ml.dynamic-code-exec',
+  'secgate.ml.jinja2-template-injection',
+  'secgate.ml.llm-tool-arg-to-datastore',
+  'secgate.ml.llm-tool-code-exec',
+  'secgate.ml.python-repl-exec',
+  'secgate.ml.remote-response-code-exec'
+]);
+
 /** With a directory as --config, semgrep prefixes its path to the id (rules.ml.secgate.ml.x): match by suffix. */
 const ruleId = (checkId: string): string => checkId.slice(checkId.indexOf('secgate.ml.'));
 
 describe('ML rulepack under semgrep 1.185.0', () => {
-  it('declares the 11 documented rules, one test file per rule file', async () => {
+  it('declares the 17 documented rules, one test file per rule file', async () => {
     const ids = await declaredRuleIds();
-    expect(ids).toHaveLength(11);
+    expect(ids).toHaveLength(17);
+    // Every rule id is in the README table.
+    const readme = await readFile(path.join(RULES, 'README.md'), 'utf8');
+    for (const id of ids) expect([id, readme.includes(`\`${id}\``)]).toEqual([id, true]);
     expect(ids.every((id) => id.startsWith('secgate.ml.'))).toBe(true);
     const files = await readdir(RULES);
     for (const yaml of files.filter((f) => f.endsWith('.yaml'))) expect(files).toContain(yaml.replace(/\.yaml$/, '.py'));
@@ -110,16 +127,17 @@ describe('ML rulepack under semgrep 1.185.0', () => {
     expect(output.results).toEqual([]);
   }, SLOW);
 
-  it('every rule fires at least once on examples/ml-service, and only outside safe_loaders.py', async () => {
+  it('every rule with a target in examples/ml-service fires there, and only outside safe_loaders.py', async () => {
     if (!semgrep) return;
     const output = await scan('examples/ml-service');
     expect(output.errors).toEqual([]);
     const fired = new Map<string, number>();
     for (const r of output.results) fired.set(ruleId(r.check_id), (fired.get(ruleId(r.check_id)) ?? 0) + 1);
     const ids = await declaredRuleIds();
-    for (const id of ids) expect([id, (fired.get(id) ?? 0) > 0]).toEqual([id, true]);
+    const expected = ids.filter((id) => !NOT_IN_EXAMPLE.has(id));
+    for (const id of expected) expect([id, (fired.get(id) ?? 0) > 0]).toEqual([id, true]);
     // Nothing outside the rulepack, nothing in the safe file.
-    expect([...fired.keys()].sort()).toEqual(ids);
+    expect([...fired.keys()].sort()).toEqual(expected);
     expect(output.results.filter((r) => r.path.endsWith('safe_loaders.py'))).toEqual([]);
     // The committed parser fixture is this very scan (run from inside the example): still current?
     const fixture = JSON.parse(

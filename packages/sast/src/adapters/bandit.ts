@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+  ReportReader,
+  ToolFailureError,
   ToolOutputError,
   parseJsonReport,
   type Confidence,
@@ -23,6 +25,8 @@ import {
  * | MEDIUM | medium | low |
  * | LOW | low | low |
  * | UNDEFINED | info | info |
+ *
+ * Any other word, a padded one (`"HIGH "`) or a missing field is a ToolOutputError, never a default.
  */
 export const BANDIT_SEVERITY: Readonly<Record<string, Severity>> = {
   HIGH: 'high',
@@ -31,33 +35,17 @@ export const BANDIT_SEVERITY: Readonly<Record<string, Severity>> = {
   UNDEFINED: 'info'
 };
 
+/** Bandit's confidence words; UNDEFINED means bandit did not say. */
+const BANDIT_CONFIDENCE: Readonly<Record<string, Confidence | null>> = { HIGH: 'high', MEDIUM: 'medium', LOW: 'low', UNDEFINED: null };
+
 const LOWER: Record<Severity, Severity> = { critical: 'high', high: 'medium', medium: 'low', low: 'low', info: 'info' };
 
+const reader = new ReportReader('bandit');
+
+/** Severity × confidence (case-insensitive words); an unknown or padded word is a ToolOutputError. */
 export function banditSeverity(severity: string, confidence: string): Severity {
-  const base = BANDIT_SEVERITY[severity.toUpperCase()] ?? 'info';
-  return confidence.toUpperCase() === 'LOW' ? LOWER[base] : base;
-}
-
-interface BanditResult {
-  code?: string;
-  col_offset?: number;
-  end_col_offset?: number;
-  filename: string;
-  issue_confidence: string;
-  issue_severity: string;
-  issue_cwe?: { id?: number; link?: string };
-  issue_text: string;
-  line_number: number;
-  line_range?: number[];
-  more_info?: string;
-  test_id: string;
-  test_name: string;
-}
-
-interface BanditReport {
-  errors: { filename: string; reason: string }[];
-  results: BanditResult[];
-  metrics?: unknown;
+  const base = reader.oneOf(severity, 'issue_severity', BANDIT_SEVERITY);
+  return reader.oneOf(confidence, 'issue_confidence', BANDIT_CONFIDENCE) === 'low' ? LOWER[base] : base;
 }
 
 /** Hardcoded password checks, whose messages contain the value found. */
@@ -71,42 +59,78 @@ function redactQuoted(text: string): string {
   return text.replace(/(['"]).*\1/s, "'[REDACTED]'");
 }
 
+function readResult(item: unknown, where: string): RawFinding {
+  const r = reader.object(item, where);
+  const testId = reader.word(r['test_id'], `${where}.test_id`);
+  const testName = reader.word(r['test_name'], `${where}.test_name`);
+  const issueText = reader.string(r['issue_text'], `${where}.issue_text`);
+  const startLine = reader.integer(r['line_number'], `${where}.line_number`, 1);
+  const lineRange = r['line_range'] === undefined ? [] : reader.each(r['line_range'], `${where}.line_range`, (n, at) => reader.integer(n, at, 1));
+  // A loop, not Math.max(...range): a huge range must not overflow the argument list.
+  let endLine = startLine;
+  for (const line of lineRange) if (line > endLine) endLine = line;
+  const severity = reader.oneOf(r['issue_severity'], `${where}.issue_severity`, BANDIT_SEVERITY);
+  const confidence = reader.oneOf(r['issue_confidence'], `${where}.issue_confidence`, BANDIT_CONFIDENCE);
+  const colOffset = reader.optionalInteger(r['col_offset'], `${where}.col_offset`, 0);
+  const endColOffset = reader.optionalInteger(r['end_col_offset'], `${where}.end_col_offset`, 0);
+  const cweField = r['issue_cwe'] === undefined ? undefined : reader.object(r['issue_cwe'], `${where}.issue_cwe`);
+  // CWE id 0 is bandit's "not set".
+  const cweId = cweField && cweField['id'] !== undefined ? reader.integer(cweField['id'], `${where}.issue_cwe.id`, 0) : 0;
+  const secretBearing = HARDCODED_SECRET_TESTS.has(testId);
+  return {
+    tool: 'bandit',
+    ruleId: testId,
+    title: `${testId} ${testName}`,
+    // B105–B107 quote the password they found: never repeat it.
+    message: secretBearing ? redactQuoted(issueText) : issueText,
+    severity: confidence === 'low' ? LOWER[severity] : severity,
+    confidence: confidence ?? undefined,
+    location: {
+      path: reader.path(r['filename'], `${where}.filename`),
+      startLine,
+      endLine,
+      // Bandit columns are 0-based; ours (and GitHub's) are 1-based.
+      startColumn: colOffset === undefined ? undefined : colOffset + 1,
+      endColumn: endColOffset !== undefined && endLine === startLine ? endColOffset + 1 : undefined
+    },
+    cwe: cweId > 0 ? [`CWE-${cweId}`] : undefined,
+    helpUri: reader.optionalString(r['more_info'], `${where}.more_info`),
+    tags: [testName],
+    sensitive: secretBearing || undefined
+  };
+}
+
+/** Share of scanned files bandit may fail to parse before the run as a whole counts as failed. */
+const MAX_FAILED_FILE_SHARE = 0.5;
+
+/**
+ * Reads bandit's JSON report. `errors[]` lists files bandit could not parse (a Python 2 file, a
+ * syntax error). Rule: each is a file-level warning (the run goes on, the summary shows the count),
+ * but when no file was analysed — every file bandit looked at (`metrics`, one key per file) is in
+ * `errors[]`, or more than half of them are — the run failed (ToolFailureError): its silence says
+ * nothing about the code.
+ */
 export function parseBanditReport(text: string): ParsedReport {
-  const report = parseJsonReport<BanditReport>('bandit', text);
-  if (!report || !Array.isArray(report.results) || !Array.isArray(report.errors)) {
+  const parsed = parseJsonReport('bandit', text);
+  const report = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (Array.isArray(parsed) || !Array.isArray(report['results']) || !Array.isArray(report['errors'])) {
     throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
   }
-  const findings = report.results.map((r): RawFinding => {
-    const secretBearing = HARDCODED_SECRET_TESTS.has(r.test_id);
-    if (typeof r.test_id !== 'string' || typeof r.filename !== 'string' || typeof r.line_number !== 'number') {
-      throw new ToolOutputError('bandit', 'a result lacks test_id, filename or line_number');
-    }
-    const lines = r.line_range && r.line_range.length > 0 ? r.line_range : [r.line_number];
-    const startLine = r.line_number;
-    const endLine = Math.max(startLine, ...lines);
-    return {
-      tool: 'bandit',
-      ruleId: r.test_id,
-      title: `${r.test_id} ${r.test_name}`,
-      // B105–B107 quote the password they found: never repeat it.
-      message: secretBearing ? redactQuoted(r.issue_text) : r.issue_text,
-      severity: banditSeverity(r.issue_severity, r.issue_confidence),
-      confidence: (r.issue_confidence?.toLowerCase() as Confidence) || undefined,
-      location: {
-        path: r.filename,
-        startLine,
-        endLine,
-        // Bandit columns are 0-based; ours (and GitHub's) are 1-based.
-        startColumn: typeof r.col_offset === 'number' ? r.col_offset + 1 : undefined,
-        endColumn: typeof r.end_col_offset === 'number' && endLine === startLine ? r.end_col_offset + 1 : undefined
-      },
-      cwe: r.issue_cwe?.id ? [`CWE-${r.issue_cwe.id}`] : undefined,
-      helpUri: r.more_info,
-      tags: [r.test_name],
-      sensitive: secretBearing || undefined
-    };
+  const findings = reader.each(report['results'], 'results', readResult);
+  const errors = reader.each(report['errors'], 'errors', (item, where) => {
+    const e = reader.object(item, where);
+    return { file: reader.path(e['filename'], `${where}.filename`), reason: reader.string(e['reason'], `${where}.reason`) };
   });
-  return { findings, warnings: report.errors.map((e) => `${e.filename}: ${e.reason}`) };
+  const metrics = report['metrics'] === undefined ? undefined : reader.object(report['metrics'], 'metrics');
+  const files = metrics ? Object.keys(metrics).filter((key) => key !== '_totals') : [];
+  const failedFiles = new Set(errors.map((e) => e.file));
+  if (failedFiles.size > 0 && (failedFiles.size >= files.length || failedFiles.size > files.length * MAX_FAILED_FILE_SHARE)) {
+    throw new ToolFailureError(
+      'bandit',
+      `could not analyse ${failedFiles.size} of ${Math.max(files.length, failedFiles.size)} file(s) (${errors[0]!.file.replace(/^\.\//, '')}: ${errors[0]!.reason}${errors.length > 1 ? ', …' : ''}): the run checked too little to count`
+    );
+  }
+  return { findings, warnings: errors.map((e) => `${e.file.replace(/^\.\//, '')}: ${e.reason}`) };
 }
 
 async function hasBanditSection(file: string): Promise<boolean> {
@@ -140,7 +164,9 @@ export const banditAdapter: ToolAdapter = {
     if (await exists(path.join(context.workspace, '.bandit'))) args.push('--ini', '.bandit');
     const pyproject = path.join(context.workspace, 'pyproject.toml');
     if (await hasBanditSection(pyproject)) args.push('-c', 'pyproject.toml');
-    if (context.exclude.length > 0) args.push('-x', context.exclude.join(','));
+    // One scan scope for the stage (see semgrep.ts): `-x` replaces bandit's default list, whose
+    // entries match as substrings (`.git` also left out `.github/`), with `.git/` alone.
+    args.push('-x', ['*/.git/*', ...context.exclude].join(','));
     return { args, reportFile: report };
   },
   exitMeaning(code): ExitMeaning {

@@ -171,7 +171,7 @@ export const gitleaksAdapter: ToolAdapter = {
     if (mode !== 'tree') {
       const range = context.commitRange;
       if (!range) {
-        context.logger.info('gitleaks: no commit range to scan; history not scanned (the working tree is scanned)');
+        context.logger.info(`gitleaks: no commit range to scan; history not scanned${mode === 'both' ? ' (the working tree is)' : ''}`);
       } else if (!(await isGitWorkTree(context.workspace))) {
         throw new ConfigurationError('secrets-scan includes history, but the workspace is not a git repository', 'secrets-scan');
       } else {
