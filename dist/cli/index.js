@@ -5703,6 +5703,978 @@ module.exports = function equal(a, b) {
 
 /***/ }),
 
+/***/ 3964:
+/***/ ((module) => {
+
+
+
+module.exports = clone
+
+var getPrototypeOf = Object.getPrototypeOf || function (obj) {
+  return obj.__proto__
+}
+
+function clone (obj) {
+  if (obj === null || typeof obj !== 'object')
+    return obj
+
+  if (obj instanceof Object)
+    var copy = { __proto__: getPrototypeOf(obj) }
+  else
+    var copy = Object.create(null)
+
+  Object.getOwnPropertyNames(obj).forEach(function (key) {
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key))
+  })
+
+  return copy
+}
+
+
+/***/ }),
+
+/***/ 5744:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var fs = __nccwpck_require__(9896)
+var polyfills = __nccwpck_require__(3501)
+var legacy = __nccwpck_require__(2270)
+var clone = __nccwpck_require__(3964)
+
+var util = __nccwpck_require__(9023)
+
+/* istanbul ignore next - node 0.x polyfill */
+var gracefulQueue
+var previousSymbol
+
+/* istanbul ignore else - node 0.x polyfill */
+if (typeof Symbol === 'function' && typeof Symbol.for === 'function') {
+  gracefulQueue = Symbol.for('graceful-fs.queue')
+  // This is used in testing by future versions
+  previousSymbol = Symbol.for('graceful-fs.previous')
+} else {
+  gracefulQueue = '___graceful-fs.queue'
+  previousSymbol = '___graceful-fs.previous'
+}
+
+function noop () {}
+
+function publishQueue(context, queue) {
+  Object.defineProperty(context, gracefulQueue, {
+    get: function() {
+      return queue
+    }
+  })
+}
+
+var debug = noop
+if (util.debuglog)
+  debug = util.debuglog('gfs4')
+else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ''))
+  debug = function() {
+    var m = util.format.apply(util, arguments)
+    m = 'GFS4: ' + m.split(/\n/).join('\nGFS4: ')
+    console.error(m)
+  }
+
+// Once time initialization
+if (!fs[gracefulQueue]) {
+  // This queue can be shared by multiple loaded instances
+  var queue = global[gracefulQueue] || []
+  publishQueue(fs, queue)
+
+  // Patch fs.close/closeSync to shared queue version, because we need
+  // to retry() whenever a close happens *anywhere* in the program.
+  // This is essential when multiple graceful-fs instances are
+  // in play at the same time.
+  fs.close = (function (fs$close) {
+    function close (fd, cb) {
+      return fs$close.call(fs, fd, function (err) {
+        // This function uses the graceful-fs shared queue
+        if (!err) {
+          resetQueue()
+        }
+
+        if (typeof cb === 'function')
+          cb.apply(this, arguments)
+      })
+    }
+
+    Object.defineProperty(close, previousSymbol, {
+      value: fs$close
+    })
+    return close
+  })(fs.close)
+
+  fs.closeSync = (function (fs$closeSync) {
+    function closeSync (fd) {
+      // This function uses the graceful-fs shared queue
+      fs$closeSync.apply(fs, arguments)
+      resetQueue()
+    }
+
+    Object.defineProperty(closeSync, previousSymbol, {
+      value: fs$closeSync
+    })
+    return closeSync
+  })(fs.closeSync)
+
+  if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || '')) {
+    process.on('exit', function() {
+      debug(fs[gracefulQueue])
+      __nccwpck_require__(2613).equal(fs[gracefulQueue].length, 0)
+    })
+  }
+}
+
+if (!global[gracefulQueue]) {
+  publishQueue(global, fs[gracefulQueue]);
+}
+
+module.exports = patch(clone(fs))
+if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs.__patched) {
+    module.exports = patch(fs)
+    fs.__patched = true;
+}
+
+function patch (fs) {
+  // Everything that references the open() function needs to be in here
+  polyfills(fs)
+  fs.gracefulify = patch
+
+  fs.createReadStream = createReadStream
+  fs.createWriteStream = createWriteStream
+  var fs$readFile = fs.readFile
+  fs.readFile = readFile
+  function readFile (path, options, cb) {
+    if (typeof options === 'function')
+      cb = options, options = null
+
+    return go$readFile(path, options, cb)
+
+    function go$readFile (path, options, cb, startTime) {
+      return fs$readFile(path, options, function (err) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([go$readFile, [path, options, cb], err, startTime || Date.now(), Date.now()])
+        else {
+          if (typeof cb === 'function')
+            cb.apply(this, arguments)
+        }
+      })
+    }
+  }
+
+  var fs$writeFile = fs.writeFile
+  fs.writeFile = writeFile
+  function writeFile (path, data, options, cb) {
+    if (typeof options === 'function')
+      cb = options, options = null
+
+    return go$writeFile(path, data, options, cb)
+
+    function go$writeFile (path, data, options, cb, startTime) {
+      return fs$writeFile(path, data, options, function (err) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([go$writeFile, [path, data, options, cb], err, startTime || Date.now(), Date.now()])
+        else {
+          if (typeof cb === 'function')
+            cb.apply(this, arguments)
+        }
+      })
+    }
+  }
+
+  var fs$appendFile = fs.appendFile
+  if (fs$appendFile)
+    fs.appendFile = appendFile
+  function appendFile (path, data, options, cb) {
+    if (typeof options === 'function')
+      cb = options, options = null
+
+    return go$appendFile(path, data, options, cb)
+
+    function go$appendFile (path, data, options, cb, startTime) {
+      return fs$appendFile(path, data, options, function (err) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([go$appendFile, [path, data, options, cb], err, startTime || Date.now(), Date.now()])
+        else {
+          if (typeof cb === 'function')
+            cb.apply(this, arguments)
+        }
+      })
+    }
+  }
+
+  var fs$copyFile = fs.copyFile
+  if (fs$copyFile)
+    fs.copyFile = copyFile
+  function copyFile (src, dest, flags, cb) {
+    if (typeof flags === 'function') {
+      cb = flags
+      flags = 0
+    }
+    return go$copyFile(src, dest, flags, cb)
+
+    function go$copyFile (src, dest, flags, cb, startTime) {
+      return fs$copyFile(src, dest, flags, function (err) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([go$copyFile, [src, dest, flags, cb], err, startTime || Date.now(), Date.now()])
+        else {
+          if (typeof cb === 'function')
+            cb.apply(this, arguments)
+        }
+      })
+    }
+  }
+
+  var fs$readdir = fs.readdir
+  fs.readdir = readdir
+  var noReaddirOptionVersions = /^v[0-5]\./
+  function readdir (path, options, cb) {
+    if (typeof options === 'function')
+      cb = options, options = null
+
+    var go$readdir = noReaddirOptionVersions.test(process.version)
+      ? function go$readdir (path, options, cb, startTime) {
+        return fs$readdir(path, fs$readdirCallback(
+          path, options, cb, startTime
+        ))
+      }
+      : function go$readdir (path, options, cb, startTime) {
+        return fs$readdir(path, options, fs$readdirCallback(
+          path, options, cb, startTime
+        ))
+      }
+
+    return go$readdir(path, options, cb)
+
+    function fs$readdirCallback (path, options, cb, startTime) {
+      return function (err, files) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([
+            go$readdir,
+            [path, options, cb],
+            err,
+            startTime || Date.now(),
+            Date.now()
+          ])
+        else {
+          if (files && files.sort)
+            files.sort()
+
+          if (typeof cb === 'function')
+            cb.call(this, err, files)
+        }
+      }
+    }
+  }
+
+  if (process.version.substr(0, 4) === 'v0.8') {
+    var legStreams = legacy(fs)
+    ReadStream = legStreams.ReadStream
+    WriteStream = legStreams.WriteStream
+  }
+
+  var fs$ReadStream = fs.ReadStream
+  if (fs$ReadStream) {
+    ReadStream.prototype = Object.create(fs$ReadStream.prototype)
+    ReadStream.prototype.open = ReadStream$open
+  }
+
+  var fs$WriteStream = fs.WriteStream
+  if (fs$WriteStream) {
+    WriteStream.prototype = Object.create(fs$WriteStream.prototype)
+    WriteStream.prototype.open = WriteStream$open
+  }
+
+  Object.defineProperty(fs, 'ReadStream', {
+    get: function () {
+      return ReadStream
+    },
+    set: function (val) {
+      ReadStream = val
+    },
+    enumerable: true,
+    configurable: true
+  })
+  Object.defineProperty(fs, 'WriteStream', {
+    get: function () {
+      return WriteStream
+    },
+    set: function (val) {
+      WriteStream = val
+    },
+    enumerable: true,
+    configurable: true
+  })
+
+  // legacy names
+  var FileReadStream = ReadStream
+  Object.defineProperty(fs, 'FileReadStream', {
+    get: function () {
+      return FileReadStream
+    },
+    set: function (val) {
+      FileReadStream = val
+    },
+    enumerable: true,
+    configurable: true
+  })
+  var FileWriteStream = WriteStream
+  Object.defineProperty(fs, 'FileWriteStream', {
+    get: function () {
+      return FileWriteStream
+    },
+    set: function (val) {
+      FileWriteStream = val
+    },
+    enumerable: true,
+    configurable: true
+  })
+
+  function ReadStream (path, options) {
+    if (this instanceof ReadStream)
+      return fs$ReadStream.apply(this, arguments), this
+    else
+      return ReadStream.apply(Object.create(ReadStream.prototype), arguments)
+  }
+
+  function ReadStream$open () {
+    var that = this
+    open(that.path, that.flags, that.mode, function (err, fd) {
+      if (err) {
+        if (that.autoClose)
+          that.destroy()
+
+        that.emit('error', err)
+      } else {
+        that.fd = fd
+        that.emit('open', fd)
+        that.read()
+      }
+    })
+  }
+
+  function WriteStream (path, options) {
+    if (this instanceof WriteStream)
+      return fs$WriteStream.apply(this, arguments), this
+    else
+      return WriteStream.apply(Object.create(WriteStream.prototype), arguments)
+  }
+
+  function WriteStream$open () {
+    var that = this
+    open(that.path, that.flags, that.mode, function (err, fd) {
+      if (err) {
+        that.destroy()
+        that.emit('error', err)
+      } else {
+        that.fd = fd
+        that.emit('open', fd)
+      }
+    })
+  }
+
+  function createReadStream (path, options) {
+    return new fs.ReadStream(path, options)
+  }
+
+  function createWriteStream (path, options) {
+    return new fs.WriteStream(path, options)
+  }
+
+  var fs$open = fs.open
+  fs.open = open
+  function open (path, flags, mode, cb) {
+    if (typeof mode === 'function')
+      cb = mode, mode = null
+
+    return go$open(path, flags, mode, cb)
+
+    function go$open (path, flags, mode, cb, startTime) {
+      return fs$open(path, flags, mode, function (err, fd) {
+        if (err && (err.code === 'EMFILE' || err.code === 'ENFILE'))
+          enqueue([go$open, [path, flags, mode, cb], err, startTime || Date.now(), Date.now()])
+        else {
+          if (typeof cb === 'function')
+            cb.apply(this, arguments)
+        }
+      })
+    }
+  }
+
+  return fs
+}
+
+function enqueue (elem) {
+  debug('ENQUEUE', elem[0].name, elem[1])
+  fs[gracefulQueue].push(elem)
+  retry()
+}
+
+// keep track of the timeout between retry() calls
+var retryTimer
+
+// reset the startTime and lastTime to now
+// this resets the start of the 60 second overall timeout as well as the
+// delay between attempts so that we'll retry these jobs sooner
+function resetQueue () {
+  var now = Date.now()
+  for (var i = 0; i < fs[gracefulQueue].length; ++i) {
+    // entries that are only a length of 2 are from an older version, don't
+    // bother modifying those since they'll be retried anyway.
+    if (fs[gracefulQueue][i].length > 2) {
+      fs[gracefulQueue][i][3] = now // startTime
+      fs[gracefulQueue][i][4] = now // lastTime
+    }
+  }
+  // call retry to make sure we're actively processing the queue
+  retry()
+}
+
+function retry () {
+  // clear the timer and remove it to help prevent unintended concurrency
+  clearTimeout(retryTimer)
+  retryTimer = undefined
+
+  if (fs[gracefulQueue].length === 0)
+    return
+
+  var elem = fs[gracefulQueue].shift()
+  var fn = elem[0]
+  var args = elem[1]
+  // these items may be unset if they were added by an older graceful-fs
+  var err = elem[2]
+  var startTime = elem[3]
+  var lastTime = elem[4]
+
+  // if we don't have a startTime we have no way of knowing if we've waited
+  // long enough, so go ahead and retry this item now
+  if (startTime === undefined) {
+    debug('RETRY', fn.name, args)
+    fn.apply(null, args)
+  } else if (Date.now() - startTime >= 60000) {
+    // it's been more than 60 seconds total, bail now
+    debug('TIMEOUT', fn.name, args)
+    var cb = args.pop()
+    if (typeof cb === 'function')
+      cb.call(null, err)
+  } else {
+    // the amount of time between the last attempt and right now
+    var sinceAttempt = Date.now() - lastTime
+    // the amount of time between when we first tried, and when we last tried
+    // rounded up to at least 1
+    var sinceStart = Math.max(lastTime - startTime, 1)
+    // backoff. wait longer than the total time we've been retrying, but only
+    // up to a maximum of 100ms
+    var desiredDelay = Math.min(sinceStart * 1.2, 100)
+    // it's been long enough since the last retry, do it again
+    if (sinceAttempt >= desiredDelay) {
+      debug('RETRY', fn.name, args)
+      fn.apply(null, args.concat([startTime]))
+    } else {
+      // if we can't do this job yet, push it to the end of the queue
+      // and let the next iteration check again
+      fs[gracefulQueue].push(elem)
+    }
+  }
+
+  // schedule our next run if one isn't already scheduled
+  if (retryTimer === undefined) {
+    retryTimer = setTimeout(retry, 0)
+  }
+}
+
+
+/***/ }),
+
+/***/ 2270:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var Stream = (__nccwpck_require__(2203).Stream)
+
+module.exports = legacy
+
+function legacy (fs) {
+  return {
+    ReadStream: ReadStream,
+    WriteStream: WriteStream
+  }
+
+  function ReadStream (path, options) {
+    if (!(this instanceof ReadStream)) return new ReadStream(path, options);
+
+    Stream.call(this);
+
+    var self = this;
+
+    this.path = path;
+    this.fd = null;
+    this.readable = true;
+    this.paused = false;
+
+    this.flags = 'r';
+    this.mode = 438; /*=0666*/
+    this.bufferSize = 64 * 1024;
+
+    options = options || {};
+
+    // Mixin options into this
+    var keys = Object.keys(options);
+    for (var index = 0, length = keys.length; index < length; index++) {
+      var key = keys[index];
+      this[key] = options[key];
+    }
+
+    if (this.encoding) this.setEncoding(this.encoding);
+
+    if (this.start !== undefined) {
+      if ('number' !== typeof this.start) {
+        throw TypeError('start must be a Number');
+      }
+      if (this.end === undefined) {
+        this.end = Infinity;
+      } else if ('number' !== typeof this.end) {
+        throw TypeError('end must be a Number');
+      }
+
+      if (this.start > this.end) {
+        throw new Error('start must be <= end');
+      }
+
+      this.pos = this.start;
+    }
+
+    if (this.fd !== null) {
+      process.nextTick(function() {
+        self._read();
+      });
+      return;
+    }
+
+    fs.open(this.path, this.flags, this.mode, function (err, fd) {
+      if (err) {
+        self.emit('error', err);
+        self.readable = false;
+        return;
+      }
+
+      self.fd = fd;
+      self.emit('open', fd);
+      self._read();
+    })
+  }
+
+  function WriteStream (path, options) {
+    if (!(this instanceof WriteStream)) return new WriteStream(path, options);
+
+    Stream.call(this);
+
+    this.path = path;
+    this.fd = null;
+    this.writable = true;
+
+    this.flags = 'w';
+    this.encoding = 'binary';
+    this.mode = 438; /*=0666*/
+    this.bytesWritten = 0;
+
+    options = options || {};
+
+    // Mixin options into this
+    var keys = Object.keys(options);
+    for (var index = 0, length = keys.length; index < length; index++) {
+      var key = keys[index];
+      this[key] = options[key];
+    }
+
+    if (this.start !== undefined) {
+      if ('number' !== typeof this.start) {
+        throw TypeError('start must be a Number');
+      }
+      if (this.start < 0) {
+        throw new Error('start must be >= zero');
+      }
+
+      this.pos = this.start;
+    }
+
+    this.busy = false;
+    this._queue = [];
+
+    if (this.fd === null) {
+      this._open = fs.open;
+      this._queue.push([this._open, this.path, this.flags, this.mode, undefined]);
+      this.flush();
+    }
+  }
+}
+
+
+/***/ }),
+
+/***/ 3501:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var constants = __nccwpck_require__(9140)
+
+var origCwd = process.cwd
+var cwd = null
+
+var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform
+
+process.cwd = function() {
+  if (!cwd)
+    cwd = origCwd.call(process)
+  return cwd
+}
+try {
+  process.cwd()
+} catch (er) {}
+
+// This check is needed until node.js 12 is required
+if (typeof process.chdir === 'function') {
+  var chdir = process.chdir
+  process.chdir = function (d) {
+    cwd = null
+    chdir.call(process, d)
+  }
+  if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir)
+}
+
+module.exports = patch
+
+function patch (fs) {
+  // (re-)implement some things that are known busted or missing.
+
+  // lchmod, broken prior to 0.6.2
+  // back-port the fix here.
+  if (constants.hasOwnProperty('O_SYMLINK') &&
+      process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+    patchLchmod(fs)
+  }
+
+  // lutimes implementation, or no-op
+  if (!fs.lutimes) {
+    patchLutimes(fs)
+  }
+
+  // https://github.com/isaacs/node-graceful-fs/issues/4
+  // Chown should not fail on einval or eperm if non-root.
+  // It should not fail on enosys ever, as this just indicates
+  // that a fs doesn't support the intended operation.
+
+  fs.chown = chownFix(fs.chown)
+  fs.fchown = chownFix(fs.fchown)
+  fs.lchown = chownFix(fs.lchown)
+
+  fs.chmod = chmodFix(fs.chmod)
+  fs.fchmod = chmodFix(fs.fchmod)
+  fs.lchmod = chmodFix(fs.lchmod)
+
+  fs.chownSync = chownFixSync(fs.chownSync)
+  fs.fchownSync = chownFixSync(fs.fchownSync)
+  fs.lchownSync = chownFixSync(fs.lchownSync)
+
+  fs.chmodSync = chmodFixSync(fs.chmodSync)
+  fs.fchmodSync = chmodFixSync(fs.fchmodSync)
+  fs.lchmodSync = chmodFixSync(fs.lchmodSync)
+
+  fs.stat = statFix(fs.stat)
+  fs.fstat = statFix(fs.fstat)
+  fs.lstat = statFix(fs.lstat)
+
+  fs.statSync = statFixSync(fs.statSync)
+  fs.fstatSync = statFixSync(fs.fstatSync)
+  fs.lstatSync = statFixSync(fs.lstatSync)
+
+  // if lchmod/lchown do not exist, then make them no-ops
+  if (fs.chmod && !fs.lchmod) {
+    fs.lchmod = function (path, mode, cb) {
+      if (cb) process.nextTick(cb)
+    }
+    fs.lchmodSync = function () {}
+  }
+  if (fs.chown && !fs.lchown) {
+    fs.lchown = function (path, uid, gid, cb) {
+      if (cb) process.nextTick(cb)
+    }
+    fs.lchownSync = function () {}
+  }
+
+  // on Windows, A/V software can lock the directory, causing this
+  // to fail with an EACCES or EPERM if the directory contains newly
+  // created files.  Try again on failure, for up to 60 seconds.
+
+  // Set the timeout this long because some Windows Anti-Virus, such as Parity
+  // bit9, may lock files for up to a minute, causing npm package install
+  // failures. Also, take care to yield the scheduler. Windows scheduling gives
+  // CPU to a busy looping process, which can cause the program causing the lock
+  // contention to be starved of CPU by node, so the contention doesn't resolve.
+  if (platform === "win32") {
+    fs.rename = typeof fs.rename !== 'function' ? fs.rename
+    : (function (fs$rename) {
+      function rename (from, to, cb) {
+        var start = Date.now()
+        var backoff = 0;
+        fs$rename(from, to, function CB (er) {
+          if (er
+              && (er.code === "EACCES" || er.code === "EPERM" || er.code === "EBUSY")
+              && Date.now() - start < 60000) {
+            setTimeout(function() {
+              fs.stat(to, function (stater, st) {
+                if (stater && stater.code === "ENOENT")
+                  fs$rename(from, to, CB);
+                else
+                  cb(er)
+              })
+            }, backoff)
+            if (backoff < 100)
+              backoff += 10;
+            return;
+          }
+          if (cb) cb(er)
+        })
+      }
+      if (Object.setPrototypeOf) Object.setPrototypeOf(rename, fs$rename)
+      return rename
+    })(fs.rename)
+  }
+
+  // if read() returns EAGAIN, then just try it again.
+  fs.read = typeof fs.read !== 'function' ? fs.read
+  : (function (fs$read) {
+    function read (fd, buffer, offset, length, position, callback_) {
+      var callback
+      if (callback_ && typeof callback_ === 'function') {
+        var eagCounter = 0
+        callback = function (er, _, __) {
+          if (er && er.code === 'EAGAIN' && eagCounter < 10) {
+            eagCounter ++
+            return fs$read.call(fs, fd, buffer, offset, length, position, callback)
+          }
+          callback_.apply(this, arguments)
+        }
+      }
+      return fs$read.call(fs, fd, buffer, offset, length, position, callback)
+    }
+
+    // This ensures `util.promisify` works as it does for native `fs.read`.
+    if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read)
+    return read
+  })(fs.read)
+
+  fs.readSync = typeof fs.readSync !== 'function' ? fs.readSync
+  : (function (fs$readSync) { return function (fd, buffer, offset, length, position) {
+    var eagCounter = 0
+    while (true) {
+      try {
+        return fs$readSync.call(fs, fd, buffer, offset, length, position)
+      } catch (er) {
+        if (er.code === 'EAGAIN' && eagCounter < 10) {
+          eagCounter ++
+          continue
+        }
+        throw er
+      }
+    }
+  }})(fs.readSync)
+
+  function patchLchmod (fs) {
+    fs.lchmod = function (path, mode, callback) {
+      fs.open( path
+             , constants.O_WRONLY | constants.O_SYMLINK
+             , mode
+             , function (err, fd) {
+        if (err) {
+          if (callback) callback(err)
+          return
+        }
+        // prefer to return the chmod error, if one occurs,
+        // but still try to close, and report closing errors if they occur.
+        fs.fchmod(fd, mode, function (err) {
+          fs.close(fd, function(err2) {
+            if (callback) callback(err || err2)
+          })
+        })
+      })
+    }
+
+    fs.lchmodSync = function (path, mode) {
+      var fd = fs.openSync(path, constants.O_WRONLY | constants.O_SYMLINK, mode)
+
+      // prefer to return the chmod error, if one occurs,
+      // but still try to close, and report closing errors if they occur.
+      var threw = true
+      var ret
+      try {
+        ret = fs.fchmodSync(fd, mode)
+        threw = false
+      } finally {
+        if (threw) {
+          try {
+            fs.closeSync(fd)
+          } catch (er) {}
+        } else {
+          fs.closeSync(fd)
+        }
+      }
+      return ret
+    }
+  }
+
+  function patchLutimes (fs) {
+    if (constants.hasOwnProperty("O_SYMLINK") && fs.futimes) {
+      fs.lutimes = function (path, at, mt, cb) {
+        fs.open(path, constants.O_SYMLINK, function (er, fd) {
+          if (er) {
+            if (cb) cb(er)
+            return
+          }
+          fs.futimes(fd, at, mt, function (er) {
+            fs.close(fd, function (er2) {
+              if (cb) cb(er || er2)
+            })
+          })
+        })
+      }
+
+      fs.lutimesSync = function (path, at, mt) {
+        var fd = fs.openSync(path, constants.O_SYMLINK)
+        var ret
+        var threw = true
+        try {
+          ret = fs.futimesSync(fd, at, mt)
+          threw = false
+        } finally {
+          if (threw) {
+            try {
+              fs.closeSync(fd)
+            } catch (er) {}
+          } else {
+            fs.closeSync(fd)
+          }
+        }
+        return ret
+      }
+
+    } else if (fs.futimes) {
+      fs.lutimes = function (_a, _b, _c, cb) { if (cb) process.nextTick(cb) }
+      fs.lutimesSync = function () {}
+    }
+  }
+
+  function chmodFix (orig) {
+    if (!orig) return orig
+    return function (target, mode, cb) {
+      return orig.call(fs, target, mode, function (er) {
+        if (chownErOk(er)) er = null
+        if (cb) cb.apply(this, arguments)
+      })
+    }
+  }
+
+  function chmodFixSync (orig) {
+    if (!orig) return orig
+    return function (target, mode) {
+      try {
+        return orig.call(fs, target, mode)
+      } catch (er) {
+        if (!chownErOk(er)) throw er
+      }
+    }
+  }
+
+
+  function chownFix (orig) {
+    if (!orig) return orig
+    return function (target, uid, gid, cb) {
+      return orig.call(fs, target, uid, gid, function (er) {
+        if (chownErOk(er)) er = null
+        if (cb) cb.apply(this, arguments)
+      })
+    }
+  }
+
+  function chownFixSync (orig) {
+    if (!orig) return orig
+    return function (target, uid, gid) {
+      try {
+        return orig.call(fs, target, uid, gid)
+      } catch (er) {
+        if (!chownErOk(er)) throw er
+      }
+    }
+  }
+
+  function statFix (orig) {
+    if (!orig) return orig
+    // Older versions of Node erroneously returned signed integers for
+    // uid + gid.
+    return function (target, options, cb) {
+      if (typeof options === 'function') {
+        cb = options
+        options = null
+      }
+      function callback (er, stats) {
+        if (stats) {
+          if (stats.uid < 0) stats.uid += 0x100000000
+          if (stats.gid < 0) stats.gid += 0x100000000
+        }
+        if (cb) cb.apply(this, arguments)
+      }
+      return options ? orig.call(fs, target, options, callback)
+        : orig.call(fs, target, callback)
+    }
+  }
+
+  function statFixSync (orig) {
+    if (!orig) return orig
+    // Older versions of Node erroneously returned signed integers for
+    // uid + gid.
+    return function (target, options) {
+      var stats = options ? orig.call(fs, target, options)
+        : orig.call(fs, target)
+      if (stats) {
+        if (stats.uid < 0) stats.uid += 0x100000000
+        if (stats.gid < 0) stats.gid += 0x100000000
+      }
+      return stats;
+    }
+  }
+
+  // ENOSYS means that the fs doesn't support the op. Just ignore
+  // that, because it doesn't matter.
+  //
+  // if there's no getuid, or if getuid() is something other
+  // than 0, and the error is EINVAL or EPERM, then just ignore
+  // it.
+  //
+  // This specific case is a silent failure in cp, install, tar,
+  // and most other unix tools that manage permissions.
+  //
+  // When running as root, or if other types of errors are
+  // encountered, then it's strict.
+  function chownErOk (er) {
+    if (!er)
+      return true
+
+    if (er.code === "ENOSYS")
+      return true
+
+    var nonroot = !process.getuid || process.getuid() !== 0
+    if (nonroot) {
+      if (er.code === "EINVAL" || er.code === "EPERM")
+        return true
+    }
+
+    return false
+  }
+}
+
+
+/***/ }),
+
 /***/ 1167:
 /***/ ((module) => {
 
@@ -5881,6 +6853,835 @@ let createColors = (enabled = isColorSupported) => {
 
 module.exports = createColors()
 module.exports.createColors = createColors
+
+
+/***/ }),
+
+/***/ 3648:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const lockfile = __nccwpck_require__(743);
+const { toPromise, toSync, toSyncOptions } = __nccwpck_require__(3271);
+
+async function lock(file, options) {
+    const release = await toPromise(lockfile.lock)(file, options);
+
+    return toPromise(release);
+}
+
+function lockSync(file, options) {
+    const release = toSync(lockfile.lock)(file, toSyncOptions(options));
+
+    return toSync(release);
+}
+
+function unlock(file, options) {
+    return toPromise(lockfile.unlock)(file, options);
+}
+
+function unlockSync(file, options) {
+    return toSync(lockfile.unlock)(file, toSyncOptions(options));
+}
+
+function check(file, options) {
+    return toPromise(lockfile.check)(file, options);
+}
+
+function checkSync(file, options) {
+    return toSync(lockfile.check)(file, toSyncOptions(options));
+}
+
+module.exports = lock;
+module.exports.lock = lock;
+module.exports.unlock = unlock;
+module.exports.lockSync = lockSync;
+module.exports.unlockSync = unlockSync;
+module.exports.check = check;
+module.exports.checkSync = checkSync;
+
+
+/***/ }),
+
+/***/ 3271:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const fs = __nccwpck_require__(5744);
+
+function createSyncFs(fs) {
+    const methods = ['mkdir', 'realpath', 'stat', 'rmdir', 'utimes'];
+    const newFs = { ...fs };
+
+    methods.forEach((method) => {
+        newFs[method] = (...args) => {
+            const callback = args.pop();
+            let ret;
+
+            try {
+                ret = fs[`${method}Sync`](...args);
+            } catch (err) {
+                return callback(err);
+            }
+
+            callback(null, ret);
+        };
+    });
+
+    return newFs;
+}
+
+// ----------------------------------------------------------
+
+function toPromise(method) {
+    return (...args) => new Promise((resolve, reject) => {
+        args.push((err, result) => {
+            if (err) {
+                reject(err);
+            } else {
+                resolve(result);
+            }
+        });
+
+        method(...args);
+    });
+}
+
+function toSync(method) {
+    return (...args) => {
+        let err;
+        let result;
+
+        args.push((_err, _result) => {
+            err = _err;
+            result = _result;
+        });
+
+        method(...args);
+
+        if (err) {
+            throw err;
+        }
+
+        return result;
+    };
+}
+
+function toSyncOptions(options) {
+    // Shallow clone options because we are oging to mutate them
+    options = { ...options };
+
+    // Transform fs to use the sync methods instead
+    options.fs = createSyncFs(options.fs || fs);
+
+    // Retries are not allowed because it requires the flow to be sync
+    if (
+        (typeof options.retries === 'number' && options.retries > 0) ||
+        (options.retries && typeof options.retries.retries === 'number' && options.retries.retries > 0)
+    ) {
+        throw Object.assign(new Error('Cannot use retries with the sync api'), { code: 'ESYNC' });
+    }
+
+    return options;
+}
+
+module.exports = {
+    toPromise,
+    toSync,
+    toSyncOptions,
+};
+
+
+/***/ }),
+
+/***/ 743:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const path = __nccwpck_require__(6928);
+const fs = __nccwpck_require__(5744);
+const retry = __nccwpck_require__(5546);
+const onExit = __nccwpck_require__(6627);
+const mtimePrecision = __nccwpck_require__(4747);
+
+const locks = {};
+
+function getLockFile(file, options) {
+    return options.lockfilePath || `${file}.lock`;
+}
+
+function resolveCanonicalPath(file, options, callback) {
+    if (!options.realpath) {
+        return callback(null, path.resolve(file));
+    }
+
+    // Use realpath to resolve symlinks
+    // It also resolves relative paths
+    options.fs.realpath(file, callback);
+}
+
+function acquireLock(file, options, callback) {
+    const lockfilePath = getLockFile(file, options);
+
+    // Use mkdir to create the lockfile (atomic operation)
+    options.fs.mkdir(lockfilePath, (err) => {
+        if (!err) {
+            // At this point, we acquired the lock!
+            // Probe the mtime precision
+            return mtimePrecision.probe(lockfilePath, options.fs, (err, mtime, mtimePrecision) => {
+                // If it failed, try to remove the lock..
+                /* istanbul ignore if */
+                if (err) {
+                    options.fs.rmdir(lockfilePath, () => {});
+
+                    return callback(err);
+                }
+
+                callback(null, mtime, mtimePrecision);
+            });
+        }
+
+        // If error is not EEXIST then some other error occurred while locking
+        if (err.code !== 'EEXIST') {
+            return callback(err);
+        }
+
+        // Otherwise, check if lock is stale by analyzing the file mtime
+        if (options.stale <= 0) {
+            return callback(Object.assign(new Error('Lock file is already being held'), { code: 'ELOCKED', file }));
+        }
+
+        options.fs.stat(lockfilePath, (err, stat) => {
+            if (err) {
+                // Retry if the lockfile has been removed (meanwhile)
+                // Skip stale check to avoid recursiveness
+                if (err.code === 'ENOENT') {
+                    return acquireLock(file, { ...options, stale: 0 }, callback);
+                }
+
+                return callback(err);
+            }
+
+            if (!isLockStale(stat, options)) {
+                return callback(Object.assign(new Error('Lock file is already being held'), { code: 'ELOCKED', file }));
+            }
+
+            // If it's stale, remove it and try again!
+            // Skip stale check to avoid recursiveness
+            removeLock(file, options, (err) => {
+                if (err) {
+                    return callback(err);
+                }
+
+                acquireLock(file, { ...options, stale: 0 }, callback);
+            });
+        });
+    });
+}
+
+function isLockStale(stat, options) {
+    return stat.mtime.getTime() < Date.now() - options.stale;
+}
+
+function removeLock(file, options, callback) {
+    // Remove lockfile, ignoring ENOENT errors
+    options.fs.rmdir(getLockFile(file, options), (err) => {
+        if (err && err.code !== 'ENOENT') {
+            return callback(err);
+        }
+
+        callback();
+    });
+}
+
+function updateLock(file, options) {
+    const lock = locks[file];
+
+    // Just for safety, should never happen
+    /* istanbul ignore if */
+    if (lock.updateTimeout) {
+        return;
+    }
+
+    lock.updateDelay = lock.updateDelay || options.update;
+    lock.updateTimeout = setTimeout(() => {
+        lock.updateTimeout = null;
+
+        // Stat the file to check if mtime is still ours
+        // If it is, we can still recover from a system sleep or a busy event loop
+        options.fs.stat(lock.lockfilePath, (err, stat) => {
+            const isOverThreshold = lock.lastUpdate + options.stale < Date.now();
+
+            // If it failed to update the lockfile, keep trying unless
+            // the lockfile was deleted or we are over the threshold
+            if (err) {
+                if (err.code === 'ENOENT' || isOverThreshold) {
+                    return setLockAsCompromised(file, lock, Object.assign(err, { code: 'ECOMPROMISED' }));
+                }
+
+                lock.updateDelay = 1000;
+
+                return updateLock(file, options);
+            }
+
+            const isMtimeOurs = lock.mtime.getTime() === stat.mtime.getTime();
+
+            if (!isMtimeOurs) {
+                return setLockAsCompromised(
+                    file,
+                    lock,
+                    Object.assign(
+                        new Error('Unable to update lock within the stale threshold'),
+                        { code: 'ECOMPROMISED' }
+                    ));
+            }
+
+            const mtime = mtimePrecision.getMtime(lock.mtimePrecision);
+
+            options.fs.utimes(lock.lockfilePath, mtime, mtime, (err) => {
+                const isOverThreshold = lock.lastUpdate + options.stale < Date.now();
+
+                // Ignore if the lock was released
+                if (lock.released) {
+                    return;
+                }
+
+                // If it failed to update the lockfile, keep trying unless
+                // the lockfile was deleted or we are over the threshold
+                if (err) {
+                    if (err.code === 'ENOENT' || isOverThreshold) {
+                        return setLockAsCompromised(file, lock, Object.assign(err, { code: 'ECOMPROMISED' }));
+                    }
+
+                    lock.updateDelay = 1000;
+
+                    return updateLock(file, options);
+                }
+
+                // All ok, keep updating..
+                lock.mtime = mtime;
+                lock.lastUpdate = Date.now();
+                lock.updateDelay = null;
+                updateLock(file, options);
+            });
+        });
+    }, lock.updateDelay);
+
+    // Unref the timer so that the nodejs process can exit freely
+    // This is safe because all acquired locks will be automatically released
+    // on process exit
+
+    // We first check that `lock.updateTimeout.unref` exists because some users
+    // may be using this module outside of NodeJS (e.g., in an electron app),
+    // and in those cases `setTimeout` return an integer.
+    /* istanbul ignore else */
+    if (lock.updateTimeout.unref) {
+        lock.updateTimeout.unref();
+    }
+}
+
+function setLockAsCompromised(file, lock, err) {
+    // Signal the lock has been released
+    lock.released = true;
+
+    // Cancel lock mtime update
+    // Just for safety, at this point updateTimeout should be null
+    /* istanbul ignore if */
+    if (lock.updateTimeout) {
+        clearTimeout(lock.updateTimeout);
+    }
+
+    if (locks[file] === lock) {
+        delete locks[file];
+    }
+
+    lock.options.onCompromised(err);
+}
+
+// ----------------------------------------------------------
+
+function lock(file, options, callback) {
+    /* istanbul ignore next */
+    options = {
+        stale: 10000,
+        update: null,
+        realpath: true,
+        retries: 0,
+        fs,
+        onCompromised: (err) => { throw err; },
+        ...options,
+    };
+
+    options.retries = options.retries || 0;
+    options.retries = typeof options.retries === 'number' ? { retries: options.retries } : options.retries;
+    options.stale = Math.max(options.stale || 0, 2000);
+    options.update = options.update == null ? options.stale / 2 : options.update || 0;
+    options.update = Math.max(Math.min(options.update, options.stale / 2), 1000);
+
+    // Resolve to a canonical file path
+    resolveCanonicalPath(file, options, (err, file) => {
+        if (err) {
+            return callback(err);
+        }
+
+        // Attempt to acquire the lock
+        const operation = retry.operation(options.retries);
+
+        operation.attempt(() => {
+            acquireLock(file, options, (err, mtime, mtimePrecision) => {
+                if (operation.retry(err)) {
+                    return;
+                }
+
+                if (err) {
+                    return callback(operation.mainError());
+                }
+
+                // We now own the lock
+                const lock = locks[file] = {
+                    lockfilePath: getLockFile(file, options),
+                    mtime,
+                    mtimePrecision,
+                    options,
+                    lastUpdate: Date.now(),
+                };
+
+                // We must keep the lock fresh to avoid staleness
+                updateLock(file, options);
+
+                callback(null, (releasedCallback) => {
+                    if (lock.released) {
+                        return releasedCallback &&
+                            releasedCallback(Object.assign(new Error('Lock is already released'), { code: 'ERELEASED' }));
+                    }
+
+                    // Not necessary to use realpath twice when unlocking
+                    unlock(file, { ...options, realpath: false }, releasedCallback);
+                });
+            });
+        });
+    });
+}
+
+function unlock(file, options, callback) {
+    options = {
+        fs,
+        realpath: true,
+        ...options,
+    };
+
+    // Resolve to a canonical file path
+    resolveCanonicalPath(file, options, (err, file) => {
+        if (err) {
+            return callback(err);
+        }
+
+        // Skip if the lock is not acquired
+        const lock = locks[file];
+
+        if (!lock) {
+            return callback(Object.assign(new Error('Lock is not acquired/owned by you'), { code: 'ENOTACQUIRED' }));
+        }
+
+        lock.updateTimeout && clearTimeout(lock.updateTimeout); // Cancel lock mtime update
+        lock.released = true; // Signal the lock has been released
+        delete locks[file]; // Delete from locks
+
+        removeLock(file, options, callback);
+    });
+}
+
+function check(file, options, callback) {
+    options = {
+        stale: 10000,
+        realpath: true,
+        fs,
+        ...options,
+    };
+
+    options.stale = Math.max(options.stale || 0, 2000);
+
+    // Resolve to a canonical file path
+    resolveCanonicalPath(file, options, (err, file) => {
+        if (err) {
+            return callback(err);
+        }
+
+        // Check if lockfile exists
+        options.fs.stat(getLockFile(file, options), (err, stat) => {
+            if (err) {
+                // If does not exist, file is not locked. Otherwise, callback with error
+                return err.code === 'ENOENT' ? callback(null, false) : callback(err);
+            }
+
+            // Otherwise, check if lock is stale by analyzing the file mtime
+            return callback(null, !isLockStale(stat, options));
+        });
+    });
+}
+
+function getLocks() {
+    return locks;
+}
+
+// Remove acquired locks on exit
+/* istanbul ignore next */
+onExit(() => {
+    for (const file in locks) {
+        const options = locks[file].options;
+
+        try { options.fs.rmdirSync(getLockFile(file, options)); } catch (e) { /* Empty */ }
+    }
+});
+
+module.exports.lock = lock;
+module.exports.unlock = unlock;
+module.exports.check = check;
+module.exports.getLocks = getLocks;
+
+
+/***/ }),
+
+/***/ 4747:
+/***/ ((module) => {
+
+
+
+const cacheSymbol = Symbol();
+
+function probe(file, fs, callback) {
+    const cachedPrecision = fs[cacheSymbol];
+
+    if (cachedPrecision) {
+        return fs.stat(file, (err, stat) => {
+            /* istanbul ignore if */
+            if (err) {
+                return callback(err);
+            }
+
+            callback(null, stat.mtime, cachedPrecision);
+        });
+    }
+
+    // Set mtime by ceiling Date.now() to seconds + 5ms so that it's "not on the second"
+    const mtime = new Date((Math.ceil(Date.now() / 1000) * 1000) + 5);
+
+    fs.utimes(file, mtime, mtime, (err) => {
+        /* istanbul ignore if */
+        if (err) {
+            return callback(err);
+        }
+
+        fs.stat(file, (err, stat) => {
+            /* istanbul ignore if */
+            if (err) {
+                return callback(err);
+            }
+
+            const precision = stat.mtime.getTime() % 1000 === 0 ? 's' : 'ms';
+
+            // Cache the precision in a non-enumerable way
+            Object.defineProperty(fs, cacheSymbol, { value: precision });
+
+            callback(null, stat.mtime, precision);
+        });
+    });
+}
+
+function getMtime(precision) {
+    let now = Date.now();
+
+    if (precision === 's') {
+        now = Math.ceil(now / 1000) * 1000;
+    }
+
+    return new Date(now);
+}
+
+module.exports.probe = probe;
+module.exports.getMtime = getMtime;
+
+
+/***/ }),
+
+/***/ 5546:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__(7084);
+
+/***/ }),
+
+/***/ 7084:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var RetryOperation = __nccwpck_require__(9538);
+
+exports.operation = function(options) {
+  var timeouts = exports.timeouts(options);
+  return new RetryOperation(timeouts, {
+      forever: options && options.forever,
+      unref: options && options.unref,
+      maxRetryTime: options && options.maxRetryTime
+  });
+};
+
+exports.timeouts = function(options) {
+  if (options instanceof Array) {
+    return [].concat(options);
+  }
+
+  var opts = {
+    retries: 10,
+    factor: 2,
+    minTimeout: 1 * 1000,
+    maxTimeout: Infinity,
+    randomize: false
+  };
+  for (var key in options) {
+    opts[key] = options[key];
+  }
+
+  if (opts.minTimeout > opts.maxTimeout) {
+    throw new Error('minTimeout is greater than maxTimeout');
+  }
+
+  var timeouts = [];
+  for (var i = 0; i < opts.retries; i++) {
+    timeouts.push(this.createTimeout(i, opts));
+  }
+
+  if (options && options.forever && !timeouts.length) {
+    timeouts.push(this.createTimeout(i, opts));
+  }
+
+  // sort the array numerically ascending
+  timeouts.sort(function(a,b) {
+    return a - b;
+  });
+
+  return timeouts;
+};
+
+exports.createTimeout = function(attempt, opts) {
+  var random = (opts.randomize)
+    ? (Math.random() + 1)
+    : 1;
+
+  var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt));
+  timeout = Math.min(timeout, opts.maxTimeout);
+
+  return timeout;
+};
+
+exports.wrap = function(obj, options, methods) {
+  if (options instanceof Array) {
+    methods = options;
+    options = null;
+  }
+
+  if (!methods) {
+    methods = [];
+    for (var key in obj) {
+      if (typeof obj[key] === 'function') {
+        methods.push(key);
+      }
+    }
+  }
+
+  for (var i = 0; i < methods.length; i++) {
+    var method   = methods[i];
+    var original = obj[method];
+
+    obj[method] = function retryWrapper(original) {
+      var op       = exports.operation(options);
+      var args     = Array.prototype.slice.call(arguments, 1);
+      var callback = args.pop();
+
+      args.push(function(err) {
+        if (op.retry(err)) {
+          return;
+        }
+        if (err) {
+          arguments[0] = op.mainError();
+        }
+        callback.apply(this, arguments);
+      });
+
+      op.attempt(function() {
+        original.apply(obj, args);
+      });
+    }.bind(obj, original);
+    obj[method].options = options;
+  }
+};
+
+
+/***/ }),
+
+/***/ 9538:
+/***/ ((module) => {
+
+function RetryOperation(timeouts, options) {
+  // Compatibility for the old (timeouts, retryForever) signature
+  if (typeof options === 'boolean') {
+    options = { forever: options };
+  }
+
+  this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+  this._timeouts = timeouts;
+  this._options = options || {};
+  this._maxRetryTime = options && options.maxRetryTime || Infinity;
+  this._fn = null;
+  this._errors = [];
+  this._attempts = 1;
+  this._operationTimeout = null;
+  this._operationTimeoutCb = null;
+  this._timeout = null;
+  this._operationStart = null;
+
+  if (this._options.forever) {
+    this._cachedTimeouts = this._timeouts.slice(0);
+  }
+}
+module.exports = RetryOperation;
+
+RetryOperation.prototype.reset = function() {
+  this._attempts = 1;
+  this._timeouts = this._originalTimeouts;
+}
+
+RetryOperation.prototype.stop = function() {
+  if (this._timeout) {
+    clearTimeout(this._timeout);
+  }
+
+  this._timeouts       = [];
+  this._cachedTimeouts = null;
+};
+
+RetryOperation.prototype.retry = function(err) {
+  if (this._timeout) {
+    clearTimeout(this._timeout);
+  }
+
+  if (!err) {
+    return false;
+  }
+  var currentTime = new Date().getTime();
+  if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+    this._errors.unshift(new Error('RetryOperation timeout occurred'));
+    return false;
+  }
+
+  this._errors.push(err);
+
+  var timeout = this._timeouts.shift();
+  if (timeout === undefined) {
+    if (this._cachedTimeouts) {
+      // retry forever, only keep last error
+      this._errors.splice(this._errors.length - 1, this._errors.length);
+      this._timeouts = this._cachedTimeouts.slice(0);
+      timeout = this._timeouts.shift();
+    } else {
+      return false;
+    }
+  }
+
+  var self = this;
+  var timer = setTimeout(function() {
+    self._attempts++;
+
+    if (self._operationTimeoutCb) {
+      self._timeout = setTimeout(function() {
+        self._operationTimeoutCb(self._attempts);
+      }, self._operationTimeout);
+
+      if (self._options.unref) {
+          self._timeout.unref();
+      }
+    }
+
+    self._fn(self._attempts);
+  }, timeout);
+
+  if (this._options.unref) {
+      timer.unref();
+  }
+
+  return true;
+};
+
+RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+  this._fn = fn;
+
+  if (timeoutOps) {
+    if (timeoutOps.timeout) {
+      this._operationTimeout = timeoutOps.timeout;
+    }
+    if (timeoutOps.cb) {
+      this._operationTimeoutCb = timeoutOps.cb;
+    }
+  }
+
+  var self = this;
+  if (this._operationTimeoutCb) {
+    this._timeout = setTimeout(function() {
+      self._operationTimeoutCb();
+    }, self._operationTimeout);
+  }
+
+  this._operationStart = new Date().getTime();
+
+  this._fn(this._attempts);
+};
+
+RetryOperation.prototype.try = function(fn) {
+  console.log('Using RetryOperation.try() is deprecated');
+  this.attempt(fn);
+};
+
+RetryOperation.prototype.start = function(fn) {
+  console.log('Using RetryOperation.start() is deprecated');
+  this.attempt(fn);
+};
+
+RetryOperation.prototype.start = RetryOperation.prototype.try;
+
+RetryOperation.prototype.errors = function() {
+  return this._errors;
+};
+
+RetryOperation.prototype.attempts = function() {
+  return this._attempts;
+};
+
+RetryOperation.prototype.mainError = function() {
+  if (this._errors.length === 0) {
+    return null;
+  }
+
+  var counts = {};
+  var mainError = null;
+  var mainErrorCount = 0;
+
+  for (var i = 0; i < this._errors.length; i++) {
+    var error = this._errors[i];
+    var message = error.message;
+    var count = (counts[message] || 0) + 1;
+
+    counts[message] = count;
+
+    if (count >= mainErrorCount) {
+      mainError = error;
+      mainErrorCount = count;
+    }
+  }
+
+  return mainError;
+};
 
 
 /***/ }),
@@ -9120,6 +10921,275 @@ const validRange = (range, options) => {
   }
 }
 module.exports = validRange
+
+
+/***/ }),
+
+/***/ 6627:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+// Note: since nyc uses this module to output coverage, any lines
+// that are in the direct sync flow of nyc's outputCoverage are
+// ignored, since we can never get coverage for them.
+// grab a reference to node's real process object right away
+var process = global.process
+
+const processOk = function (process) {
+  return process &&
+    typeof process === 'object' &&
+    typeof process.removeListener === 'function' &&
+    typeof process.emit === 'function' &&
+    typeof process.reallyExit === 'function' &&
+    typeof process.listeners === 'function' &&
+    typeof process.kill === 'function' &&
+    typeof process.pid === 'number' &&
+    typeof process.on === 'function'
+}
+
+// some kind of non-node environment, just no-op
+/* istanbul ignore if */
+if (!processOk(process)) {
+  module.exports = function () {
+    return function () {}
+  }
+} else {
+  var assert = __nccwpck_require__(2613)
+  var signals = __nccwpck_require__(1430)
+  var isWin = /^win/i.test(process.platform)
+
+  var EE = __nccwpck_require__(4434)
+  /* istanbul ignore if */
+  if (typeof EE !== 'function') {
+    EE = EE.EventEmitter
+  }
+
+  var emitter
+  if (process.__signal_exit_emitter__) {
+    emitter = process.__signal_exit_emitter__
+  } else {
+    emitter = process.__signal_exit_emitter__ = new EE()
+    emitter.count = 0
+    emitter.emitted = {}
+  }
+
+  // Because this emitter is a global, we have to check to see if a
+  // previous version of this library failed to enable infinite listeners.
+  // I know what you're about to say.  But literally everything about
+  // signal-exit is a compromise with evil.  Get used to it.
+  if (!emitter.infinite) {
+    emitter.setMaxListeners(Infinity)
+    emitter.infinite = true
+  }
+
+  module.exports = function (cb, opts) {
+    /* istanbul ignore if */
+    if (!processOk(global.process)) {
+      return function () {}
+    }
+    assert.equal(typeof cb, 'function', 'a callback must be provided for exit handler')
+
+    if (loaded === false) {
+      load()
+    }
+
+    var ev = 'exit'
+    if (opts && opts.alwaysLast) {
+      ev = 'afterexit'
+    }
+
+    var remove = function () {
+      emitter.removeListener(ev, cb)
+      if (emitter.listeners('exit').length === 0 &&
+          emitter.listeners('afterexit').length === 0) {
+        unload()
+      }
+    }
+    emitter.on(ev, cb)
+
+    return remove
+  }
+
+  var unload = function unload () {
+    if (!loaded || !processOk(global.process)) {
+      return
+    }
+    loaded = false
+
+    signals.forEach(function (sig) {
+      try {
+        process.removeListener(sig, sigListeners[sig])
+      } catch (er) {}
+    })
+    process.emit = originalProcessEmit
+    process.reallyExit = originalProcessReallyExit
+    emitter.count -= 1
+  }
+  module.exports.unload = unload
+
+  var emit = function emit (event, code, signal) {
+    /* istanbul ignore if */
+    if (emitter.emitted[event]) {
+      return
+    }
+    emitter.emitted[event] = true
+    emitter.emit(event, code, signal)
+  }
+
+  // { <signal>: <listener fn>, ... }
+  var sigListeners = {}
+  signals.forEach(function (sig) {
+    sigListeners[sig] = function listener () {
+      /* istanbul ignore if */
+      if (!processOk(global.process)) {
+        return
+      }
+      // If there are no other listeners, an exit is coming!
+      // Simplest way: remove us and then re-send the signal.
+      // We know that this will kill the process, so we can
+      // safely emit now.
+      var listeners = process.listeners(sig)
+      if (listeners.length === emitter.count) {
+        unload()
+        emit('exit', null, sig)
+        /* istanbul ignore next */
+        emit('afterexit', null, sig)
+        /* istanbul ignore next */
+        if (isWin && sig === 'SIGHUP') {
+          // "SIGHUP" throws an `ENOSYS` error on Windows,
+          // so use a supported signal instead
+          sig = 'SIGINT'
+        }
+        /* istanbul ignore next */
+        process.kill(process.pid, sig)
+      }
+    }
+  })
+
+  module.exports.signals = function () {
+    return signals
+  }
+
+  var loaded = false
+
+  var load = function load () {
+    if (loaded || !processOk(global.process)) {
+      return
+    }
+    loaded = true
+
+    // This is the number of onSignalExit's that are in play.
+    // It's important so that we can count the correct number of
+    // listeners on signals, and don't wait for the other one to
+    // handle it instead of us.
+    emitter.count += 1
+
+    signals = signals.filter(function (sig) {
+      try {
+        process.on(sig, sigListeners[sig])
+        return true
+      } catch (er) {
+        return false
+      }
+    })
+
+    process.emit = processEmit
+    process.reallyExit = processReallyExit
+  }
+  module.exports.load = load
+
+  var originalProcessReallyExit = process.reallyExit
+  var processReallyExit = function processReallyExit (code) {
+    /* istanbul ignore if */
+    if (!processOk(global.process)) {
+      return
+    }
+    process.exitCode = code || /* istanbul ignore next */ 0
+    emit('exit', process.exitCode, null)
+    /* istanbul ignore next */
+    emit('afterexit', process.exitCode, null)
+    /* istanbul ignore next */
+    originalProcessReallyExit.call(process, process.exitCode)
+  }
+
+  var originalProcessEmit = process.emit
+  var processEmit = function processEmit (ev, arg) {
+    if (ev === 'exit' && processOk(global.process)) {
+      /* istanbul ignore else */
+      if (arg !== undefined) {
+        process.exitCode = arg
+      }
+      var ret = originalProcessEmit.apply(this, arguments)
+      /* istanbul ignore next */
+      emit('exit', process.exitCode, null)
+      /* istanbul ignore next */
+      emit('afterexit', process.exitCode, null)
+      /* istanbul ignore next */
+      return ret
+    } else {
+      return originalProcessEmit.apply(this, arguments)
+    }
+  }
+}
+
+
+/***/ }),
+
+/***/ 1430:
+/***/ ((module) => {
+
+// This is not the set of all possible signals.
+//
+// It IS, however, the set of all signals that trigger
+// an exit on either Linux or BSD systems.  Linux is a
+// superset of the signal names supported on BSD, and
+// the unknown signals just fail to register, so we can
+// catch that easily enough.
+//
+// Don't bother with SIGKILL.  It's uncatchable, which
+// means that we can't fire any callbacks anyway.
+//
+// If a user does happen to register a handler on a non-
+// fatal signal like SIGWINCH or something, and then
+// exit, it'll end up firing `process.emit('exit')`, so
+// the handler will be fired anyway.
+//
+// SIGBUS, SIGFPE, SIGSEGV and SIGILL, when not raised
+// artificially, inherently leave the process in a
+// state from which it is not safe to try and enter JS
+// listeners.
+module.exports = [
+  'SIGABRT',
+  'SIGALRM',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM'
+]
+
+if (process.platform !== 'win32') {
+  module.exports.push(
+    'SIGVTALRM',
+    'SIGXCPU',
+    'SIGXFSZ',
+    'SIGUSR2',
+    'SIGTRAP',
+    'SIGSYS',
+    'SIGQUIT',
+    'SIGIOT'
+    // should detect profiler and enable/disable accordingly.
+    // see #21
+    // 'SIGPROF'
+  )
+}
+
+if (process.platform === 'linux') {
+  module.exports.push(
+    'SIGIO',
+    'SIGPOLL',
+    'SIGPWR',
+    'SIGSTKFLT',
+    'SIGUNUSED'
+  )
+}
 
 
 /***/ }),
@@ -37493,7 +39563,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6236:
+/***/ 457:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37531,15 +39601,17 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./packages/core/src/errors.ts
+// Each subclass spells out its `name`: bundlers rename classes (ncc: `errors_ConfigurationError`),
+// and the name reaches the JSON report and the summary.
 class SecgateError extends Error {
     constructor(message) {
         super(message);
-        this.name = new.target.name;
     }
 }
 /** The user's inputs or policy file are wrong. `key` points at the bad setting. */
-class ConfigurationError extends SecgateError {
+class errors_ConfigurationError extends SecgateError {
     key;
+    name = 'ConfigurationError';
     kind = 'configuration';
     constructor(message, key) {
         super(key ? `${key}: ${message}` : message);
@@ -37549,6 +39621,7 @@ class ConfigurationError extends SecgateError {
 /** Download, checksum, extraction or pip install of a tool failed. */
 class ToolInstallError extends SecgateError {
     tool;
+    name = 'ToolInstallError';
     kind = 'tool-install';
     constructor(tool, message) {
         super(`${tool}: install failed: ${message}`);
@@ -37560,6 +39633,7 @@ class ChecksumMismatchError extends ToolInstallError {
     asset;
     expected;
     actual;
+    name = 'ChecksumMismatchError';
     constructor(tool, asset, expected, actual) {
         super(tool, `checksum mismatch for ${asset}: expected sha256 ${expected}, got ${actual}`);
         this.asset = asset;
@@ -37572,6 +39646,7 @@ class ToolFailureError extends SecgateError {
     tool;
     exitCode;
     stderrTail;
+    name = 'ToolFailureError';
     kind = 'tool-failure';
     constructor(tool, message, exitCode, stderrTail) {
         super(`${tool}: ${message}${stderrTail ? ` — stderr tail: ${lastLines(stderrTail, 5)}` : ''}`);
@@ -37583,23 +39658,47 @@ class ToolFailureError extends SecgateError {
 /** The tool did not finish within its time limit and was killed. */
 class ToolTimeoutError extends ToolFailureError {
     timeoutMs;
+    name = 'ToolTimeoutError';
     kind = 'tool-timeout';
     constructor(tool, timeoutMs, stderrTail) {
         super(tool, `timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was killed`, undefined, stderrTail);
         this.timeoutMs = timeoutMs;
     }
 }
-/** The tool's report is missing, empty, truncated or not in the expected shape. */
+/**
+ * The tool's report is missing, empty, truncated or not in the expected shape. `detail` is the
+ * problem without the tool prefix, so the engine can re-raise it with the tool's stderr tail (an
+ * empty report usually means the tool crashed, and only its stderr says why).
+ */
 class ToolOutputError extends ToolFailureError {
+    detail;
+    name = 'ToolOutputError';
     kind = 'tool-output';
-    constructor(tool, message) {
-        super(tool, `unreadable output: ${message}`);
+    constructor(tool, detail, stderrTail) {
+        super(tool, `unreadable output: ${detail}`, undefined, stderrTail);
+        this.detail = detail;
+    }
+}
+/**
+ * A tool the user asked for did not run (nothing it could scan here, or a precondition failed).
+ * Never a pass: a tool that is not wanted is deselected (`tools` input, policy `enabled: false`).
+ */
+class ToolSkippedError extends SecgateError {
+    tool;
+    reason;
+    name = 'ToolSkippedError';
+    kind = 'tool-skipped';
+    constructor(tool, reason) {
+        super(`${tool}: requested but not run: ${reason}; deselect it (tools input) if it is not wanted here`);
+        this.tool = tool;
+        this.reason = reason;
     }
 }
 /** The gate itself: findings at or above `fail-on` remain after policy. */
 class FindingsOverThresholdError extends SecgateError {
     count;
     threshold;
+    name = 'FindingsOverThresholdError';
     kind = 'findings-over-threshold';
     constructor(count, threshold) {
         super(`${count} finding(s) at or above severity '${threshold}'`);
@@ -37607,7 +39706,7 @@ class FindingsOverThresholdError extends SecgateError {
         this.threshold = threshold;
     }
 }
-function errorMessage(error) {
+function errors_errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     try {
@@ -37623,58 +39722,699 @@ function lastLines(text, count) {
 
 ;// CONCATENATED MODULE: ./packages/core/src/adapter.ts
 
-/** Reads a tool's JSON report: empty, truncated or non-JSON output is a named ToolOutputError. */
+/** Reads a tool's JSON report: empty, truncated, non-JSON or garbled output is a named ToolOutputError. */
 function parseJsonReport(tool, text) {
     if (text.trim() === '')
         throw new ToolOutputError(tool, 'the JSON report is empty');
+    let value;
     try {
-        return JSON.parse(text);
+        value = JSON.parse(text);
     }
     catch (error) {
-        throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${error.message})`);
+        // Only the position: V8's message quotes the text around it, which may hold a secret.
+        const position = /position (\d+)/.exec(error.message)?.[1];
+        const where = position ? `invalid at character ${position} of ${text.length}` : `ends early after ${text.length} characters`;
+        throw new ToolOutputError(tool, `the JSON report is truncated or not JSON (${where})`);
+    }
+    const duplicate = duplicateJsonKey(text);
+    if (duplicate !== undefined) {
+        // JSON.parse keeps the last of two equal keys; no tool writes them, so the report is garbled
+        // and either value could be the real one.
+        throw new ToolOutputError(tool, `the JSON report repeats the key ${JSON.stringify(duplicate.slice(0, 60))} in one object`);
+    }
+    return value;
+}
+/**
+ * The first key that occurs twice in one object of `text` (valid JSON), or undefined. A single
+ * pass with an explicit stack: no recursion, so deeply nested input cannot overflow the call stack.
+ */
+function duplicateJsonKey(text) {
+    const stack = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            let end = i + 1;
+            while (text[end] !== '"')
+                end += text[end] === '\\' ? 2 : 1;
+            const keys = stack[stack.length - 1];
+            let next = end + 1;
+            while (next < text.length && ' \t\r\n'.includes(text[next]))
+                next++;
+            if (keys && text[next] === ':') {
+                const key = JSON.parse(text.slice(i, end + 1));
+                if (keys.has(key))
+                    return key;
+                keys.add(key);
+            }
+            i = end + 1;
+            continue;
+        }
+        if (c === '{')
+            stack.push(new Set());
+        else if (c === '[')
+            stack.push(undefined);
+        else if (c === '}' || c === ']')
+            stack.pop();
+        i++;
+    }
+    return undefined;
+}
+/** Largest line or column number taken from a report; anything above it is garbled, not a file. */
+const MAX_POSITION = 100_000_000;
+/** Longest path taken from a report (PATH_MAX on Linux). */
+const MAX_PATH_LENGTH = 4096;
+/** Longest file or folder name (NAME_MAX on Linux, in bytes). */
+const MAX_NAME_BYTES = 255;
+/**
+ * Why `text` cannot be a path a tool found in the scanned tree, or undefined. A path no file
+ * system accepts (NUL, a 300-byte name) would only make the file reads after parsing throw.
+ */
+function pathProblem(text) {
+    if (text === '')
+        return 'is empty';
+    if (text.includes('\u0000'))
+        return 'holds a NUL character';
+    if (text.length > MAX_PATH_LENGTH)
+        return `is longer than ${MAX_PATH_LENGTH} characters`;
+    if (text.split(/[\\/]/).some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES))
+        return `has a name longer than ${MAX_NAME_BYTES} bytes`;
+    return undefined;
+}
+function describe(value) {
+    if (value === undefined)
+        return 'missing';
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    if (typeof value === 'number')
+        return Number.isFinite(value) ? `the number ${value}` : String(value);
+    return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+/**
+ * Typed reads of one tool's JSON report. Every field a parser uses goes through it, so a missing
+ * key, a wrong type, an unknown enum word or an absurd number is a ToolOutputError naming the tool
+ * and the field (`results[3].issue_severity`), never a default and never a raw TypeError.
+ */
+class ReportReader {
+    tool;
+    constructor(tool) {
+        this.tool = tool;
+    }
+    fail(where, problem) {
+        throw new ToolOutputError(this.tool, `${where} ${problem}`);
+    }
+    object(value, where) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+            this.fail(where, `is ${describe(value)}, expected an object`);
+        return value;
+    }
+    array(value, where) {
+        if (!Array.isArray(value))
+            this.fail(where, `is ${describe(value)}, expected an array`);
+        return value;
+    }
+    string(value, where) {
+        if (typeof value !== 'string')
+            this.fail(where, `is ${describe(value)}, expected a string`);
+        return value;
+    }
+    /** A non-empty string without control characters (rule ids, names). */
+    word(value, where) {
+        const text = this.string(value, where);
+        if (text === '' || /[\u0000-\u001f\u007f]/.test(text))
+            this.fail(where, text === '' ? 'is empty' : 'holds control characters');
+        return text;
+    }
+    optionalString(value, where) {
+        return value === undefined ? undefined : this.string(value, where);
+    }
+    /** A file path: non-empty, no NUL, at most MAX_PATH_LENGTH characters and NAME_MAX bytes a part. */
+    path(value, where) {
+        const text = this.string(value, where);
+        const problem = pathProblem(text);
+        if (problem)
+            this.fail(where, problem);
+        return text;
+    }
+    /** An integer in [min, MAX_POSITION]. */
+    integer(value, where, min) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_POSITION) {
+            this.fail(where, `is ${describe(value)}, expected an integer from ${min} to ${MAX_POSITION}`);
+        }
+        return value;
+    }
+    optionalInteger(value, where, min) {
+        return value === undefined ? undefined : this.integer(value, where, min);
+    }
+    /** One of the documented words, exactly (case-insensitive; padding or unknown words are errors). */
+    oneOf(value, where, table) {
+        const word = this.string(value, where);
+        const hit = Object.prototype.hasOwnProperty.call(table, word.toUpperCase()) ? table[word.toUpperCase()] : undefined;
+        if (hit === undefined) {
+            this.fail(where, `is ${JSON.stringify(word.slice(0, 40))}${word.length > 40 ? '…' : ''}, expected one of ${Object.keys(table).join(', ')}`);
+        }
+        return hit;
+    }
+    /** Each element of an array field, with its index in the error path. */
+    each(value, where, read) {
+        return this.array(value, where).map((item, index) => read(item, `${where}[${index}]`));
     }
 }
 /**
- * For `combine`: the findings of several invocations with repeats dropped (the first report of a
- * key wins, so list the preferred mode first, e.g. the working tree before history).
+ * For `combine`: the findings of several invocations, dropping a finding of a later invocation
+ * whose key an earlier invocation already reported (list the preferred mode first, e.g. the
+ * working tree before history). Findings of one invocation are never merged with each other: two
+ * secrets of one rule on one line are two findings.
  */
 function firstByKey(reports, key) {
     const seen = new Set();
-    const findings = reports
-        .flatMap((r) => r.findings)
-        .filter((finding) => {
-        const k = key(finding);
-        if (seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
+    const findings = [];
+    for (const report of reports) {
+        const keys = report.findings.map(key);
+        report.findings.forEach((finding, index) => {
+            if (!seen.has(keys[index]))
+                findings.push(finding);
+        });
+        for (const k of keys)
+            seen.add(k);
+    }
+    const dropped = reports.reduce((sum, r) => sum + (r.dropped ?? 0), 0);
+    return { findings, warnings: reports.flatMap((r) => r.warnings), ...(dropped > 0 ? { dropped } : {}) };
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: ./packages/core/src/exec.ts
+
+
+const STDERR_TAIL_CHARS = 20_000;
+const KILL_GRACE_MS = 3_000;
+/**
+ * The one way secgate runs a tool: never throws for a non-zero exit (the adapter decides what an
+ * exit code means), throws ToolFailureError when the program cannot start and ToolTimeoutError
+ * when it overruns its time limit.
+ */
+async function runTool(request) {
+    // ETXTBSY: a just-installed executable can still be held open for writing by a child forked
+    // concurrently (the fd lives until that child execs). It clears within milliseconds.
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await runOnce(request);
+        }
+        catch (error) {
+            if (!(error instanceof TextBusyError) || attempt >= 5) {
+                throw error instanceof TextBusyError ? new ToolFailureError(request.tool, `could not start: ${request.command} is busy (ETXTBSY)`) : error;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+    }
+}
+class TextBusyError extends Error {
+}
+function runOnce(request) {
+    const started = Date.now();
+    const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
+    const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_.spawn)(request.command, request.args, {
+            cwd: request.cwd,
+            env: request.env ?? process.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            // A process group of its own, so a timeout also ends the tool's children (pip, git, ...).
+            detached: process.platform !== 'win32'
+        });
+        const stdoutChunks = [];
+        let stdoutBytes = 0;
+        let stdoutOverflow = false;
+        let stderrTail = '';
+        let timedOut = false;
+        child.stdout.on('data', (chunk) => {
+            stdoutBytes += chunk.length;
+            if (stdoutBytes > maxStdout)
+                stdoutOverflow = true;
+            else
+                stdoutChunks.push(chunk);
+        });
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            stderrTail = (stderrTail + chunk).slice(-maxStderr);
+        });
+        const kill = (signal) => {
+            try {
+                if (child.pid !== undefined && process.platform !== 'win32')
+                    process.kill(-child.pid, signal);
+                else
+                    child.kill(signal);
+            }
+            catch {
+                // already gone
+            }
+        };
+        const timer = setTimeout(() => {
+            timedOut = true;
+            kill('SIGTERM');
+            setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS).unref();
+        }, request.timeoutMs);
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            if (error.code === 'ETXTBSY') {
+                reject(new TextBusyError(error.message));
+                return;
+            }
+            const what = error.code === 'ENOENT' ? `executable not found: ${request.command}` : error.message;
+            reject(new ToolFailureError(request.tool, `could not start: ${what}`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (timedOut) {
+                reject(new ToolTimeoutError(request.tool, request.timeoutMs, stderrTail));
+                return;
+            }
+            if (stdoutOverflow) {
+                reject(new ToolFailureError(request.tool, `printed more than ${maxStdout} bytes on stdout`));
+                return;
+            }
+            if (code === null) {
+                reject(new ToolFailureError(request.tool, `was killed by signal ${signal}`, undefined, stderrTail));
+                return;
+            }
+            resolve({
+                exitCode: code,
+                stdout: Buffer.concat(stdoutChunks).toString('utf8'),
+                stderr: stderrTail,
+                durationMs: Date.now() - started
+            });
+        });
     });
-    return { findings, warnings: reports.flatMap((r) => r.warnings) };
+}
+
+;// CONCATENATED MODULE: ./packages/core/src/git.ts
+
+
+
+
+function git_git(workspace, args, timeoutMs = 120_000) {
+    return runTool({ tool: 'git', command: 'git', args, cwd: workspace, timeoutMs });
+}
+async function isGitWorkTree(workspace) {
+    const result = await git_git(workspace, ['rev-parse', '--is-inside-work-tree']).catch(() => undefined);
+    return result?.exitCode === 0 && result.stdout.trim() === 'true';
+}
+async function hasCommit(workspace, sha) {
+    return (await git_git(workspace, ['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
+}
+/** Fetches a commit by SHA (depth 1) when a shallow clone lacks it. */
+async function git_ensureCommit(workspace, sha, logger, remote = 'origin') {
+    if (await hasCommit(workspace, sha))
+        return;
+    logger.info(`Fetching ${sha.slice(0, 12)} (not in this clone)`);
+    const fetched = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', '--depth=1', remote, sha]);
+    if (fetched.exitCode !== 0) {
+        throw new Error(`git fetch ${sha} failed: ${fetched.stderr.trim().split('\n').pop()}`);
+    }
+}
+const MAX_DEEPEN_ROUNDS = 12;
+/**
+ * Makes every commit of `base..head` present, however shallow the clone: fetches both ends, then
+ * deepens (doubling, bounded) until `base` is reachable from `head` or the clone is complete.
+ * Peers that list commits through the API stop at 30 or 250; walking git history has no such cap.
+ */
+function ensureRangeHistory(workspace, base, head, logger, remote = 'origin') {
+    // Secret scanners run concurrently and may each need the range: one fetch per clone, shared,
+    // since concurrent `git fetch --deepen` on one repository collide on its shallow file.
+    const key = [workspace, base, head, remote].join('\u0000');
+    let pending = rangeHistory.get(key);
+    if (!pending) {
+        pending = deepenToRange(workspace, base, head, logger, remote);
+        rangeHistory.set(key, pending);
+        pending.catch(() => rangeHistory.delete(key));
+    }
+    return pending;
+}
+const rangeHistory = new Map();
+async function deepenToRange(workspace, base, head, logger, remote) {
+    await git_ensureCommit(workspace, head, logger, remote);
+    await git_ensureCommit(workspace, base, logger, remote);
+    let depth = 32;
+    for (let round = 0; round < MAX_DEEPEN_ROUNDS; round++) {
+        const related = await git_git(workspace, ['merge-base', base, head]);
+        if (related.exitCode === 0)
+            return;
+        const shallow = await git_git(workspace, ['rev-parse', '--is-shallow-repository']);
+        if (shallow.stdout.trim() !== 'true')
+            return;
+        logger.info(`Deepening the clone by ${depth} commits to reach ${base.slice(0, 12)}`);
+        const deepened = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', `--deepen=${depth}`, remote, head], 600_000);
+        if (deepened.exitCode !== 0)
+            throw new Error(`git fetch --deepen failed: ${deepened.stderr.trim().split('\n').pop()}`);
+        depth *= 2;
+    }
+    const last = await git_git(workspace, ['merge-base', base, head]);
+    if (last.exitCode !== 0) {
+        const unshallow = await git_git(workspace, ['fetch', '--no-tags', '--unshallow', remote], 900_000);
+        if (unshallow.exitCode !== 0)
+            throw new Error(`cannot reach ${base} from ${head}: ${unshallow.stderr.trim().split('\n').pop()}`);
+    }
+}
+/** The full SHA of a commit-ish, or undefined when `rev` names no commit here. */
+async function resolveCommit(workspace, rev) {
+    // A leading `-` would be read as an option; no branch, tag or SHA starts with one.
+    if (rev.startsWith('-') || /[\s\u0000-\u001f\u007f]/.test(rev))
+        return undefined;
+    const resolved = await git_git(workspace, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+    const sha = resolved.stdout.trim();
+    return resolved.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
+}
+/** Splits `base..head` (head defaults to HEAD, as in git); `a...b` and one-sided forms are refused. */
+function parseRangeSpec(spec, key = 'range') {
+    const value = spec.trim();
+    const parts = value.split('..');
+    if (parts.length !== 2 || parts[1].startsWith('.') || parts[0] === '') {
+        throw new errors_ConfigurationError(`'${value}' is not <base>..<head> (e.g. main..HEAD or v1.2.0..v1.3.0)`, key);
+    }
+    return { base: parts[0], head: parts[1] || 'HEAD' };
+}
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?)?$/;
+/**
+ * Validates a `since` date and returns it in the one form git reads unambiguously (UTC, seconds).
+ * git's own date parser accepts anything (`--since=garbage` silently selects nothing) and fills a
+ * bare date with the current time of day, so only ISO 8601 is taken: a date means 00:00 UTC.
+ */
+function parseSinceDate(value, key = 'since') {
+    const text = value.trim();
+    const match = ISO_DATE.exec(text);
+    const fail = () => {
+        throw new errors_ConfigurationError(`'${text}' is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])`, key);
+    };
+    if (!match)
+        return fail();
+    const [, year, month, day, hour = '00', minute = '00', second = '00', zone = 'Z'] = match;
+    const ms = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}${zone}`);
+    // Date.parse rolls 2026-02-30 over to March; a real date reads back the same day.
+    const sameDay = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).toISOString().slice(0, 10) === `${year}-${month}-${day}`;
+    if (!Number.isFinite(ms) || !sameDay || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59)
+        return fail();
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/** `git log` / `git rev-list` arguments for a range's commits: SHAs and a validated date only. */
+function rangeRevisions(range) {
+    return [...(range.since ? [`--since=${range.since}`] : []), range.base ? `${range.base}..${range.head}` : range.head];
+}
+/** Words for a range in messages: `1a2b3c4d5e6f..0f9e8d7c6b5a`, `all history of 0f9e8d7c6b5a since …`. */
+function describeCommitRange(range) {
+    const head = range.head.slice(0, 12);
+    const commits = range.base ? `${range.base.slice(0, 12)}..${head}` : `all history of ${head}`;
+    return range.since ? `${commits} since ${range.since}` : commits;
+}
+/**
+ * Makes a range's commits present and lists them (newest first). A range with both ends (an
+ * Actions event) is fetched and deepened as needed. Whole history, or history since a date, is
+ * read from the local clone as it is: a shallow clone whose cut lies inside the range is an error,
+ * since the commits behind the cut would silently go unscanned.
+ */
+async function historyCommits(workspace, range, logger) {
+    if (range.base)
+        await ensureRangeHistory(workspace, range.base, range.head, logger);
+    const listed = await git_git(workspace, ['rev-list', ...rangeRevisions(range)], 600_000);
+    if (listed.exitCode !== 0) {
+        throw new errors_ConfigurationError(`cannot list the commits of ${describeCommitRange(range)}: ${listed.stderr.trim().split('\n').pop()}`, 'secrets-scan');
+    }
+    const commits = listed.stdout.split('\n').filter(Boolean);
+    if (!range.base) {
+        const cut = (await shallowCommits(workspace)).filter((sha) => commits.includes(sha));
+        if (cut.length > 0) {
+            throw new errors_ConfigurationError(`this clone is shallow: history before ${cut[0].slice(0, 12)} is missing, so ${describeCommitRange(range)} cannot be scanned ` +
+                '(fetch it with `git fetch --unshallow`, or scan a range that the clone holds)', 'secrets-scan');
+        }
+    }
+    return commits;
+}
+/** The commits a shallow clone was cut at (their parents are missing); none in a full clone. */
+async function shallowCommits(workspace) {
+    const file = await git_git(workspace, ['rev-parse', '--git-path', 'shallow']);
+    if (file.exitCode !== 0)
+        return [];
+    const text = await (0,promises_namespaceObject.readFile)(external_node_path_.resolve(workspace, file.stdout.trim()), 'utf8').catch(() => '');
+    return text.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./packages/core/src/workspace.ts
+
+
+
+
+
+/**
+ * The workspace is the boundary of everything secgate reads or reports. Checks are made on real
+ * paths (symlinks resolved), since the tree under review can plant a symlink to any file on the
+ * runner (`/proc/self/environ`, `~/.ssh`, another checkout).
+ */
+/** True when `candidate` is `root` or lies below it (both absolute). */
+function isWithin(root, candidate) {
+    const relative = external_node_path_.relative(root, candidate);
+    return relative === '' || (relative !== '..' && !relative.startsWith(`..${external_node_path_.sep}`) && !external_node_path_.isAbsolute(relative));
+}
+function isMissing(error) {
+    const code = error.code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+}
+/**
+ * Real path of `absolute`; for a path that does not exist (yet), the real path of its nearest
+ * existing ancestor joined with the rest, so `link-to-etc/new-file` still resolves outside.
+ */
+async function realPathOf(absolute) {
+    const rest = [];
+    for (let current = absolute;; current = external_node_path_.dirname(current)) {
+        try {
+            return external_node_path_.join(await (0,promises_namespaceObject.realpath)(current), ...rest);
+        }
+        catch (error) {
+            if (!isMissing(error) || external_node_path_.dirname(current) === current)
+                throw error;
+            rest.unshift(external_node_path_.basename(current));
+        }
+    }
+}
+function realPathOfSync(absolute) {
+    const rest = [];
+    for (let current = absolute;; current = external_node_path_.dirname(current)) {
+        try {
+            return external_node_path_.join(external_node_fs_.realpathSync.native(current), ...rest);
+        }
+        catch (error) {
+            if (!isMissing(error) || external_node_path_.dirname(current) === current)
+                throw error;
+            rest.unshift(external_node_path_.basename(current));
+        }
+    }
+}
+class WorkspaceBoundary {
+    workspace;
+    realWorkspace;
+    located = new Map();
+    constructor(
+    /** The workspace as given (absolute): reported paths are relative to it. */
+    workspace, 
+    /** Its real path: what "inside" is checked against. */
+    realWorkspace) {
+        this.workspace = workspace;
+        this.realWorkspace = realWorkspace;
+    }
+    static async open(workspace) {
+        const absolute = external_node_path_.resolve(workspace);
+        let real;
+        try {
+            real = await (0,promises_namespaceObject.realpath)(absolute);
+        }
+        catch (error) {
+            throw new errors_ConfigurationError(`the workspace ${absolute} cannot be read (${error.code ?? 'error'})`, 'workspace');
+        }
+        return new WorkspaceBoundary(absolute, real);
+    }
+    /** Real path of a path inside the workspace, or undefined when it resolves outside (or cannot be resolved). */
+    async realInside(absolute) {
+        const lexical = external_node_path_.resolve(this.workspace, absolute);
+        if (!isWithin(this.workspace, lexical) && !isWithin(this.realWorkspace, lexical))
+            return undefined;
+        const real = await realPathOf(lexical).catch(() => undefined);
+        return real !== undefined && isWithin(this.realWorkspace, real) ? real : undefined;
+    }
+    /**
+     * A path setting (input or policy key) resolved against the workspace: its absolute path, or a
+     * ConfigurationError when it, or a symlink on the way, leads outside. `input` is the user's text.
+     */
+    async resolveSetting(input, key) {
+        const absolute = external_node_path_.resolve(this.workspace, input);
+        const real = await this.realInside(absolute);
+        if (real === undefined) {
+            throw new errors_ConfigurationError(`'${input}' is outside the workspace (paths and the symlinks they pass through must stay inside it)`, key);
+        }
+        return absolute;
+    }
+    /**
+     * Reads a file named by a setting, refusing one whose real path is outside the workspace, that is
+     * not a regular file, or that is bigger than `maxBytes`. undefined when the file does not exist.
+     * Error messages name the setting and the path, never the file's content.
+     */
+    async readSetting(input, key, options) {
+        const absolute = await this.resolveSetting(input, key);
+        let real;
+        try {
+            real = await (0,promises_namespaceObject.realpath)(absolute);
+        }
+        catch (error) {
+            if (isMissing(error))
+                return undefined;
+            throw new errors_ConfigurationError(`cannot read '${input}' (${error.code ?? 'error'})`, key);
+        }
+        return workspace_readRegularFile(real, input, key, options);
+    }
+    /**
+     * Where a tool-reported path lies: its workspace-relative form (with `/`), or undefined when its
+     * real path is outside the workspace (`../../etc/passwd`, an absolute path elsewhere, a file
+     * reached through a symlink to outside). Synchronous and cached: reports name thousands of files.
+     */
+    locate(reported) {
+        if (this.located.has(reported))
+            return this.located.get(reported);
+        const absolute = external_node_path_.resolve(this.workspace, reported);
+        let relative;
+        // Tools given the real path of the workspace report paths below it, not below the given one.
+        const base = isWithin(this.workspace, absolute) ? this.workspace : isWithin(this.realWorkspace, absolute) ? this.realWorkspace : undefined;
+        if (base !== undefined) {
+            let real;
+            try {
+                real = realPathOfSync(absolute);
+            }
+            catch {
+                real = undefined; // a symlink loop or an unreadable directory: not provably inside
+            }
+            if (real !== undefined && isWithin(this.realWorkspace, real))
+                relative = external_node_path_.relative(base, absolute).split(external_node_path_.sep).join('/') || '.';
+        }
+        this.located.set(reported, relative);
+        return relative;
+    }
+}
+/** Reads a regular file of at most `maxBytes`; `label` and `key` name it in errors. */
+async function workspace_readRegularFile(file, label, key, options) {
+    let handle;
+    try {
+        handle = await (0,promises_namespaceObject.open)(file, 'r');
+    }
+    catch (error) {
+        throw new errors_ConfigurationError(`cannot read '${label}' (${error.code ?? 'error'})`, key);
+    }
+    try {
+        const info = await handle.stat();
+        if (!info.isFile())
+            throw new errors_ConfigurationError(`'${label}' is not a regular file`, key);
+        if (info.size > options.maxBytes) {
+            throw new errors_ConfigurationError(`'${label}' is ${info.size} bytes; the limit is ${options.maxBytes}`, key);
+        }
+        return await handle.readFile('utf8');
+    }
+    finally {
+        await handle.close();
+    }
+}
+function workingTreeSource(boundary) {
+    return { label: 'the working tree', read: (relativePath, key, options) => boundary.readSetting(relativePath, key, options) };
+}
+/**
+ * Files as they are in a commit (`git ls-tree` + `git cat-file`), relative to the workspace. A path
+ * that is a symlink in that commit is refused, as in the working tree; a missing path is undefined.
+ */
+function gitCommitSource(workspace, sha) {
+    const label = `base commit ${sha.slice(0, 7)}`;
+    return {
+        label,
+        async read(relativePath, key, options) {
+            const lexical = path.resolve(workspace, relativePath);
+            if (!isWithin(workspace, lexical))
+                throw new ConfigurationError(`'${relativePath}' is outside the workspace`, key);
+            const inTree = `./${path.relative(workspace, lexical).split(path.sep).join('/')}`;
+            const listed = await git(workspace, ['ls-tree', '-z', '--long', sha, '--', inTree]);
+            if (listed.exitCode !== 0)
+                throw new ConfigurationError(`cannot list '${relativePath}' in ${label}: ${lastLine(listed.stderr)}`, key);
+            const entry = listed.stdout.split('\0').find(Boolean);
+            if (!entry)
+                return undefined;
+            // "<mode> <type> <object> <size>\t<path>"
+            const [mode, type, object, size] = entry.slice(0, entry.indexOf('\t')).trim().split(/\s+/);
+            if (mode === '120000')
+                throw new ConfigurationError(`'${relativePath}' is a symlink in ${label}; refusing to follow it`, key);
+            if (type !== 'blob' || !object)
+                throw new ConfigurationError(`'${relativePath}' is not a file in ${label}`, key);
+            if (Number(size) > options.maxBytes)
+                throw new ConfigurationError(`'${relativePath}' in ${label} is ${size} bytes; the limit is ${options.maxBytes}`, key);
+            const blob = await git(workspace, ['cat-file', 'blob', object]);
+            if (blob.exitCode !== 0)
+                throw new ConfigurationError(`cannot read '${relativePath}' in ${label}: ${lastLine(blob.stderr)}`, key);
+            return blob.stdout;
+        }
+    };
+}
+function lastLine(text) {
+    return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
 }
 
 ;// CONCATENATED MODULE: ./packages/core/src/policy/baseline.ts
 
 
-const DEFAULT_BASELINE_FILE = '.secgate-baseline.json';
+
+const baseline_DEFAULT_BASELINE_FILE = '.secgate-baseline.json';
+/** Baselines of big repositories hold many thousand fingerprints; far beyond that is not a baseline. */
+const baseline_MAX_BASELINE_BYTES = 64 * 1024 * 1024;
 async function readBaseline(file) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+        text = await readRegularFile(file, file, 'baseline', { maxBytes: baseline_MAX_BASELINE_BYTES });
     }
     catch (error) {
-        throw new ConfigurationError(`cannot read baseline ${file} (${error.code ?? 'error'}); create it with 'secgate baseline'`, 'baseline');
+        const code = await stat(file).then(() => undefined, (e) => e.code ?? 'error');
+        if (code)
+            throw new ConfigurationError(`cannot read baseline ${file} (${code}); create it with 'secgate baseline'`, 'baseline');
+        throw error;
     }
+    return baseline_parseBaseline(text, file);
+}
+/**
+ * The fingerprints of a baseline file's text. Errors give the position, never the text: a
+ * baseline path can name any file, and JSON.parse quotes what it chokes on.
+ */
+function baseline_parseBaseline(text, file) {
     let parsed;
     try {
         parsed = JSON.parse(text);
     }
     catch (error) {
-        throw new ConfigurationError(`baseline ${file} is not valid JSON: ${error.message}`, 'baseline');
+        const position = /at position (\d+)/.exec(error.message)?.[1];
+        const where = position === undefined ? '' : ` (at ${lineAndColumn(text, Number(position))})`;
+        throw new errors_ConfigurationError(`baseline ${file} is not valid JSON${where}`, 'baseline');
     }
-    if (parsed?.version !== 1 || !Array.isArray(parsed.findings)) {
-        throw new ConfigurationError(`baseline ${file} is not a secgate baseline (version 1)`, 'baseline');
+    const baseline = parsed;
+    if (typeof baseline !== 'object' || baseline === null || baseline.version !== 1 || !Array.isArray(baseline.findings)) {
+        throw new errors_ConfigurationError(`baseline ${file} is not a secgate baseline (version 1)`, 'baseline');
     }
-    return new Set(parsed.findings.map((f) => f.fingerprint));
+    const fingerprints = new Set();
+    baseline.findings.forEach((entry, index) => {
+        const fingerprint = entry?.fingerprint;
+        if (typeof fingerprint !== 'string' || !/^[0-9a-f]{32}$/.test(fingerprint)) {
+            throw new errors_ConfigurationError(`baseline ${file}: findings[${index}].fingerprint is not 32 hex digits`, 'baseline');
+        }
+        fingerprints.add(fingerprint);
+    });
+    return fingerprints;
+}
+function lineAndColumn(text, offset) {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
 }
 async function writeBaseline(file, findings, now = new Date()) {
     const content = {
@@ -37714,7 +40454,8 @@ const POLICY_SCHEMA = {
                     version: { type: 'string', minLength: 1 },
                     sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
                     'allow-unverified': { type: 'boolean' },
-                    'timeout-minutes': { type: 'number', exclusiveMinimum: 0 },
+                    // A GitHub-hosted job ends after 6 hours; a longer limit is a mistake (and 1e12 overflows Node's timer).
+                    'timeout-minutes': { type: 'number', exclusiveMinimum: 0, maximum: 360 },
                     enabled: { type: 'boolean' }
                 }
             }
@@ -37746,45 +40487,70 @@ const POLICY_SCHEMA = {
 
 
 
+
 // strictRequired is off because the anyOf branches name properties declared one level up.
 let validator;
 function getValidator() {
     validator ??= new ajv.Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(POLICY_SCHEMA);
     return validator;
 }
-const DEFAULT_POLICY_FILE = '.secgate.yml';
+const policy_DEFAULT_POLICY_FILE = '.secgate.yml';
+/** A policy file is a few hundred lines; anything bigger is refused before parsing. */
+const policy_MAX_POLICY_BYTES = 1024 * 1024;
 /** Reads and validates a policy file. Missing file → undefined (only when `required` is false). */
 async function loadPolicyFile(file, required) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+        text = await readRegularFile(file, file, 'config', { maxBytes: policy_MAX_POLICY_BYTES });
     }
     catch (error) {
-        if (error.code === 'ENOENT' && !required)
+        if (!required && (await stat(file).then(() => false, (e) => e.code === 'ENOENT')))
             return undefined;
-        throw new ConfigurationError(`cannot read policy file ${file}: ${error.message}`, 'config');
+        throw error;
     }
-    return parsePolicy(text, file);
+    return policy_parsePolicy(text, file);
 }
-function parsePolicy(text, file) {
+function policy_parsePolicy(text, file) {
+    return policy_parsePolicyDocument(text, file).policy;
+}
+/**
+ * Parses and validates policy text. Every error names the file and a position, never the text at
+ * it: the file may not be what it claims to be, and messages end up in public logs.
+ */
+function policy_parsePolicyDocument(text, file) {
     const lineCounter = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true });
+    const lineOf = (keyPath) => {
+        const node = (keyPath.length === 0 ? doc.contents : doc.getIn(keyPath, true));
+        return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    };
     if (doc.errors.length > 0) {
         const first = doc.errors[0];
-        throw new ConfigurationError(`${file}: invalid YAML: ${first.message.split('\n')[0]}`, 'config');
+        const at = first.linePos ? `:${first.linePos[0].line}:${first.linePos[0].col}` : '';
+        throw new errors_ConfigurationError(`${file}${at}: invalid YAML (${first.code.toLowerCase().replace(/_/g, ' ')})`, 'config');
     }
-    const value = doc.toJS() ?? {};
+    let value;
+    try {
+        value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    }
+    catch (error) {
+        // The yaml library's own messages quote anchor names; name the problem instead.
+        const reason = /Excessive alias count/.test(error.message)
+            ? 'too many alias expansions (an alias bomb?)'
+            : error instanceof RangeError
+                ? 'nested too deeply'
+                : 'an alias that cannot be resolved';
+        throw new errors_ConfigurationError(`${file}: invalid YAML (${reason})`, 'config');
+    }
     const validate = getValidator();
     if (!validate(value)) {
         const messages = (validate.errors ?? []).filter(relevant).map((error) => {
-            const keyPath = errorKeyPath(error);
-            const node = doc.getIn(pathSegments(error), true);
-            const line = node?.range ? `:${lineCounter.linePos(node.range[0]).line}` : '';
-            return `${file}${line}: ${keyPath || '(top level)'}: ${describe(error)}`;
+            const line = lineOf(pathSegments(error));
+            return `${file}${line ? `:${line}` : ''}: ${errorKeyPath(error) || '(top level)'}: ${policy_describe(error)}`;
         });
-        throw new ConfigurationError(`invalid policy file:\n  ${[...new Set(messages)].join('\n  ')}`, 'config');
+        throw new errors_ConfigurationError(`invalid policy file:\n  ${[...new Set(messages)].slice(0, 20).join('\n  ')}`, 'config');
     }
-    return value;
+    return { policy: value, lineOf };
 }
 // anyOf failures repeat each branch's "required" error; keep one readable line instead.
 function relevant(error, _i, all) {
@@ -37801,9 +40567,11 @@ function pathSegments(error) {
     return segments;
 }
 function errorKeyPath(error) {
-    return pathSegments(error).reduce((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : acc ? `${acc}.${segment}` : segment), '');
+    // Keys come from the file: shown, but kept short.
+    const short = (key) => (key.length > 60 ? `${key.slice(0, 59)}…` : key);
+    return pathSegments(error).reduce((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : acc ? `${acc}.${short(segment)}` : short(segment)), '');
 }
-function describe(error) {
+function policy_describe(error) {
     switch (error.keyword) {
         case 'additionalProperties':
             return 'unknown key';
@@ -37836,7 +40604,7 @@ function parseThreshold(value, key) {
     if (normalised === 'none' || severity_SEVERITIES.includes(normalised)) {
         return normalised;
     }
-    throw new ConfigurationError(`'${value}' is not one of none, ${severity_SEVERITIES.join(', ')}`, key);
+    throw new errors_ConfigurationError(`'${value}' is not one of none, ${severity_SEVERITIES.join(', ')}`, key);
 }
 /** SARIF `security-severity` scores GitHub buckets into critical (≥9), high (≥7), medium (≥4), low. */
 const SECURITY_SEVERITY = {
@@ -37865,6 +40633,8 @@ function severityFromScore(score) {
 
 
 
+
+
 const DEFAULTS = {
     failOn: 'high',
     reportSeverity: 'low',
@@ -37880,55 +40650,84 @@ function parseList(value) {
         .map((item) => item.replace(/#.*$/, '').trim())
         .filter(Boolean);
 }
-function parseToolVersions(value, allowUnverified) {
+function config_parseToolVersions(value, allowUnverified) {
     const overrides = {};
     for (const item of parseList(value)) {
         const match = /^([a-z0-9-]+)\s*=\s*([^@\s]+)(?:@(?:sha256:)?([0-9a-fA-F]{64}))?$/.exec(item);
         if (!match) {
-            throw new ConfigurationError(`'${item}' is not 'tool=version' or 'tool=version@sha256'`, 'tool-versions');
+            throw new errors_ConfigurationError(`'${item}' is not 'tool=version' or 'tool=version@sha256'`, 'tool-versions');
         }
         overrides[match[1]] = { version: match[2], sha256: match[3]?.toLowerCase(), allowUnverified };
     }
     return overrides;
 }
-function positiveNumber(value, key) {
+/** GitHub ends a job after 6 hours; a longer per-tool limit is a mistake (and 1e12 ms overflows Node's timer). */
+const MAX_TIMEOUT_MINUTES = 360;
+function timeoutMinutes(value, key) {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0)
-        throw new ConfigurationError(`'${value}' is not a positive number`, key);
+        throw new errors_ConfigurationError(`'${value}' is not a positive number`, key);
+    if (n > MAX_TIMEOUT_MINUTES)
+        throw new errors_ConfigurationError(`'${value}' is more than ${MAX_TIMEOUT_MINUTES} minutes (the 6-hour job limit)`, key);
     return n;
 }
 /** Validates every setting up front: a bad input fails the step before any tool is installed. */
 async function prepareScan(stages, raw, context) {
-    const workspace = external_node_path_.resolve(raw.workspace);
-    const policyPath = external_node_path_.resolve(workspace, raw.config || DEFAULT_POLICY_FILE);
-    const policyFile = await loadPolicyFile(policyPath, Boolean(raw.config));
+    const boundary = await WorkspaceBoundary.open(raw.workspace);
+    const workspace = boundary.workspace;
+    const source = context.policySource ?? workingTreeSource(boundary);
+    const fromCommit = context.policySource !== undefined;
+    const policySetting = raw.config || policy_DEFAULT_POLICY_FILE;
+    const policyPath = await boundary.resolveSetting(policySetting, 'config');
+    const policyName = external_node_path_.relative(workspace, policyPath) || policySetting;
+    const policyText = await source.read(policySetting, 'config', { maxBytes: policy_MAX_POLICY_BYTES });
+    if (policyText === undefined && raw.config && !fromCommit) {
+        throw new errors_ConfigurationError(`cannot read policy file ${policySetting}: it does not exist`, 'config');
+    }
+    const policyFile = policyText === undefined ? undefined : policy_parsePolicy(policyText, policyName);
     if (policyFile)
-        context.logger.info(`Policy: ${external_node_path_.relative(workspace, policyPath) || policyPath}`);
+        context.logger.info(`Policy: ${policyName}${fromCommit ? ` from ${source.label}` : ''}`);
+    else if (fromCommit)
+        context.logger.info(`Policy: no ${policyName} in ${source.label}; the built-in defaults apply`);
     const failOn = parseThreshold(raw.failOn || policyFile?.['fail-on'] || DEFAULTS.failOn, 'fail-on');
     const reportThreshold = parseThreshold(raw.reportSeverity || policyFile?.['report-severity'] || DEFAULTS.reportSeverity, 'report-severity');
     if (reportThreshold === 'none')
-        throw new ConfigurationError(`'none' is not allowed; use critical to report least`, 'report-severity');
+        throw new errors_ConfigurationError(`'none' is not allowed; use critical to report least`, 'report-severity');
     const reportSeverity = reportThreshold;
     const newOnlyValue = (raw.newOnly || policyFile?.['new-only'] || DEFAULTS.newOnly).trim().toLowerCase();
     const newOnlyAliases = { off: 'off', false: 'off', baseline: 'baseline', 'changed-lines': 'changed-lines' };
     const newOnly = newOnlyAliases[newOnlyValue];
     if (!newOnly)
-        throw new ConfigurationError(`'${newOnlyValue}' is not one of off, baseline, changed-lines`, 'new-only');
+        throw new errors_ConfigurationError(`'${newOnlyValue}' is not one of off, baseline, changed-lines`, 'new-only');
     const policy = { failOn, reportSeverity, newOnly, exceptions: policyFile?.exceptions ?? [] };
     let baseline;
-    const baselineSetting = raw.baseline || policyFile?.baseline;
     if (newOnly === 'baseline' || raw.baseline) {
-        baseline = await readBaseline(external_node_path_.resolve(workspace, baselineSetting || DEFAULT_BASELINE_FILE));
+        const baselineSetting = raw.baseline || policyFile?.baseline || baseline_DEFAULT_BASELINE_FILE;
+        const text = await source.read(baselineSetting, 'baseline', { maxBytes: baseline_MAX_BASELINE_BYTES });
+        if (text === undefined) {
+            throw new errors_ConfigurationError(`cannot read baseline ${baselineSetting} (not in ${source.label}); create it with 'secgate baseline'`, 'baseline');
+        }
+        baseline = baseline_parseBaseline(text, baselineSetting);
     }
+    const knownTools = stages.flatMap((stage) => stage.adapters.map((adapter) => adapter.id));
     const overrides = {};
     for (const [tool, settings] of Object.entries(policyFile?.tools ?? {})) {
         if (settings.version) {
             overrides[tool] = { version: settings.version, sha256: settings.sha256, allowUnverified: settings['allow-unverified'] };
         }
     }
-    Object.assign(overrides, parseToolVersions(raw.toolVersions, Boolean(raw.allowUnverifiedTools)));
+    const fromInput = config_parseToolVersions(raw.toolVersions, Boolean(raw.allowUnverifiedTools));
+    const unknownOverrides = Object.keys(fromInput).filter((tool) => !knownTools.includes(tool));
+    if (unknownOverrides.length > 0) {
+        throw new errors_ConfigurationError(`unknown tool(s) ${unknownOverrides.join(', ')}; known tools: ${knownTools.join(', ') || '(none)'}`, 'tool-versions');
+    }
+    Object.assign(overrides, fromInput);
+    // One policy file may serve several stages, so another stage's tool is not an error here.
+    const otherTools = Object.keys(policyFile?.tools ?? {}).filter((tool) => !knownTools.includes(tool));
+    if (otherTools.length > 0)
+        context.logger.info(`Policy: tools.${otherTools.join(', tools.')} not used by this run (known tools: ${knownTools.join(', ')})`);
     const timeoutsMs = {};
-    const defaultTimeout = raw.timeoutMinutes ? positiveNumber(raw.timeoutMinutes, 'timeout-minutes') : undefined;
+    const defaultTimeout = raw.timeoutMinutes ? timeoutMinutes(raw.timeoutMinutes, 'timeout-minutes') : undefined;
     for (const stage of stages) {
         for (const adapter of stage.adapters) {
             const fromPolicy = policyFile?.tools?.[adapter.id]?.['timeout-minutes'];
@@ -37944,17 +40743,17 @@ async function prepareScan(stages, raw, context) {
             tools = stages.flatMap((s) => [...s.defaultTools]);
         tools = tools.filter((t) => !disabled.includes(t));
         if (tools.length === 0)
-            throw new ConfigurationError('every selected tool is disabled by the policy file', 'tools');
+            throw new errors_ConfigurationError('every selected tool is disabled by the policy file', 'tools');
     }
     const targets = parseList(raw.paths);
     for (const target of targets) {
-        const resolved = external_node_path_.resolve(workspace, target);
-        if (resolved !== workspace && !resolved.startsWith(workspace + external_node_path_.sep)) {
-            throw new ConfigurationError(`'${target}' is outside the workspace`, 'paths');
-        }
+        const resolved = await boundary.resolveSetting(target, 'paths');
+        // A target that is not there would scan nothing and pass.
+        if (!(0,external_node_fs_.existsSync)(resolved))
+            throw new errors_ConfigurationError(`'${target}' does not exist in the workspace`, 'paths');
     }
     if (raw.mirrorUrl && !/^https?:\/\//.test(raw.mirrorUrl)) {
-        throw new ConfigurationError(`'${raw.mirrorUrl}' is not an http(s) URL`, 'mirror-url');
+        throw new errors_ConfigurationError(`'${raw.mirrorUrl}' is not an http(s) URL`, 'mirror-url');
     }
     return {
         policyPath,
@@ -37978,45 +40777,90 @@ async function prepareScan(stages, raw, context) {
 
 ;// CONCATENATED MODULE: ./packages/core/src/dedup.ts
 
-function cweKeys(finding) {
-    return (finding.cwe ?? []).map((c) => c.replace(/^CWE-?/i, '').split(/[^0-9]/)[0]).filter(Boolean);
+/** Maps `tool` + `ruleId` to the index of its equivalence class, memoised per distinct pair. */
+function classifier(equivalences) {
+    const declared = new Map();
+    equivalences.forEach((equivalence, index) => {
+        for (const rule of equivalence.rules) {
+            const colon = rule.indexOf(':');
+            if (colon <= 0 || colon === rule.length - 1)
+                throw new Error(`rule equivalence '${equivalence.name}': '${rule}' is not tool:rule`);
+            const key = `${rule.slice(0, colon)}\u0000${rule.slice(colon + 1)}`;
+            const other = declared.get(key);
+            if (other !== undefined && other !== index) {
+                throw new Error(`rule '${rule}' is in two equivalences ('${equivalences[other].name}', '${equivalence.name}')`);
+            }
+            declared.set(key, index);
+        }
+    });
+    const memo = new Map();
+    return (tool, ruleId) => {
+        const memoKey = `${tool}\u0000${ruleId}`;
+        if (memo.has(memoKey))
+            return memo.get(memoKey);
+        let found = declared.get(memoKey);
+        for (let dot = ruleId.indexOf('.'); found === undefined && dot >= 0; dot = ruleId.indexOf('.', dot + 1)) {
+            found = declared.get(`${tool}\u0000${ruleId.slice(dot + 1)}`);
+        }
+        found ??= declared.get(`${tool}\u0000*`);
+        memo.set(memoKey, found);
+        return found;
+    };
+}
+function merge(kept, incoming) {
+    // Ties keep the earlier report as lead, so the output does not depend on which tool finished first.
+    const [lead, other] = severityRank(incoming.severity) > severityRank(kept.severity) ? [incoming, kept] : [kept, incoming];
+    const sensitive = Boolean(lead.sensitive || other.sensitive);
+    const cwe = [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])];
+    return {
+        ...lead,
+        sources: [...lead.sources, ...other.sources],
+        cwe: cwe.length > 0 ? cwe : undefined,
+        // If either tool saw a secret here, the merged finding must not show the line.
+        ...(sensitive ? { sensitive: true, snippet: undefined } : {})
+    };
 }
 /**
  * The same problem reported by two tools (bandit B301 and our pickle rule on one line) becomes
- * one finding listing both sources. Same file, same line, a shared CWE and different tools;
- * the more severe report leads.
+ * one finding listing all sources: same file, same start line, rules declared equivalent, and
+ * different tools — two reports of one tool are two findings (two secrets on one line stay two).
+ * On a line with several reports of one class, the k-th report of one tool pairs with the k-th
+ * of another (tools list a line's results left to right). The more severe report leads (its
+ * fingerprint, rule and message), `sources` lists every tool, and a secret seen by any of them
+ * makes the merged finding sensitive. Runs in time linear in the number of findings.
  */
-function mergeDuplicates(findings) {
-    const byLine = new Map();
+function mergeDuplicates(findings, equivalences = []) {
+    if (equivalences.length === 0)
+        return findings;
+    const classOf = classifier(equivalences);
+    const buckets = new Map();
     const result = [];
     for (const finding of findings) {
         const loc = finding.location;
-        const cwes = cweKeys(finding);
-        if (!loc?.startLine || cwes.length === 0) {
+        const equivalence = loc?.startLine ? classOf(finding.tool, finding.ruleId) : undefined;
+        if (equivalence === undefined) {
             result.push(finding);
             continue;
         }
-        const key = `${loc.path}:${loc.startLine}`;
-        const group = byLine.get(key) ?? [];
-        const twin = group.find((other) => !other.sources.some((s) => s.tool === finding.tool) && cweKeys(other).some((c) => cwes.includes(c)));
-        if (!twin) {
-            group.push(finding);
-            byLine.set(key, group);
-            result.push(finding);
-            continue;
+        const key = `${equivalence}\u0000${loc.startLine}\u0000${loc.path}`;
+        let bucket = buckets.get(key);
+        if (!bucket) {
+            bucket = { groups: [], nextFor: new Map() };
+            buckets.set(key, bucket);
         }
-        const index = result.indexOf(twin);
-        const [lead, other] = severityRank(finding.severity) > severityRank(twin.severity) ? [finding, twin] : [twin, finding];
-        const sensitive = Boolean(lead.sensitive || other.sensitive);
-        const mergedFinding = {
-            ...lead,
-            sources: [...lead.sources, ...other.sources],
-            cwe: [...new Set([...(lead.cwe ?? []), ...(other.cwe ?? [])])],
-            // If either tool saw a secret here, the merged finding must not show the line.
-            ...(sensitive ? { sensitive: true, snippet: undefined } : {})
-        };
-        result[index] = mergedFinding;
-        group[group.indexOf(twin)] = mergedFinding;
+        let next = bucket.nextFor.get(finding.tool) ?? 0;
+        while (next < bucket.groups.length && bucket.groups[next].tools.has(finding.tool))
+            next++;
+        const group = bucket.groups[next];
+        if (group) {
+            result[group.position] = merge(result[group.position], finding);
+            group.tools.add(finding.tool);
+        }
+        else {
+            bucket.groups.push({ position: result.length, tools: new Set([finding.tool]) });
+            result.push(finding);
+        }
+        bucket.nextFor.set(finding.tool, next + 1);
     }
     return result;
 }
@@ -41547,9 +44391,8 @@ minimatch.unescape = unescape_unescape;
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./packages/core/src/fingerprint.ts
+
 
 
 
@@ -41571,18 +44414,29 @@ class SourceCache {
     /** Loads the given files (bounded concurrency), skipping those already loaded. */
     async load(relativePaths, concurrency = 16) {
         const pending = [...new Set(relativePaths)].filter((p) => !this.files.has(p));
+        // Only files whose real path is inside the workspace are read: a symlink to outside must not
+        // bring another file's content into snippets or fingerprints.
+        const root = await (0,promises_namespaceObject.realpath)(this.workspace).catch(() => undefined);
         let next = 0;
         const worker = async () => {
             while (next < pending.length) {
                 const file = pending[next++];
                 const absolute = external_node_path_.resolve(this.workspace, file);
                 // stat without throwing: reports can name thousands of files that are not in this tree.
-                const info = (0,external_node_fs_.statSync)(absolute, { throwIfNoEntry: false });
-                if (!info?.isFile()) {
+                // Any stat error (ENOTDIR, ELOOP, ENAMETOOLONG, EACCES…) means "no readable file here".
+                let info;
+                try {
+                    info = (0,external_node_fs_.statSync)(absolute, { throwIfNoEntry: false });
+                }
+                catch {
+                    info = undefined;
+                }
+                const real = info?.isFile() && root !== undefined ? realPathInside(root, absolute) : undefined;
+                if (real === undefined) {
                     this.files.set(file, undefined);
                     continue;
                 }
-                this.files.set(file, await (0,promises_namespaceObject.readFile)(absolute, 'utf8').then((text) => text.split(/\r?\n/), () => undefined));
+                this.files.set(file, await (0,promises_namespaceObject.readFile)(real, 'utf8').then((text) => text.split(/\r?\n/), () => undefined));
             }
         };
         await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
@@ -41590,6 +44444,15 @@ class SourceCache {
     /** Lines of a loaded file (undefined when missing or not loaded). */
     linesOf(relativePath) {
         return this.files.get(relativePath);
+    }
+}
+function realPathInside(root, absolute) {
+    try {
+        const real = external_node_fs_.realpathSync.native(absolute);
+        return isWithin(root, real) ? real : undefined;
+    }
+    catch {
+        return undefined;
     }
 }
 function snippetAt(raw, sources) {
@@ -41606,23 +44469,44 @@ function snippetAt(raw, sources) {
  * Gives each raw finding its stable fingerprint and display snippet. Line numbers are deliberately
  * not hashed; identical findings in one file are told apart by their order of appearance.
  */
+/** Longer bases are hashed once per key and looked up by digest (see identify). */
+const LONG_BASIS = 1024;
 async function identify(raws, sources) {
     // Source text is needed for the fingerprint (no identity) or the snippet (not sensitive).
     await sources.load(raws.flatMap((raw) => (raw.location?.startLine && (raw.identity === undefined || !raw.sensitive) ? [raw.location.path] : [])));
     const order = raws.map((_, index) => index);
     order.sort((a, b) => (raws[a].location?.startLine ?? 0) - (raws[b].location?.startLine ?? 0) || a - b);
+    // Many findings on one long line (30,000 on a 1 MB line happen) must not normalise, compare and
+    // hash that line once per finding: source text is read once per place, and a long basis is
+    // hashed once per key, its hash state copied per finding (same fingerprints as hashing it whole).
+    const places = new Map();
     const seen = new Map();
     const result = new Array(raws.length);
     for (const index of order) {
         const raw = raws[index];
-        const text = snippetAt(raw, sources);
-        const basis = raw.identity ?? (text !== undefined ? normaliseSnippet(text) : `line:${raw.location?.startLine ?? 0}`);
-        const key = `${raw.tool}\u0000${raw.ruleId}\u0000${raw.location?.path ?? ''}\u0000${basis}`;
-        const ordinal = seen.get(key) ?? 0;
-        seen.set(key, ordinal + 1);
+        const placeKey = `${raw.location?.path}\u0000${raw.location?.startLine}\u0000${raw.location?.endLine}`;
+        let place = places.get(placeKey);
+        if (!place) {
+            const found = snippetAt(raw, sources);
+            place = { text: found, basis: found !== undefined ? normaliseSnippet(found) : `line:${raw.location?.startLine ?? 0}` };
+            places.set(placeKey, place);
+        }
+        const text = place.text;
+        const basis = raw.identity ?? place.basis;
+        const prefix = `${raw.tool}\u0000${raw.ruleId}\u0000${raw.location?.path ?? ''}\u0000`;
+        const long = basis.length > LONG_BASIS;
+        const digest = long && raw.identity === undefined ? (place.digest ??= sha256(basis)) : long ? sha256(basis) : undefined;
+        const seenKey = `${prefix}${digest !== undefined ? `h${digest}` : `t${basis}`}`;
+        let entry = seen.get(seenKey);
+        if (!entry) {
+            entry = { count: 0, hash: long ? (0,external_node_crypto_.createHash)('sha256').update(prefix).update(basis) : undefined };
+            seen.set(seenKey, entry);
+        }
+        const ordinal = entry.count++;
+        const fingerprint = entry.hash ? entry.hash.copy().update(`\u0000${ordinal}`).digest('hex') : sha256(`${prefix}${basis}\u0000${ordinal}`);
         result[index] = {
             ...raw,
-            fingerprint: sha256(`${key}\u0000${ordinal}`).slice(0, 32),
+            fingerprint: fingerprint.slice(0, 32),
             snippet: raw.sensitive || text === undefined ? undefined : fingerprint_truncate(text.trim(), 300),
             sources: [{ tool: raw.tool, ruleId: raw.ruleId }]
         };
@@ -41633,109 +44517,159 @@ function fingerprint_truncate(text, max) {
     return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./packages/core/src/exec.ts
-
-
-const STDERR_TAIL_CHARS = 20_000;
-const KILL_GRACE_MS = 3_000;
+;// CONCATENATED MODULE: ./packages/core/src/redact.ts
 /**
- * The one way secgate runs a tool: never throws for a non-zero exit (the adapter decides what an
- * exit code means), throws ToolFailureError when the program cannot start and ToolTimeoutError
- * when it overruns its time limit.
+ * Secret hiding across tools. A secret finding (`sensitive`) never carries source text, but other
+ * tools report the same lines: a multi-line `requests.get(...)` whose range covers a password line
+ * would print that line as its snippet. Every line of every secret finding's range is therefore
+ * off limits to every finding, whatever the tool and wherever the other finding starts.
  */
-async function runTool(request) {
-    // ETXTBSY: a just-installed executable can still be held open for writing by a child forked
-    // concurrently (the fd lives until that child execs). It clears within milliseconds.
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await runOnce(request);
-        }
-        catch (error) {
-            if (!(error instanceof TextBusyError) || attempt >= 5) {
-                throw error instanceof TextBusyError ? new ToolFailureError(request.tool, `could not start: ${request.command} is busy (ETXTBSY)`) : error;
+/** Shown instead of a message or title that quotes text from a line where a secret was found. */
+const WITHHELD_TEXT = '[withheld: it quotes a line where a secret was found]';
+/**
+ * Shortest run of secret text looked for in messages and titles. Shorter runs match ordinary words
+ * ("import", "token"); eight characters of a credential are enough to matter.
+ */
+const QUOTE_WINDOW = 8;
+/** Over this much secret text in one file, overlapping findings' messages are withheld unchecked. */
+const MAX_SECRET_TEXT_PER_FILE = 1_000_000;
+/** Secret lines of one file as sorted, non-overlapping [start, end] intervals: O(log n) per query. */
+class IntervalSet {
+    starts = [];
+    ends = [];
+    constructor(spans) {
+        const sorted = [...spans].sort((a, b) => a.startLine - b.startLine);
+        for (const span of sorted) {
+            const last = this.ends.length - 1;
+            if (last >= 0 && span.startLine <= this.ends[last] + 1)
+                this.ends[last] = Math.max(this.ends[last], span.endLine);
+            else {
+                this.starts.push(span.startLine);
+                this.ends.push(span.endLine);
             }
-            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
         }
     }
-}
-class TextBusyError extends Error {
-}
-function runOnce(request) {
-    const started = Date.now();
-    const maxStdout = request.maxStdoutBytes ?? 256 * 1024 * 1024;
-    const maxStderr = request.maxStderrChars ?? STDERR_TAIL_CHARS;
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_.spawn)(request.command, request.args, {
-            cwd: request.cwd,
-            env: request.env ?? process.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            // A process group of its own, so a timeout also ends the tool's children (pip, git, ...).
-            detached: process.platform !== 'win32'
-        });
-        const stdoutChunks = [];
-        let stdoutBytes = 0;
-        let stdoutOverflow = false;
-        let stderrTail = '';
-        let timedOut = false;
-        child.stdout.on('data', (chunk) => {
-            stdoutBytes += chunk.length;
-            if (stdoutBytes > maxStdout)
-                stdoutOverflow = true;
+    /** True when some secret line lies in [start, end]. */
+    intersects(start, end) {
+        // First interval whose end is at or after `start`.
+        let low = 0;
+        let high = this.ends.length;
+        while (low < high) {
+            const mid = (low + high) >>> 1;
+            if (this.ends[mid] < start)
+                low = mid + 1;
             else
-                stdoutChunks.push(chunk);
-        });
-        child.stderr.setEncoding('utf8');
-        child.stderr.on('data', (chunk) => {
-            stderrTail = (stderrTail + chunk).slice(-maxStderr);
-        });
-        const kill = (signal) => {
-            try {
-                if (child.pid !== undefined && process.platform !== 'win32')
-                    process.kill(-child.pid, signal);
-                else
-                    child.kill(signal);
+                high = mid;
+        }
+        return low < this.starts.length && this.starts[low] <= end;
+    }
+}
+function lineRange(finding) {
+    const start = finding.location?.startLine;
+    if (!start || start < 1)
+        return undefined;
+    const end = finding.location?.endLine;
+    return [start, end && end > start ? end : start];
+}
+/** The text a secret finding points at: its columns on a single line, else its whole lines. */
+function spanText(span, lines) {
+    if (span.startLine > lines.length)
+        return undefined;
+    const text = lines.slice(span.startLine - 1, Math.min(span.endLine, lines.length)).join('\n');
+    if (span.startLine === span.endLine && span.startColumn && span.endColumn && span.endColumn >= span.startColumn) {
+        // One column of slack on each side: tools disagree about 0/1-based and inclusive ends.
+        return text.slice(Math.max(0, span.startColumn - 2), span.endColumn + 1);
+    }
+    return text;
+}
+function buildWindows(file, lines) {
+    if (!lines) {
+        file.windows = null;
+        return;
+    }
+    const windows = new Set();
+    const shortTokens = new Set();
+    let budget = MAX_SECRET_TEXT_PER_FILE;
+    const seen = new Set();
+    for (const span of file.spans) {
+        const key = `${span.startLine}:${span.endLine}:${span.startColumn ?? ''}:${span.endColumn ?? ''}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const text = spanText(span, lines);
+        if (text === undefined) {
+            file.windows = null;
+            return;
+        }
+        budget -= text.length;
+        if (budget < 0) {
+            file.windows = null;
+            return;
+        }
+        // Whitespace is left out: indentation and spacing would match any message.
+        for (const token of text.split(/\s+/)) {
+            if (token.length < QUOTE_WINDOW) {
+                if (token.length >= 4)
+                    shortTokens.add(token);
+                continue;
             }
-            catch {
-                // already gone
-            }
-        };
-        const timer = setTimeout(() => {
-            timedOut = true;
-            kill('SIGTERM');
-            setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS).unref();
-        }, request.timeoutMs);
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            if (error.code === 'ETXTBSY') {
-                reject(new TextBusyError(error.message));
-                return;
-            }
-            const what = error.code === 'ENOENT' ? `executable not found: ${request.command}` : error.message;
-            reject(new ToolFailureError(request.tool, `could not start: ${what}`));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (timedOut) {
-                reject(new ToolTimeoutError(request.tool, request.timeoutMs, stderrTail));
-                return;
-            }
-            if (stdoutOverflow) {
-                reject(new ToolFailureError(request.tool, `printed more than ${maxStdout} bytes on stdout`));
-                return;
-            }
-            if (code === null) {
-                reject(new ToolFailureError(request.tool, `was killed by signal ${signal}`, undefined, stderrTail));
-                return;
-            }
-            resolve({
-                exitCode: code,
-                stdout: Buffer.concat(stdoutChunks).toString('utf8'),
-                stderr: stderrTail,
-                durationMs: Date.now() - started
-            });
-        });
+            for (let i = 0; i + QUOTE_WINDOW <= token.length; i++)
+                windows.add(token.slice(i, i + QUOTE_WINDOW));
+        }
+    }
+    file.windows = windows;
+    file.shortTokens = [...shortTokens];
+}
+function quotesSecret(text, file) {
+    if (file.windows === null)
+        return true;
+    for (const token of text.split(/\s+/)) {
+        for (let i = 0; i + QUOTE_WINDOW <= token.length; i++)
+            if (file.windows.has(token.slice(i, i + QUOTE_WINDOW)))
+                return true;
+    }
+    return file.shortTokens.some((short) => text.includes(short));
+}
+/**
+ * Hides every line on which any tool saw a secret: a finding whose line range [start, end] (which
+ * contains its snippet window) touches such a line loses its snippet and is marked sensitive, and
+ * with `sources` its message and title are withheld when they quote the secret's text. Near-linear:
+ * secret lines are indexed per file as merged intervals, never compared pairwise.
+ */
+function hideSecretLines(findings, sources) {
+    const files = new Map();
+    for (const finding of findings) {
+        if (!finding.sensitive || !finding.location)
+            continue;
+        const range = lineRange(finding);
+        if (!range)
+            continue;
+        let file = files.get(finding.location.path);
+        if (!file)
+            files.set(finding.location.path, (file = { spans: [] }));
+        file.spans.push({ startLine: range[0], endLine: range[1], startColumn: finding.location.startColumn, endColumn: finding.location.endColumn });
+    }
+    if (files.size === 0)
+        return findings;
+    for (const file of files.values())
+        file.lines = new IntervalSet(file.spans);
+    return findings.map((finding) => {
+        if (finding.sensitive || !finding.location)
+            return finding;
+        const file = files.get(finding.location.path);
+        const range = lineRange(finding);
+        if (!file || !range || !file.lines.intersects(range[0], range[1]))
+            return finding;
+        const hidden = { ...finding, sensitive: true, snippet: undefined };
+        if (sources) {
+            if (file.windows === undefined)
+                buildWindows(file, sources.linesOf(finding.location.path));
+            if (quotesSecret(finding.message, file))
+                hidden.message = WITHHELD_TEXT;
+            if (quotesSecret(finding.title, file))
+                hidden.title = `${finding.ruleId}: ${WITHHELD_TEXT}`;
+        }
+        return hidden;
     });
 }
 
@@ -41751,7 +44685,7 @@ function expiryInstant(expires, index) {
     const instant = Date.UTC(y, m - 1, d);
     const check = new Date(instant);
     if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
-        throw new ConfigurationError(`'${expires}' is not a real date`, `exceptions[${index}].expires`);
+        throw new errors_ConfigurationError(`'${expires}' is not a real date`, `exceptions[${index}].expires`);
     }
     return instant + DAY_MS - 1;
 }
@@ -41845,11 +44779,13 @@ function blockingFindings(findings, failOn) {
 
 
 
+
+
 /** Picks the adapters to run; unknown tool names are a configuration error, not a silent no-op. */
 function selectAdapters(stages, tools) {
     for (const stage of stages) {
         if (stage.adapters.length === 0) {
-            throw new ConfigurationError(`stage '${stage.id}' has no tool adapters in this release${stage.planned ? ` (planned: ${stage.planned})` : ''}`, 'stages');
+            throw new errors_ConfigurationError(`stage '${stage.id}' has no tool adapters in this release${stage.planned ? ` (planned: ${stage.planned})` : ''}`, 'stages');
         }
     }
     const all = stages.flatMap((stage) => stage.adapters.map((adapter) => ({ stage: stage.id, adapter })));
@@ -41859,7 +44795,7 @@ function selectAdapters(stages, tools) {
     const unknown = tools.filter((t) => !all.some((entry) => entry.adapter.id === t));
     if (unknown.length > 0) {
         const known = all.map((e) => e.adapter.id).join(', ') || '(none)';
-        throw new ConfigurationError(`unknown tool(s) ${unknown.join(', ')}; this run knows ${known}`, 'tools');
+        throw new errors_ConfigurationError(`unknown tool(s) ${unknown.join(', ')}; this run knows ${known}`, 'tools');
     }
     return all.filter((entry) => tools.includes(entry.adapter.id));
 }
@@ -41868,14 +44804,15 @@ async function runScan(request, deps) {
     const started = Date.now();
     const selected = selectAdapters(request.stages, request.tools);
     if (selected.length === 0) {
-        throw new ConfigurationError(`no tools selected for stage(s) ${request.stages.map((s) => s.id).join(', ')}`, 'tools');
+        throw new errors_ConfigurationError(`no tools selected for stage(s) ${request.stages.map((s) => s.id).join(', ')}`, 'tools');
     }
     await (0,promises_namespaceObject.mkdir)(request.tempDir, { recursive: true });
     const outcomes = await Promise.all(selected.map(({ stage, adapter }) => runOneTool(stage, adapter, request, deps)));
     const raws = outcomes.flatMap((o) => o.findings);
     const sources = new SourceCache(request.workspace);
     const identified = await identify(raws, sources);
-    const merged = hideSecretLines(mergeDuplicates(identified));
+    // Secret lines are collected before merging: a merged finding keeps only its lead's range.
+    const merged = mergeDuplicates(hideSecretLines(identified, sources), request.stages.flatMap((stage) => stage.equivalentRules ?? []));
     const { findings, ledger } = evaluate(merged, request.policy, {
         now: request.now,
         baseline: request.baseline,
@@ -41897,12 +44834,6 @@ async function runScan(request, deps) {
         errors,
         durationMs: Date.now() - started
     };
-}
-/** A line where any tool saw a secret is shown by no finding: other tools' snippets would leak it. */
-function hideSecretLines(findings) {
-    const key = (f) => `${f.location?.path}:${f.location?.startLine}`;
-    const secretLines = new Set(findings.filter((f) => f.sensitive && f.location?.startLine).map(key));
-    return findings.map((f) => (!f.sensitive && f.location?.startLine && secretLines.has(key(f)) ? { ...f, sensitive: true, snippet: undefined } : f));
 }
 /** New first, then most severe, then by place: the order annotations and the summary use. */
 function rankFindings(a, b) {
@@ -41929,7 +44860,7 @@ async function runOneTool(stage, adapter, request, deps) {
     const context = {
         workspace: request.workspace,
         targets: request.targets,
-        exclude: request.exclude,
+        exclude: excludesForTool(request.exclude, adapter.displayName, deps.logger),
         workDir,
         options: request.options,
         commitRange: request.commitRange,
@@ -41937,12 +44868,8 @@ async function runOneTool(stage, adapter, request, deps) {
     };
     try {
         const skip = await adapter.skip?.(context);
-        if (skip) {
-            run.status = 'skipped';
-            run.skipReason = skip;
-            deps.logger.info(`${adapter.displayName}: skipped (${skip})`);
-            return { run, findings: [] };
-        }
+        if (skip)
+            return skipped(run, skip, deps);
         const installed = await deps.installer.install(adapter.install);
         run.version = installed.version;
         run.installMs = installed.durationMs;
@@ -41950,13 +44877,8 @@ async function runOneTool(stage, adapter, request, deps) {
         run.verified = installed.verified;
         const planned = await adapter.command(installed, context);
         const invocations = Array.isArray(planned) ? planned : [planned];
-        if (invocations.length === 0) {
-            // Shown as skipped in the summary, never as a clean "0 findings".
-            run.status = 'skipped';
-            run.skipReason = 'nothing to scan on this event (a history scan needs a commit range)';
-            deps.logger.info(`${adapter.displayName}: skipped (${run.skipReason})`);
-            return { run, findings: [] };
-        }
+        if (invocations.length === 0)
+            return skipped(run, 'no commit range was given for a history-only scan', deps);
         const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
         const reports = [];
         for (const invocation of invocations) {
@@ -41977,20 +44899,20 @@ async function runOneTool(stage, adapter, request, deps) {
                 throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
             }
             const report = invocation.reportFile
-                ? await readReport(adapter.id, invocation.reportFile)
+                ? await readReport(adapter.id, invocation.reportFile, result.stderr)
                 : invocation.reportFrom === 'stderr'
                     ? result.stderr
                     : result.stdout;
-            const parsedOne = adapter.parse(report, context, invocation);
-            if (meaning === 'findings' && parsedOne.findings.length === 0) {
-                throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`);
+            const parsedOne = parseReport(adapter, report, context, invocation, result.stderr);
+            if (meaning === 'findings' && parsedOne.findings.length + (parsedOne.dropped ?? 0) === 0) {
+                throw new ToolOutputError(adapter.id, `exit code ${result.exitCode} says findings, but the report has none`, result.stderr);
             }
             reports.push(parsedOne);
         }
         const parsed = adapter.combine
             ? adapter.combine(reports)
             : { findings: reports.flatMap((r) => r.findings), warnings: reports.flatMap((r) => r.warnings) };
-        const findings = parsed.findings.map((f) => normaliseLocation(f, request.workspace)).filter((f) => !excluded(f, request.exclude));
+        const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
         run.findingCount = findings.length;
         run.warnings = parsed.warnings;
         for (const warning of parsed.warnings)
@@ -42000,8 +44922,11 @@ async function runOneTool(stage, adapter, request, deps) {
     }
     catch (error) {
         run.status = 'failed';
+        // Anything else is a bug in secgate's adapter, named as such (never a bare TypeError text).
         run.error =
-            error instanceof SecgateError ? error : new ToolFailureError(adapter.id, `unexpected error: ${errorMessage(error)}`);
+            error instanceof SecgateError
+                ? error
+                : new ToolFailureError(adapter.id, `internal error in secgate's ${adapter.displayName} adapter (${error instanceof Error ? error.name : 'exception'}: ${errors_errorMessage(error).slice(0, 300)})`);
         deps.logger.error(run.error.message);
         return { run, findings: [] };
     }
@@ -42009,91 +44934,123 @@ async function runOneTool(stage, adapter, request, deps) {
         await (0,promises_namespaceObject.rm)(workDir, { recursive: true, force: true });
     }
 }
-async function readReport(tool, file) {
+/**
+ * A requested tool that did not run: shown as skipped, and an error (ToolSkippedError), never a
+ * pass — its silence says nothing about the code. Users deselect tools they do not want.
+ */
+function skipped(run, reason, deps) {
+    run.status = 'skipped';
+    run.skipReason = reason;
+    run.error = new ToolSkippedError(run.tool, reason);
+    deps.logger.error(run.error.message);
+    return { run, findings: [] };
+}
+/**
+ * The adapter's parser, with the tool's stderr tail added to an unreadable report (an empty report
+ * usually means the tool crashed, and only its stderr says why) and any non-secgate exception from
+ * the parser named as such: a raw TypeError is never the only explanation.
+ */
+function parseReport(adapter, report, context, invocation, stderr) {
+    try {
+        return adapter.parse(report, context, invocation);
+    }
+    catch (error) {
+        if (error instanceof ToolOutputError && !error.stderrTail && stderr.trim() !== '' && invocation.reportFrom !== 'stderr') {
+            throw new ToolOutputError(error.tool, error.detail, stderr);
+        }
+        if (error instanceof SecgateError)
+            throw error;
+        const raw = error instanceof Error ? `${error.name}: ${error.message}` : errors_errorMessage(error);
+        throw new ToolOutputError(adapter.id, `the report does not have the shape this parser reads (parser exception ${raw.slice(0, 200)})`);
+    }
+}
+async function readReport(tool, file, stderr) {
     try {
         return await (0,promises_namespaceObject.readFile)(file, 'utf8');
     }
     catch {
-        throw new ToolOutputError(tool, `the report file was not written (${external_node_path_.basename(file)})`);
+        throw new ToolOutputError(tool, `the report file was not written (${external_node_path_.basename(file)})`, stderr.trim() === '' ? undefined : stderr);
     }
 }
-function normaliseLocation(finding, workspace) {
+/**
+ * Findings with their paths made workspace-relative. A finding whose file is outside the workspace
+ * (`../../etc/passwd`, an absolute path elsewhere, a file reached through a symlink to outside) is
+ * dropped: its content is not the repository's and must not reach a report. The drop is counted
+ * in a warning added to `report.warnings`, never silent.
+ */
+async function placeInWorkspace(report, workspace) {
+    const boundary = await WorkspaceBoundary.open(workspace);
+    const outside = [];
+    const placed = [];
+    for (const finding of report.findings) {
+        const normalised = normaliseLocation(finding, boundary);
+        if (normalised)
+            placed.push(normalised);
+        else
+            outside.push(lexicallyInside(boundary, finding.location.path) ?? finding.location.path);
+    }
+    if (outside.length > 0) {
+        const files = [...new Set(outside)];
+        const named = files.slice(0, 5).map((f) => (f.length > 120 ? `${f.slice(0, 119)}…` : f));
+        report.warnings.push(`${outside.length} finding(s) dropped: ${files.length} file(s) resolve outside the workspace (symlink or path to outside): ${named.join(', ')}${files.length > 5 ? `, … ${files.length - 5} more` : ''}`);
+    }
+    return placed;
+}
+/** The finding with a workspace-relative location, or undefined when its file lies outside the workspace. */
+function normaliseLocation(finding, boundary) {
     if (!finding.location)
         return finding;
-    const absolute = external_node_path_.resolve(workspace, finding.location.path);
-    const relative = external_node_path_.relative(workspace, absolute).split(external_node_path_.sep).join('/');
+    // A history finding's content comes from a commit, not from the file now at that path: only the path must be inside.
+    const relative = finding.inChange ? lexicallyInside(boundary, finding.location.path) : boundary.locate(finding.location.path);
+    if (relative === undefined)
+        return undefined;
     const startLine = finding.location.startLine && finding.location.startLine > 0 ? finding.location.startLine : undefined;
-    return { ...finding, location: { ...finding.location, path: relative || '.', startLine } };
+    return { ...finding, location: { ...finding.location, path: relative, startLine } };
 }
+function lexicallyInside(boundary, reported) {
+    for (const root of [boundary.workspace, boundary.realWorkspace]) {
+        const absolute = external_node_path_.resolve(root, reported);
+        if (isWithin(root, absolute))
+            return external_node_path_.relative(root, absolute).split(external_node_path_.sep).join('/') || '.';
+    }
+    return undefined;
+}
+/** Compiled once per pattern list: a long `exclude` list times many findings must not recompile globs. */
+const excludeMatchers = new WeakMap();
 function excluded(finding, patterns) {
     const file = finding.location?.path;
-    return Boolean(file && patterns.some((p) => minimatch(file, p, { dot: true }) || minimatch(file, `${p.replace(/\/$/, '')}/**`, { dot: true })));
-}
-
-;// CONCATENATED MODULE: ./packages/core/src/git.ts
-
-function git_git(workspace, args, timeoutMs = 120_000) {
-    return runTool({ tool: 'git', command: 'git', args, cwd: workspace, timeoutMs });
-}
-async function isGitWorkTree(workspace) {
-    const result = await git_git(workspace, ['rev-parse', '--is-inside-work-tree']).catch(() => undefined);
-    return result?.exitCode === 0 && result.stdout.trim() === 'true';
-}
-async function hasCommit(workspace, sha) {
-    return (await git_git(workspace, ['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
-}
-/** Fetches a commit by SHA (depth 1) when a shallow clone lacks it. */
-async function git_ensureCommit(workspace, sha, logger, remote = 'origin') {
-    if (await hasCommit(workspace, sha))
-        return;
-    logger.info(`Fetching ${sha.slice(0, 12)} (not in this clone)`);
-    const fetched = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', '--depth=1', remote, sha]);
-    if (fetched.exitCode !== 0) {
-        throw new Error(`git fetch ${sha} failed: ${fetched.stderr.trim().split('\n').pop()}`);
+    if (!file || patterns.length === 0)
+        return false;
+    let matchers = excludeMatchers.get(patterns);
+    if (!matchers) {
+        // A pattern also covers everything below it (`vendor` = `vendor/**`).
+        matchers = patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+        excludeMatchers.set(patterns, matchers);
     }
+    return matchers.some((matcher) => matcher.match(file));
 }
-const MAX_DEEPEN_ROUNDS = 12;
 /**
- * Makes every commit of `base..head` present, however shallow the clone: fetches both ends, then
- * deepens (doubling, bounded) until `base` is reachable from `head` or the clone is complete.
- * Peers that list commits through the API stop at 30 or 250; walking git history has no such cap.
+ * Linux caps one argument at 128 KiB and all of them at about 2 MiB: a long `exclude` list ended
+ * in `spawn E2BIG`. The engine filters every finding by the whole list anyway, so tools only get
+ * the patterns that fit this budget (they merely save scanning time). Patterns with a comma are
+ * kept from tools: bandit splits `-x` on commas, and half a pattern could exclude more than meant.
  */
-function ensureRangeHistory(workspace, base, head, logger, remote = 'origin') {
-    // Secret scanners run concurrently and may each need the range: one fetch per clone, shared,
-    // since concurrent `git fetch --deepen` on one repository collide on its shallow file.
-    const key = [workspace, base, head, remote].join('\u0000');
-    let pending = rangeHistory.get(key);
-    if (!pending) {
-        pending = deepenToRange(workspace, base, head, logger, remote);
-        rangeHistory.set(key, pending);
-        pending.catch(() => rangeHistory.delete(key));
+const TOOL_EXCLUDE_BUDGET_CHARS = 32 * 1024;
+function excludesForTool(patterns, toolName, logger) {
+    const passed = [];
+    let size = 0;
+    for (const pattern of patterns) {
+        if (pattern.includes(','))
+            continue;
+        if (size + pattern.length + 1 > TOOL_EXCLUDE_BUDGET_CHARS)
+            break;
+        size += pattern.length + 1;
+        passed.push(pattern);
     }
-    return pending;
-}
-const rangeHistory = new Map();
-async function deepenToRange(workspace, base, head, logger, remote) {
-    await git_ensureCommit(workspace, head, logger, remote);
-    await git_ensureCommit(workspace, base, logger, remote);
-    let depth = 32;
-    for (let round = 0; round < MAX_DEEPEN_ROUNDS; round++) {
-        const related = await git_git(workspace, ['merge-base', base, head]);
-        if (related.exitCode === 0)
-            return;
-        const shallow = await git_git(workspace, ['rev-parse', '--is-shallow-repository']);
-        if (shallow.stdout.trim() !== 'true')
-            return;
-        logger.info(`Deepening the clone by ${depth} commits to reach ${base.slice(0, 12)}`);
-        const deepened = await git_git(workspace, ['fetch', '--no-tags', '--no-recurse-submodules', `--deepen=${depth}`, remote, head], 600_000);
-        if (deepened.exitCode !== 0)
-            throw new Error(`git fetch --deepen failed: ${deepened.stderr.trim().split('\n').pop()}`);
-        depth *= 2;
+    if (passed.length < patterns.length) {
+        logger.info(`${toolName}: ${passed.length} of ${patterns.length} exclude pattern(s) passed to the tool (command-line limit); secgate drops findings under every pattern after the scan`);
     }
-    const last = await git_git(workspace, ['merge-base', base, head]);
-    if (last.exitCode !== 0) {
-        const unshallow = await git_git(workspace, ['fetch', '--no-tags', '--unshallow', remote], 900_000);
-        if (unshallow.exitCode !== 0)
-            throw new Error(`cannot reach ${base} from ${head}: ${unshallow.stderr.trim().split('\n').pop()}`);
-    }
+    return passed;
 }
 
 ;// CONCATENATED MODULE: external "os"
@@ -42228,8 +45185,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -42265,8 +45222,8 @@ function file_command_prepareKeyValueMessage(key, value) {
     return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
@@ -43227,7 +46184,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -43250,7 +46207,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -43550,7 +46507,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat: io_util_stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -43566,7 +46523,7 @@ const IS_WINDOWS = process.platform === 'win32';
  */
 function readlink(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield external_fs_namespaceObject.promises.readlink(fsPath);
+        const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
         if (IS_WINDOWS && !result.endsWith('\\')) {
@@ -43577,11 +46534,11 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
-            yield stat(fsPath);
+            yield io_util_stat(fsPath);
         }
         catch (err) {
             if (err.code === 'ENOENT') {
@@ -43594,7 +46551,7 @@ function exists(fsPath) {
 }
 function isDirectory(fsPath_1) {
     return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        const stats = useStat ? yield io_util_stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
 }
@@ -43624,7 +46581,7 @@ function tryGetExecutablePath(filePath, extensions) {
         let stats = undefined;
         try {
             // test file exists
-            stats = yield stat(filePath);
+            stats = yield io_util_stat(filePath);
         }
         catch (err) {
             if (err.code !== 'ENOENT') {
@@ -43635,7 +46592,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -43652,7 +46609,7 @@ function tryGetExecutablePath(filePath, extensions) {
             filePath = originalFilePath + extension;
             stats = undefined;
             try {
-                stats = yield stat(filePath);
+                stats = yield io_util_stat(filePath);
             }
             catch (err) {
                 if (err.code !== 'ENOENT') {
@@ -43664,11 +46621,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -43742,19 +46699,19 @@ var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argum
 function io_cp(source_1, dest_1) {
     return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
         const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield exists(dest)) ? yield stat(dest) : null;
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
         // Dest is an existing file, but not forcing
         if (destStat && destStat.isFile() && !force) {
             return;
         }
         // If dest is an existing directory, should copy inside.
         const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? external_path_namespaceObject.join(dest, external_path_namespaceObject.basename(source))
+            ? path.join(dest, path.basename(source))
             : dest;
-        if (!(yield exists(source))) {
+        if (!(yield ioUtil.exists(source))) {
             throw new Error(`no such file or directory: ${source}`);
         }
-        const sourceStat = yield stat(source);
+        const sourceStat = yield ioUtil.stat(source);
         if (sourceStat.isDirectory()) {
             if (!recursive) {
                 throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
@@ -43764,7 +46721,7 @@ function io_cp(source_1, dest_1) {
             }
         }
         else {
-            if (external_path_namespaceObject.relative(source, newDest) === '') {
+            if (path.relative(source, newDest) === '') {
                 // a file cannot be copied to itself
                 throw new Error(`'${newDest}' and '${source}' are the same file`);
             }
@@ -43888,7 +46845,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -43903,7 +46860,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -43914,7 +46871,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -43923,7 +46880,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -43946,11 +46903,11 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
             return;
         currentDepth++;
         yield mkdirP(destDir);
-        const files = yield readdir(sourceDir);
+        const files = yield ioUtil.readdir(sourceDir);
         for (const fileName of files) {
             const srcFile = `${sourceDir}/${fileName}`;
             const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield lstat(srcFile);
+            const srcFileStat = yield ioUtil.lstat(srcFile);
             if (srcFileStat.isDirectory()) {
                 // Recurse
                 yield cpDirRecursive(srcFile, destFile, currentDepth, force);
@@ -43960,32 +46917,32 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
             }
         }
         // Change the mode for the newly created directory
-        yield chmod(destDir, (yield stat(sourceDir)).mode);
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
     });
 }
 // Buffered file copy
 function io_copyFile(srcFile, destFile, force) {
     return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield lstat(srcFile)).isSymbolicLink()) {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
             // unlink/re-link it
             try {
-                yield lstat(destFile);
-                yield unlink(destFile);
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
             }
             catch (e) {
                 // Try to override file permission
                 if (e.code === 'EPERM') {
-                    yield chmod(destFile, '0666');
-                    yield unlink(destFile);
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
                 }
                 // other errors = it doesn't exist, no work to do
             }
             // Copy over symlink
-            const symlinkFull = yield readlink(srcFile);
-            yield symlink(symlinkFull, destFile, IS_WINDOWS ? 'junction' : null);
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
         }
-        else if (!(yield exists(destFile)) || force) {
-            yield copyFile(srcFile, destFile);
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
         }
     });
 }
@@ -44354,7 +47311,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -45045,6 +48002,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var node_modules_semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(node_modules_semver);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
 var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -45066,11 +48024,11 @@ const _internal = {
         const lsbReleaseFile = '/etc/lsb-release';
         const osReleaseFile = '/etc/os-release';
         let contents = '';
-        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
+        if (external_fs_.existsSync(lsbReleaseFile)) {
+            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
         }
-        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
+        else if (external_fs_.existsSync(osReleaseFile)) {
+            contents = external_fs_.readFileSync(osReleaseFile).toString();
         }
         return contents;
     }
@@ -45151,8 +48109,8 @@ function _readLinuxVersionFile() {
     return _internal.readLinuxVersionFile();
 }
 //# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
@@ -45261,8 +48219,8 @@ const userAgent = 'actions/tool-cache';
  */
 function downloadTool(url, dest, auth, headers) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        dest = dest || external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
-        yield mkdirP(external_path_namespaceObject.dirname(dest));
+        dest = dest || external_path_.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+        yield mkdirP(external_path_.dirname(dest));
         core_debug(`Downloading ${url}`);
         core_debug(`Destination ${dest}`);
         const maxAttempts = 3;
@@ -45287,7 +48245,7 @@ function downloadTool(url, dest, auth, headers) {
 }
 function downloadToolAttempt(url, dest, auth, headers) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (external_fs_namespaceObject.existsSync(dest)) {
+        if (external_fs_.existsSync(dest)) {
             throw new Error(`Destination file path ${dest} already exists`);
         }
         // Get the response headers
@@ -45308,12 +48266,12 @@ function downloadToolAttempt(url, dest, auth, headers) {
             throw err;
         }
         // Download the response body
-        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
+        const pipeline = external_util_.promisify(external_stream_.pipeline);
         const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
         const readStream = responseMessageFactory();
         let succeeded = false;
         try {
-            yield pipeline(readStream, external_fs_namespaceObject.createWriteStream(dest));
+            yield pipeline(readStream, external_fs_.createWriteStream(dest));
             core_debug('download complete');
             succeeded = true;
             return dest;
@@ -45586,20 +48544,20 @@ function extractZipNix(file, dest) {
  */
 function cacheDir(sourceDir, tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = node_modules_semver.clean(version) || version;
-        arch = arch || external_os_namespaceObject.arch();
-        core_debug(`Caching tool ${tool} ${version} ${arch}`);
-        core_debug(`source dir: ${sourceDir}`);
-        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source dir: ${sourceDir}`);
+        if (!fs.statSync(sourceDir).isDirectory()) {
             throw new Error('sourceDir is not a directory');
         }
         // Create the tool dir
         const destPath = yield _createToolPath(tool, version, arch);
         // copy each child item. do not move. move can fail on Windows
         // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
-            const s = external_path_namespaceObject.join(sourceDir, itemName);
-            yield io_cp(s, destPath, { recursive: true });
+        for (const itemName of fs.readdirSync(sourceDir)) {
+            const s = path.join(sourceDir, itemName);
+            yield io.cp(s, destPath, { recursive: true });
         }
         // write .complete
         _completeToolPath(tool, version, arch);
@@ -45651,7 +48609,7 @@ function find(toolName, versionSpec, arch) {
     if (!versionSpec) {
         throw new Error('versionSpec parameter is required');
     }
-    arch = arch || external_os_namespaceObject.arch();
+    arch = arch || os.arch();
     // attempt to resolve an explicit version
     if (!isExplicitVersion(versionSpec)) {
         const localVersions = findAllVersions(toolName, arch);
@@ -45661,15 +48619,15 @@ function find(toolName, versionSpec, arch) {
     // check for the explicit version in the cache
     let toolPath = '';
     if (versionSpec) {
-        versionSpec = node_modules_semver.clean(versionSpec) || '';
-        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        core_debug(`checking cache: ${cachePath}`);
-        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
-            core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+        versionSpec = semver.clean(versionSpec) || '';
+        const cachePath = path.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        core.debug(`checking cache: ${cachePath}`);
+        if (fs.existsSync(cachePath) && fs.existsSync(`${cachePath}.complete`)) {
+            core.debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
             toolPath = cachePath;
         }
         else {
-            core_debug('not found');
+            core.debug('not found');
         }
     }
     return toolPath;
@@ -45683,13 +48641,13 @@ function find(toolName, versionSpec, arch) {
 function findAllVersions(toolName, arch) {
     const versions = [];
     arch = arch || external_os_namespaceObject.arch();
-    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
-    if (external_fs_namespaceObject.existsSync(toolPath)) {
-        const children = external_fs_namespaceObject.readdirSync(toolPath);
+    const toolPath = external_path_.join(_getCacheDirectory(), toolName);
+    if (external_fs_.existsSync(toolPath)) {
+        const children = external_fs_.readdirSync(toolPath);
         for (const child of children) {
             if (isExplicitVersion(child)) {
-                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
-                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
+                const fullPath = external_path_.join(toolPath, child, arch || '');
+                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
                     versions.push(child);
                 }
             }
@@ -45744,7 +48702,7 @@ function _createExtractFolder(dest) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
         if (!dest) {
             // create a temp dir
-            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+            dest = external_path_.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
         }
         yield mkdirP(dest);
         return dest;
@@ -45752,20 +48710,20 @@ function _createExtractFolder(dest) {
 }
 function _createToolPath(tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
-        core_debug(`destination ${folderPath}`);
+        const folderPath = path.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
+        core.debug(`destination ${folderPath}`);
         const markerPath = `${folderPath}.complete`;
-        yield rmRF(folderPath);
-        yield rmRF(markerPath);
-        yield mkdirP(folderPath);
+        yield io.rmRF(folderPath);
+        yield io.rmRF(markerPath);
+        yield io.mkdirP(folderPath);
         return folderPath;
     });
 }
 function _completeToolPath(tool, version, arch) {
-    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+    const folderPath = path.join(_getCacheDirectory(), tool, semver.clean(version) || version, arch || '');
     const markerPath = `${folderPath}.complete`;
-    external_fs_namespaceObject.writeFileSync(markerPath, '');
-    core_debug('finished caching tool');
+    fs.writeFileSync(markerPath, '');
+    core.debug('finished caching tool');
 }
 /**
  * Check if version string is explicit
@@ -45787,26 +48745,26 @@ function isExplicitVersion(versionSpec) {
  */
 function evaluateVersions(versions, versionSpec) {
     let version = '';
-    core_debug(`evaluating ${versions.length} versions`);
+    core.debug(`evaluating ${versions.length} versions`);
     versions = versions.sort((a, b) => {
-        if (node_modules_semver.gt(a, b)) {
+        if (semver.gt(a, b)) {
             return 1;
         }
         return -1;
     });
     for (let i = versions.length - 1; i >= 0; i--) {
         const potential = versions[i];
-        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
+        const satisfied = semver.satisfies(potential, versionSpec);
         if (satisfied) {
             version = potential;
             break;
         }
     }
     if (version) {
-        core_debug(`matched: ${version}`);
+        core.debug(`matched: ${version}`);
     }
     else {
-        core_debug('match not found');
+        core.debug('match not found');
     }
     return version;
 }
@@ -45843,1109 +48801,37 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
+// EXTERNAL MODULE: ./node_modules/proper-lockfile/index.js
+var proper_lockfile = __nccwpck_require__(3648);
+var proper_lockfile_default = /*#__PURE__*/__nccwpck_require__.n(proper_lockfile);
 ;// CONCATENATED MODULE: ./packages/core/src/install/spec.ts
 function currentPlatform() {
     const os = process.platform === 'win32' ? 'windows' : process.platform;
     return `${os}-${process.arch}`;
 }
 
-;// CONCATENATED MODULE: ./packages/core/src/install/python-locks.ts
-// Generated by scripts/lock-python-tools.sh: hash-pinned requirement sets (pip-compile --generate-hashes).
-// Do not edit by hand; bump through a reviewed pull request.
-const PYTHON_LOCKS = {
-    'bandit': {
-        '1.9.4': String.raw `bandit==1.9.4 \
-    --hash=sha256:b589e5de2afe70bd4d53fa0c1da6199f4085af666fde00e8a034f152a52cd628 \
-    --hash=sha256:f89ffa663767f5a0585ea075f01020207e966a9c0f2b9ef56a57c7963a3f6f8e
-markdown-it-py==4.3.0 \
-    --hash=sha256:7aa1511a46c39138de78d9eba92ce47e63124d8003fc98b3a351909e04239efa \
-    --hash=sha256:91a58fa5b72c71a40cf7177250fd767480d7a2bb3ac426ccfb76fb90305fdaaa
-mdurl==0.1.2 \
-    --hash=sha256:84008a41e51615a49fc9966191ff91509e3c40b939176e643fd50a5c2196b8f8 \
-    --hash=sha256:bb413d29f5eea38f31dd4754dd7377d4465116fb207585f97bf925588687c1ba
-pygments==2.21.0 \
-    --hash=sha256:2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9 \
-    --hash=sha256:610ca751c9bc2492b38eb9a38a7fbc93edbbb2d7182edaf34e66ae493dee5c8c
-pyyaml==6.0.4 \
-    --hash=sha256:070c22b6f490d6cc30912be9fb9ab1af9c752769b39b53616f6510c3f038ee6a \
-    --hash=sha256:0a3a351f04dc124f9357512bdb80ac37cd1750cf1371da33e7cbb96d80ac865f \
-    --hash=sha256:0db75f402e99c25239003a499c214a61947b4ef5312af34711d4c63e5c179318 \
-    --hash=sha256:1088ad740f50c13178dad16fbc2fa1f634c791d42c7009fdb390e38e5b90b788 \
-    --hash=sha256:12a155bc41509d71a2eb73e2191d9e400c1345ea99ac3d9946c31f40a4c840f8 \
-    --hash=sha256:131d11bd9b60d705a6388366d77ed67850995a4d2be85fe149785a257c17e531 \
-    --hash=sha256:132c3c7c37a8e6f334921b05cfea5d26e241d792dcbb4db0462129d25ca53b43 \
-    --hash=sha256:15c52bb238a15bb4fd7e6342a5ac71d594507667c7fe0e5a5abbc0f6875d1e91 \
-    --hash=sha256:1631d566655f3af7d6c4a4485267830f6b680d3dc9704b659b3c3f4541b5a3fe \
-    --hash=sha256:180ac792c958c2173f6e4467c55ae5f73ab1a9a624ee29fc7095c56d5e3a4055 \
-    --hash=sha256:18ea9bda247857fc0de05181675dc116b54c1b04ca3db71de5d2108c882823b7 \
-    --hash=sha256:1d2f08c122727c86f8303bb1dd45159ca1de1f2d68798e671ec46974e321008e \
-    --hash=sha256:1db4d51d3c2c9545dd44c614febc4594240754f74b30d8e501415b118347f0d1 \
-    --hash=sha256:2018fda285d1289527a389e1b4ace1e2d3af410930f949136b55ecb0747744d1 \
-    --hash=sha256:2c11be5ab4d9f603a598b5ce93a2064ae38087bdf1b384c5397170054cda4e36 \
-    --hash=sha256:33506a2620f0e7c49858f09cb44e99f144878d03af3d9c10aa136e9a1d103bcd \
-    --hash=sha256:34edca7ab64b705ee7c80bf3f9ac609240677db11e83d9317191f483a4b5a433 \
-    --hash=sha256:3c7129bcee5c88c1450802cc6a95b690ee7c51bfcc7a9b60bbd9549a7a4fcbe6 \
-    --hash=sha256:41b4669c3a8fd5750e594dff59d3e62d40e321fec467b50449603710ed0a68f3 \
-    --hash=sha256:45e37dd647db9d67b757444c74060c064ace5fdaa08f42bf4fda3812275d423e \
-    --hash=sha256:49e38a95e24738908ea852e61df0abc58d1e4d4f974ccdb2386eaee412bedc67 \
-    --hash=sha256:4a2a8f27d24d4cdc05aa11df5f4c08e13f30d9e6674809b6a5ddcfcba49a653a \
-    --hash=sha256:4a329472db6c8858ebd94f2214a54c8bff8f035a6cc7af1ab39cc1b33a5f0e56 \
-    --hash=sha256:4d1e8d6e345b4b4424a05a11e699e999e65a88f422f73636f8a0b354bf219ffa \
-    --hash=sha256:4d30c2f186612bd2f9f07c08a4c96721af59cfc8da3ec7cb27dfa2834e8bb019 \
-    --hash=sha256:4d3bbc5e8a84a5a6775adecac786f489510a7159b1c343d6f31426d888cfdd6e \
-    --hash=sha256:50588147ab2c6a59b5f990a4905db80899a6c2bd197e046a6201f1e67587e794 \
-    --hash=sha256:52460c6dd874b22d49fda228fac59da74d7a7b06175ffcc80bfa3ba5389d7f73 \
-    --hash=sha256:5246a0feaaac497b09c9462aa926280ae02fc8791b0099c0a925ebd7c7f249a6 \
-    --hash=sha256:54c23934cf166bb2090d73d82b1388aadb1cead5e73885223dcfa4a459a22d43 \
-    --hash=sha256:573debb9fe3075423d4f823795a678580e597218c25baef178d532b124a25a25 \
-    --hash=sha256:609e8efaffa5662da16b7d53eef76fc4eedbbe56fce5829b67ba808a6e35d399 \
-    --hash=sha256:60e9da2772e259307650e03c24f50e3bc2d9fa5ed1ba44c47582e13b0e7708d1 \
-    --hash=sha256:61eef2f08e977b725f37a8d1663f5a222c6f09207ac0794030d5fca062e7c96e \
-    --hash=sha256:622aa875fa6533f25fedcffe23079357d65a690d462200afed5d8e9d0e01ebee \
-    --hash=sha256:62c5b5669b05dabf991a705f3a3601f57b65e95121a1d3e3a4ae4446c8632865 \
-    --hash=sha256:67da066ca12eb60114ea87f2ecbcca622fff0c205c743cc900437127564fabf6 \
-    --hash=sha256:69380d4bae12aab2a2c9532deff6a2841bc9fda47c333691bd2368b696301768 \
-    --hash=sha256:6ac167ebebc0c387290406a337b9b5c8c343fa5f7928d5941e45a94b8ba3aa39 \
-    --hash=sha256:71bb5b87465d88d1dfc577115af6d435bff9b26f2512936f610c26aa55966028 \
-    --hash=sha256:730788375056c43d3ac15bd894c9cd2fb7a931a38b302f408620c64b3ef176ed \
-    --hash=sha256:7335809813ec838d9cd334b1744cda33deb141c9ef23a9c0df371c37980d3851 \
-    --hash=sha256:78be5a1b05a5d1fd46d0290393e5deeb581fa617585462c1b84f7c6b0cb1e489 \
-    --hash=sha256:84e97378010f3da8daf673b82d39ed638098d236a1b760d61c0c1348a642bd70 \
-    --hash=sha256:8708f6ab9c2581ffa05f66dae3206bb0385949650537d7295fc7ab0d6454dd70 \
-    --hash=sha256:872d2a592289061c1b987e335b3568a2616b474be02bd0608d8f551a385441cd \
-    --hash=sha256:88a089e6424a8a256321270620d5a4328ad5227fb2061b07d33f596894336914 \
-    --hash=sha256:8e0cd755ce5e9009fd95f9c553e5942478feb8f7dffa19435641fcdc3c20e8ca \
-    --hash=sha256:914b19e17814315fbcca52031bf79b68237f3d87a948c584a667b18b468e4df7 \
-    --hash=sha256:93bfb2459195406a518e2f487a9bbf01df240175f31e06f5a252ac6734c7bbf0 \
-    --hash=sha256:93da48af92c84c4236578e330a514ca324362c0bb62894d8d2343363ed57ff03 \
-    --hash=sha256:9d4211f080920629a90c9e31c51e326fb70cfae38f18d4128b9913c23642bace \
-    --hash=sha256:9e7ec9dc75cadd392fd687cc9b8ccf7dd59ada0a991e0d14ae0fad9ecdba00c3 \
-    --hash=sha256:a266cf55ee5cf63c1803432a61c6386e750e0012ca49d12d26ccb0ffd80b343a \
-    --hash=sha256:a3cc63af3d639d1609143711837b926183418260aae89ed95193c07b25b99d33 \
-    --hash=sha256:a56491babf0d976625807953bd192dd9de973fccb3270e77b1a795b152a26175 \
-    --hash=sha256:a65339c24f2fb8d4419e06ceec1bda98bdcff727b3b533a81d5af6bb2dd34520 \
-    --hash=sha256:ab874ebcc5c12c31c859a9e9fe159d688df1f7a099818ef8a35906264a8f5d6b \
-    --hash=sha256:b525488d5addf5d59ff4610cd8b1deab9dc97fe0fb3fb74533d7f65e9792bd92 \
-    --hash=sha256:b9fe0b8c65a1611053eb7fcaa7c022f655b7eebeb0ea034572615453cae6b843 \
-    --hash=sha256:c0d68d972f6f6417b4e85e9522f3d57bb4fbc924379766ccd87254a31009c1cd \
-    --hash=sha256:c24097c0462f66358c99dc83d3e1850e005f6293cfa1df1edb243428da1668bf \
-    --hash=sha256:c57e40928738c4a202852759f9e1ee2c7063429a9469ee1ac15651bbf7d69963 \
-    --hash=sha256:c604dc2613c417130479cdd6e55c2faa691b6365aa82b3dafddfcecc2eaf1ac7 \
-    --hash=sha256:c680622f85979f2ff59b4ae44c1ecb5566b2f0f0ffe5d0dc8b4bb6a0e916dabb \
-    --hash=sha256:d276f23e2371deb5ee68dd252cc9c2402b806b54d8d2cc7efbb6c34c3a78d886 \
-    --hash=sha256:d58fe9fa2056fed24f055b74d5dc808fa1f5d084c22e4118f0a08253fe677ffd \
-    --hash=sha256:e24bf71af8a432d7808fabff134d38dfe16d3cbb41f2873bb4b1e42422de0a1a \
-    --hash=sha256:e39017e1cef43d03b2ba427f60213e4b36dbc6fb092235fa3de3a510ce064d3c \
-    --hash=sha256:e956541cc7a3fff2bb5b17aeb6c5bb42c86c8e6dafb5ebdd41a05e72e702076b \
-    --hash=sha256:ed9b957abb12f6ffcd92d5db32fa3ffd4e4a8423d80ddd51b4efa63b42f6a76b \
-    --hash=sha256:efe68ed09903cca9ab4117c2b9ea6ee8d369818808945bb5a7fa8009b5630b45 \
-    --hash=sha256:f1a4a85b419f5cb6470dd4be5f766bc59532f11b9c22c076b58a0348f05dca5f \
-    --hash=sha256:f5c410f9e2ffc9286279a46f2e8c107edaf3b1123510af59c828a9c15b23c9db \
-    --hash=sha256:f617e4e5c619fef5284335b24e3af3a77ce08dc5c389ff4b25033bb2749032b7
-rich==15.0.0 \
-    --hash=sha256:33bd4ef74232fb73fe9279a257718407f169c09b78a87ad3d296f548e27de0bb \
-    --hash=sha256:edd07a4824c6b40189fb7ac9bc4c52536e9780fbbfbddf6f1e2502c31b068c36
-stevedore==5.10.0 \
-    --hash=sha256:47c48dc09e75933106c1bba0a7690eef3b5acecdb807df6d47cc40b2532fa927 \
-    --hash=sha256:6005f32c09dc3159802a61c04862770e439e32db22f6da78ba56e8a735466882`
-    },
-    'semgrep': {
-        '1.185.0': String.raw `annotated-types==0.8.0 \
-    --hash=sha256:13b2beaad985e05e2d6407ee4c4f35590b11f8d693a258a561055cac8f64cab7 \
-    --hash=sha256:f072f4d804ea359e4eaf198b1af7a8b0943881a87f31bb764f8bf219bb9419e0
-anyio==4.16.0 \
-    --hash=sha256:59bb03251907983d1603d27c3087ddb1e93299ea2163adcdba37899a4fb12ffb \
-    --hash=sha256:c66ae634e0b8228396b801741beb3294326d4b6102f7bba4041c0dfb58c29026
-attrs==26.1.0 \
-    --hash=sha256:c647aa4a12dfbad9333ca4e71fe62ddc36f4e63b2d260a37a8b83d2f043ac309 \
-    --hash=sha256:d03ceb89cb322a8fd706d4fb91940737b6642aa36998fe130a9bc96c985eff32
-boltons==21.0.0 \
-    --hash=sha256:65e70a79a731a7fe6e98592ecfb5ccf2115873d01dbc576079874629e5c90f13 \
-    --hash=sha256:b9bb7b58b2b420bbe11a6025fdef6d3e5edc9f76a42fb467afe7ca212ef9948b
-bracex==3.2.3 \
-    --hash=sha256:8d6d677856121820d67b9009e76a5740fb02ab6dcd2d9815a83724d1888c305d \
-    --hash=sha256:8fbf92b4db3c31de999145e22a47d4ffdbefb983a98583c3272bd7d570f9a343
-certifi==2026.10.19.post1 \
-    --hash=sha256:1324c476b4811eff41a8bc2122cd0bbd4d9c7234c725446d99ab1612b3a7fdd2
-cffi==2.1.1 \
-    --hash=sha256:046bfc24911b37851ee1b51aab8bffe713d89c68c6a057b09484ce9fd5f69b4e \
-    --hash=sha256:06c72bb76605a4b0cd0aad6930b69d4baf7dd5d806cfc409b824191099700e66 \
-    --hash=sha256:0beceaabe56af686895136a2de78db54ecd8e4046b236b8fd6d6cb61389e9bf2 \
-    --hash=sha256:154852545011f779917b11c78db2358d095da62a9a172b78ad0a583ee5adc0d0 \
-    --hash=sha256:194cffa889098ced9976c3fc6340305e43f6303657d298da55366907c05c22d6 \
-    --hash=sha256:19ee6127ee34de7d83ce3d371ebc5ed91addbdcc39f9ab15ce4eb35a4e534971 \
-    --hash=sha256:1a18a57b58cfb21fc28d72e876acf10eaed67a1ed96226f92af4df681d571c4c \
-    --hash=sha256:1aa5645c30469b09530c4ebca77ebf8f17618293c58f8549cb1a543a50236e7d \
-    --hash=sha256:1dea0e4d7d4f11f619fe8c1d76caf49e24405b4b5743c0e3be16a500ecd930c9 \
-    --hash=sha256:208f941bb9d18e768138677f0a6d2ce01f590df56043dda1df1535ac57c88517 \
-    --hash=sha256:210019b6c7cf07f081b4c54635c8cf744377001350e29cc0f81c4377b4797735 \
-    --hash=sha256:246fa40ce8645a614ff682e0b70f37134e460eaf93a775e0cbe3cca585a67a80 \
-    --hash=sha256:25792eac27877609e7bb06d42ff88278a6624fff2ba9bbb523c09616b117e80f \
-    --hash=sha256:27350daa11d4f10c540e6e89dada4c54feb7256ad03e9a4dc075ebad7ba360d1 \
-    --hash=sha256:28907ab9bfb6aa13184cfc17c6b8e1023c5ab6fd7076d8c20a35e59fe04f8f29 \
-    --hash=sha256:2ae64be792b8966f2c69538199728b290e34726562896df1e5dc8ffd8d8188e8 \
-    --hash=sha256:31348097ff5bbe827ccc41795d4dd099d9f0625e7def00ee653c137a490c2a6c \
-    --hash=sha256:3143d81e29e1e20a9ce10901ec369012947876596f75a222235965f2b7ae832e \
-    --hash=sha256:3222ba5d678f80a030e6afbcc33dc1ae5cb45facabb61cee2c7016b8432fde48 \
-    --hash=sha256:3311ed60d36f83378794e1009ac6258bafbf81f7888b4caa7b35a521e3f95813 \
-    --hash=sha256:334644fbac4eff73d985a17a91226df55d0f394160c4cfb880e084c8f7161cac \
-    --hash=sha256:34e261f78cb6ceaaa36f42f2613f4380d94d9c759a9c73c769ee6e0247364632 \
-    --hash=sha256:363e05fa78e15116c3c32c210ee36884fd6b9afa6d440e47112c3bd511d64cb6 \
-    --hash=sha256:398aff33cee2767e3e781d2554c54bd0dff386bb437581e0d8011fde1a942ec1 \
-    --hash=sha256:3d22a20b1fb1632cc72c22f95f7b0d2961c3e1c235f245ba4c606c4771035659 \
-    --hash=sha256:42a494cee34437f05546455144f2b5d9ac09b1face62bcfce597d2e521066688 \
-    --hash=sha256:42e2f76b9455f5a9a844f770bf3e200ed3da0e15f5df3db9c31fe80b04b3d004 \
-    --hash=sha256:42f6930c31dc7f50732c9ae793c2786c7b6b044195967bbdde40bb9be81c4cc0 \
-    --hash=sha256:456a61fa52d579ebf9df2e9552ead5129855dbaff6c1e5a9b1bc408809bdc062 \
-    --hash=sha256:471cee653ae88de62096552e6d24ccb4a5adb8c8c9f10b5054d0122c15bf2779 \
-    --hash=sha256:49cbc70e6542d4ccccb936558d1064a8012541e78f821f955cff24e357776c94 \
-    --hash=sha256:4a7c934f7360e8cd64fe9efadcbd10c7c6364f531e432b9a4bf5ccbc9e0e8b50 \
-    --hash=sha256:4be96343e422f2dfcd12ab5c9f5aebe03f82f737c6bffeca6830b3875cb44aab \
-    --hash=sha256:4f42141fc14250de6dde5ee7ea4432be017252d91f19c5ad043c084cea629cac \
-    --hash=sha256:507a24c282e0f42f8ed737cf048572cbf580468da5555764a8331735e9c736b6 \
-    --hash=sha256:51b31d1c98274844cfd7838ce00bfc27c7423a4dc00fc0772fc3331c2cc90676 \
-    --hash=sha256:58acb8ab8e295e6c5ea12f888cbb13cf21511ef2a3303a23f4325c29d17fe5c1 \
-    --hash=sha256:5a59cc1c4442bc3d5c703bf720b51138d0bfc173618807c9ee2490a7541dd3d9 \
-    --hash=sha256:5bb4e7ea95dcd6a014a6fef62e62467d67d8e582326443f3d68e71d6320a9fcf \
-    --hash=sha256:5c58fe613dc5e5336357eff555824a314d8e43282600435c8d1cb6a7a2fedd13 \
-    --hash=sha256:5e7cecbaadb83884793e05828cee59b210b24583b9c7425d0ba6a754fe22eb4e \
-    --hash=sha256:616f097f2fe415bc92a247f02e11f634e1f9e9a83d327e3c915c15089c87869e \
-    --hash=sha256:63bbfd5ded17c4840ac07cd8f1c21ba9d9708141f840b324f422f41b207e3973 \
-    --hash=sha256:64faea20f4e2613363a1a9b9c7dd73058f3ecd00133a511e72ad7c511658f527 \
-    --hash=sha256:661c298b4821edebead0c91edd2b00374d67ad7c5a1f7a91d4442633b79d6a72 \
-    --hash=sha256:68e62fe11f30d5ca8289242866f0a5291402d8529ca2178ab8afc5c9694ae890 \
-    --hash=sha256:6a8dddef476fab96d066d578fc88526767b836ab5ab21754e1d5bf3879c31c7c \
-    --hash=sha256:6e192623c49c94421616a5778fba35cf0d5a8d000650c1967ef4448ee5cdd990 \
-    --hash=sha256:7225e4514edb64eb6740324353e0da0711954fd8d7da4576755b1c6e09b697cd \
-    --hash=sha256:75f80557d1389eddbd0de2681f6a390a0c5338c31ddaa821381c203fc3fd50d9 \
-    --hash=sha256:770de9db11e84213beec501cfcaa013b019820ca881e03344dea5844f7876d94 \
-    --hash=sha256:7750c6449dff7864bb9bb27ddfb0267756189201a3afc911d82b3caacd70dfc3 \
-    --hash=sha256:7bde5e4cc5c10140859842b9d383af292b22639a4dffb725314baf45968cef80 \
-    --hash=sha256:7ce713ace7c0e4520535b42b77eaa742c16dab813978064913e5a3cf82973b41 \
-    --hash=sha256:7da0c5eff80f0197f3b3d1232ec5a682a9325f4ae9016a78f5f5ca35f9ced1f5 \
-    --hash=sha256:7dbb61fe3a7699468030f71bbe5f8a0e326a151daa91beb11a6fc1f980c55e1c \
-    --hash=sha256:811bd1e21d32de12efca32393a0ab3f5133b54fce9bd44b8bd77ab07da14bf6a \
-    --hash=sha256:8ef53b2de9bcb9197d31854256575d59dbac0cba72ac627bb291ef5eceb74be4 \
-    --hash=sha256:937c0052c05a31ca1daf18de3158eed4dbfcb9cc107adbea227728d647be701e \
-    --hash=sha256:9d2055050ea716bd38b7f7f1579c275386646b4894c155a3e2f3cd62ed41b7c6 \
-    --hash=sha256:9f8d177621de5cb38ee3e731eda45d421db093ec0739f46a5594babda7987a98 \
-    --hash=sha256:a2d7755bef5a12ed488f4ef1f1b69ee9191d7396083b755a5d2295f6edb4768b \
-    --hash=sha256:a48d62ab9d6f4f98c983223a547af44be6ca3691074c31cecced6facd3ba2dc1 \
-    --hash=sha256:a4f00aa42f75d6e4595e8866e748cc1705adc0cddfeb2ca86d0d03993d63ba03 \
-    --hash=sha256:a6e721d4b0e45d5b65e87534470e67b18dcd092c83f68fba09f152b9cbc061af \
-    --hash=sha256:a730a083190634c65cca36ba5f489531576ebd79bcd5c8e172130f6453127231 \
-    --hash=sha256:a931079504ecc49efed7744c476a5c343a92fabf66dec2db95edb1b2fdc770e2 \
-    --hash=sha256:aa9511c62d14da7aacc9b4bf51f3f697a621e83b2d6919008243c3aad168eea3 \
-    --hash=sha256:ab36d55f9ed2d067327667c2fea18dda018eb628dd6347aa01dda6cf1f5d3836 \
-    --hash=sha256:ad2c86c495b899d862ea0f4b42891b8713a3bd45dd4105c7fd51c2a72f39f3a5 \
-    --hash=sha256:aeae0e330c9f6acd681f647d46cefd30c29f93e3392882e792e82080c9691399 \
-    --hash=sha256:b0431303acaea1089ad4b3e9ce4e6518193def1118d4073ca848635ee4ea2e96 \
-    --hash=sha256:b5bdfd1c873d4e093aabc0ca84c4ca6dbc4f752afb5c86f146d9742580c9da2e \
-    --hash=sha256:baed1e86cc735622097354b9d1281406caf42ff42a886d29faa8e8d1630333be \
-    --hash=sha256:c1453022f490d2459a11819d83ad1d586e9ff65a12ac3e705ffebd46d3685dcf \
-    --hash=sha256:c26608d2222fb1e94487e4a387d85f13eb55d5ed725cb25a0c589ac4ee60e7bc \
-    --hash=sha256:c7659f22557c5a0bc4855cd635f55edec690cc008a40768527762cb9fb263455 \
-    --hash=sha256:c8c69575568085ba0b1b10c0249d779a214aea6f6522e949a0fc9fb0fcb449d0 \
-    --hash=sha256:c8d2c9fd1f2d16f780d15127abb050d13d1a76c03a4bd87d7e4980e45e511e12 \
-    --hash=sha256:ca82be1a1d406ecfe1d25dc16cb33488e5a16bf4438c9fb590484ea29d92478b \
-    --hash=sha256:cc572dace3f60ef98d7b12ff411d20f5362feb31a0439eab0085bbfd349982d7 \
-    --hash=sha256:d18e5ac0f2f03f4f518d3e23db0f0cad7faa1da8620e9c09461d443bbf6e6692 \
-    --hash=sha256:d28630f5854ab07ab1fd4aba756de52326c82e6be15d414b12793f1975048b54 \
-    --hash=sha256:d9c275eaacd24aa73f94ffd6de08fc3f932424d8b6c376f4bed7cde376fe7bc3 \
-    --hash=sha256:da0e573f9f97159390c89d9f1a9e41908b66d408cc5b58d08cf3847d844c531b \
-    --hash=sha256:dd31f52ea1086513bb9df30f8fcee9b8918323ae067a3d5b78bc826a000712be \
-    --hash=sha256:dddad92b554513a31f272570678ba307fb9f618f05e3d4a5eacafff9eae03e1d \
-    --hash=sha256:df423d40ee8654634421812bc3b196da3f9bd7d32929da813f8394c4348a5358 \
-    --hash=sha256:df913725b79db7bcf03448f36b7bf8815363417d5b58deecf9305e3e30f0f21a \
-    --hash=sha256:e0bcb7e0f677f543555d2adff3bf19c05f66cdb4796e5ff602442ab2fe3c4ef7 \
-    --hash=sha256:e2d65b31f36619cda3999b78b2aa9632e76b78448e7a56fc4240824200e7c4fc \
-    --hash=sha256:e6e8cff14d6fb0be70a09c0bdc58096f501952d04624ebf867e0e56da2df8960 \
-    --hash=sha256:f16c709686a78c727bbbf059f92b0bf41c6fc60deec706d2dc19f529175a6125 \
-    --hash=sha256:f24fb43132a4c6b4cb4eb029492919b2db645be6808d738f244fd146c03c32cb \
-    --hash=sha256:f53e442b08449d42821fa4a4fba000095af9f62742a500f978a9f557ec44339a \
-    --hash=sha256:f5cfbc5fe74540d335175b656c725d74d90e3730c626d92575eea35029d9afaa \
-    --hash=sha256:f81b3b8f3d4e343550fa4baa0e479bba9f2d29ce9c2e9b51d1ce1718d7442fcf \
-    --hash=sha256:f8ec5e643a9a937f64e1999eb9f75d072263751912dc5cd06d3c85f8f44be7c3 \
-    --hash=sha256:fb92203a88b3d3053034db775110081c49d28be6551923805e039924093761e4 \
-    --hash=sha256:fcd22650c908d7b7da162bbfaab594a1227a15d1643a98c68b122ac642fa2264
-charset-normalizer==3.5.3 \
-    --hash=sha256:00edb7682962c596f774bfa126e6b6f885b7af2319f448d327591c284a482de8 \
-    --hash=sha256:01b35bec964b92b89bdf94adf931d2e80a15f1c7b93bf850b4430cca23f7a2a2 \
-    --hash=sha256:020cabbb90926b2d8b022a5e057ab349f28844b61f34117323fc08c2971915e3 \
-    --hash=sha256:02b1abf64742b2d0782172cd2542616e462c201c829c23aff833390babe2967f \
-    --hash=sha256:06d07272f70d9880fba32d4876e966ae4dc9961134bc989066a0901509dfd8cf \
-    --hash=sha256:0810592b80dc5a97f8103443460264b588f31c6baa8a20abae7c683435d8117a \
-    --hash=sha256:085a5d1f49eaf96596d79494fcab18d9a32db6e345da15d6debfc90110b20679 \
-    --hash=sha256:09833ba78c91f0d1fd06387c69dae9f079428b77ea05eaaf1553eecead31fb68 \
-    --hash=sha256:0b3fc6f7dd9db4a7782e65dc98eb80b2a91a854cf54a03dd93649be2f7ca638d \
-    --hash=sha256:0c0fe07631dce6dae788a59c20ed927adc6feeb2d9ed440747eb367d89822a45 \
-    --hash=sha256:0ca25f1b1167e9fb94d93d3708df0b631de241bf8440947b0cb9f8c4cb66fed0 \
-    --hash=sha256:0ca2da4a505fae7ef95922f8d48235b2e49ff8f10f4edcc0481e5f6526ba3841 \
-    --hash=sha256:0cf4cb8d75090a8da3bd30c0963b2c6c6114e791c6fc060c3cef8971497b1f04 \
-    --hash=sha256:106b9d0438e2ff0a0e8ebd869273fcb3640af28323bba8651c714c57efb38e51 \
-    --hash=sha256:11ad35a0b856ad8bbd0c9e900c069461a4661694714aa17b6e6e2e8621e1c373 \
-    --hash=sha256:139aeb8ca63946dc79364c37f2c9cfe5c1b7f3882f2c47484d0e54bf14b921b0 \
-    --hash=sha256:1714ff1ba001da5241a585fbd17a7742a61ad34efb4be8404aca5679f51e53ea \
-    --hash=sha256:183aee7e84789391e547ec1609f8269332b9b123d21e97f7ef79eaa474c47e08 \
-    --hash=sha256:1a34385837db59d5de814c9f1e0f4157b571f9ce0eabdaeace410aa93bf5df62 \
-    --hash=sha256:1b2704f4651539eab50ba104a975b96c3cd5246011aa0755d2dd71ac12546644 \
-    --hash=sha256:2246873913d7db43ed5a3d98ace398b989b2ae20b77c8d761a7bef5fdb9bed42 \
-    --hash=sha256:249bf0b6f43985c33c83adbbab0ca71246ec24c82d960fa00c4ddb2cfed25db9 \
-    --hash=sha256:256b434b2860ef9da1cb6a5fd4ebb5d600936668e50e2035858948b96b068ecd \
-    --hash=sha256:26c6ad87bb79628954b52f8f7b9e18ab5cd9667546712ded9689fb7677e630d6 \
-    --hash=sha256:277b72183b96879887f0c3aa0bdac1fee08a6c7e67bad53145c4fd416d99dfd3 \
-    --hash=sha256:28ba8e6361e0f319641707484994096ceb77e05c29eaad2919756218c0c89001 \
-    --hash=sha256:28d954a437bfa5fcdfe7ad8902cf4347a8486f34a86c5f39003bc1288eb67d72 \
-    --hash=sha256:2978c799237eb66619d8951d2ab7efd317414cb6682160e05614ce1c8b5c905f \
-    --hash=sha256:29ac44f5878142128ffe4fa7e041ddc4cc5fafe43983245b9a141908c40b515d \
-    --hash=sha256:2a6f937e0b70133d1f826d0a253331b6fe1a4c874808cc12e16f2fb8177042f4 \
-    --hash=sha256:2b7797a5b0cb197f118fd13b41c14c5a3c38dd625a87c1da58a3066cf53254fd \
-    --hash=sha256:2c4e0050b732ee3dca3676a5f5cf7fbd0c131761c194f1bb1d24c055fad071cf \
-    --hash=sha256:2e7fbd98443f28a5ed8004f0b058edcc4720a3d344adf007c0b7f1adbff2f59f \
-    --hash=sha256:2f2d973d3c79fbd1066d63d1bafb2ade66934c0840ed149f6fac13c3fdf80793 \
-    --hash=sha256:323d5cf6df3ea724afcc3bfb07c73be06d2e8200a8b6b37979a300ae1e7836d0 \
-    --hash=sha256:326a7a0e3715c3ac24c21e7a3b831d6799cc795bff260aa49c23b69025852f99 \
-    --hash=sha256:34054580168b04e90e6c7c0f6c80173fa2d4f72c4db91c9095598454f96d6389 \
-    --hash=sha256:366f5efe95a6149ecbcebf779c2594a6a4ff6fc116402826c72ed0eccd6aabe9 \
-    --hash=sha256:390ef7c7e018c0abb8c0ec2d28ee137567ff50c3706facf6d115cac832ac993b \
-    --hash=sha256:39229c222445415db07a0be4dff8ad1addc3126644d7aa72d73f1575b637d69e \
-    --hash=sha256:396fdf2d4367674531a7c8d54ecabbc8e5131e3a1a06270285eb99f3140143df \
-    --hash=sha256:39e019884c8f857393df954d35f42bf99c5ab85af226fe74d1410188c6fec31f \
-    --hash=sha256:3ce4e4587e451ebc7d9899a7a1f539ea30a3c712d7bc8e0d256923c697fd5dcc \
-    --hash=sha256:3e8da696ef1935a019c10ec16555a062183ddf6d5901e296edeca4b2a8f84e1d \
-    --hash=sha256:40b2ba91f0851aa864994b3c7022e4d96d09026717e6a72e44410d6fb3a74a13 \
-    --hash=sha256:45aa4ccf5a6caba138dd0f8bf36fa3e26654585d534881b62ce5e4fea2487772 \
-    --hash=sha256:4831fb33e98e92140fa17d4d673a9f49f9c0ddd056115b722858793e4b86b0c5 \
-    --hash=sha256:48f7c7f537246bb3af2b3139f44716a30b21e78c2fd1cff0f3e392fbd55d8044 \
-    --hash=sha256:499e4bbeb1e79b14756311a1d12cb88112f244423e152d80981d9bcaff3279fa \
-    --hash=sha256:4a991dbd7aec868fe10802b02bddbf898173a47ba236f2d6afb4ab1f98243534 \
-    --hash=sha256:4ff5e27478681ef1b13b036baaf9beaf9b4c6990e903c752ad3b8764692c6d6c \
-    --hash=sha256:56405211fa124c393eea14b3aeacf5b90de72b1f69b0a60c9bc40b01dfe71a42 \
-    --hash=sha256:581d6e7df9b58d34147e21efde42a480b5087fe54f31e42550c26321566ba1e4 \
-    --hash=sha256:5970d148182b6b7c22b8290a81f02fb521c4e7aee6747743b3e645db58d5001a \
-    --hash=sha256:5f86753952f7de3abc7ce871f8239ce4e0d32a91c84d22f3a667e669907c3897 \
-    --hash=sha256:6118055f4ad0d94e016eadbb86caed9caf2c9033631ed70964ba631c1336984f \
-    --hash=sha256:61e32fdbf56f4cd25a1efa451c8b5fe886fc5e00143ccaacafdf21f301fad059 \
-    --hash=sha256:61f3258f700412c68fde407e7c749ed6930e795ea8f5ead9a40afddefbec12c4 \
-    --hash=sha256:6423accb6ecd1456bf824bbac98ba919398523a69ee5f1680dd1da88769de866 \
-    --hash=sha256:643724071b01cc0369026e259850791212cc187c6031d0e930abcd253f128e0c \
-    --hash=sha256:656b9744bac4493561d28b56d7d646afd7a8471254ef7004d849aa8368020037 \
-    --hash=sha256:6651fecdac146ecfa52700e02a5fa3b3677bddf5fced4983b43e904244de3f6a \
-    --hash=sha256:67bb767a8de7a2b1164c74fdbe5cdc32b9c15d7142efd9a6dc77ff63da94e846 \
-    --hash=sha256:6b702d36c565f6c650f4b479488f475b2982132ab8d0840d42b1442462c21056 \
-    --hash=sha256:6bfbbb9414dd0f5b81c259deb7e50b4b44e65e05879eee482351bdabed49d7f4 \
-    --hash=sha256:6c80b4e83e2fbddd25fe27804cdfc45ef71bb387522caa575af42118d72dc970 \
-    --hash=sha256:6c8abe7d59bbc891e5080b8b142c36db93154f840c4baf7c83ad6273a1a15397 \
-    --hash=sha256:6dde7edd9ba5005389bc7c0ab461411f281dbacb2b06e52bd23592eba42bb503 \
-    --hash=sha256:6eea31136fd924ecbb4e7c4f3df4b18230409629a22b3896f38a6754d5857794 \
-    --hash=sha256:70f65dd0c2ed79ea2d9776096e9c7d25e398c2c03eb31877753598d201d91784 \
-    --hash=sha256:73b4ddf1230df56c9e7017a16e3f5171b6ef0e4ff554a418a370d7ac7245bd84 \
-    --hash=sha256:747e83d415939612284afdc99f15295382639c0d3fc69a73aeb84b380d1f4af3 \
-    --hash=sha256:7a7e5bb8974842ad747d4a2b9fb928f84c3cdbe2c2fd7e405197fc1a1badaeaa \
-    --hash=sha256:7c313b46730b4a68bb31450973467313b2c496fefa42ae316b86c186cba74613 \
-    --hash=sha256:7fd816f466883dcaac196ac77271d0292eee4a81f4db1191b95d15328f335937 \
-    --hash=sha256:7fdd11094a0b07bce306b359fa7311c71d93466d967b3b345f2e9f03d8b2c959 \
-    --hash=sha256:806e72ebaeef54d7faa03414be9e8409eb3dcae49fba089d62063a60c0b5a4e5 \
-    --hash=sha256:81132eaffa984f0a399233df4cd383caad18e8cadc6c24c568cf9324732a9768 \
-    --hash=sha256:8231365b03b702b516aad35c9515694177ac31c9dc6240326f07308a4c45c708 \
-    --hash=sha256:826d82356907350f345cf0aa744d43a69ac7948bd60f460f997cde86928beadf \
-    --hash=sha256:84356c7b7ddf090e3e4692cb99fc820e6189b5f6662ca7e8589f41095cc8efca \
-    --hash=sha256:87d5a237d6531c654e7b9b319be9ba7e368665c466e02a03cfd4d3d77730782e \
-    --hash=sha256:87f7d6c595465a25d33fa3d5215a571a98c4cad00ead3ad18ebfb62adb3d3e6e \
-    --hash=sha256:885f202d6e4e2298bea9802ffc6d8c7dc45394199a8dd9e1492f05fe32dce311 \
-    --hash=sha256:8b969f0309de905101bc3d2471c112e9ccbba711a7590b12d51f372b4163688a \
-    --hash=sha256:8baddc6349faf49edae4d1322f12b681b9e86acacd01874457c997437ef4ccaa \
-    --hash=sha256:8c4dfcd3269f13dff7f29f9c332d54a4a21f17be818b49e769e111befd4d39e6 \
-    --hash=sha256:90b1ff6cb9c7a204a3b79b1b0ed6ac8a1d8fed3b6dc69e50ae5de0f358ee81d4 \
-    --hash=sha256:92bf85ecec3ad6374ae50d870bd1deb34de12bc1158b5fd09036d4c435c6f58c \
-    --hash=sha256:92ddc32b6a1508ea145f4f7995e00666db454b8fd3e2cae6c2ecbde4f4d44616 \
-    --hash=sha256:948fb3649416a70bcdbb267d79c7048e8aa16e989ab9da09f416e67cdd3d6b8c \
-    --hash=sha256:94b595e64bc2927f679774de50df340b7828dc1c07c99149ba7c2d0828dd8bf3 \
-    --hash=sha256:94c9d5d91c16554f6397b823d9e47181ba100d830ab16b5d720adc229e17b2e2 \
-    --hash=sha256:9510da88bdebc903be7844f31523ac8d7b3f63e167db54b6045104a2354afa6a \
-    --hash=sha256:96387278c3b17bc1170f80693398d0babac7b41df128ced8e27588a7155d95b2 \
-    --hash=sha256:96e268b0cbda016ac519513294fcd17032264085b600abaac58b93049477e132 \
-    --hash=sha256:9902e80096a94cf70fb72d12ae40e3b187b40e96fa722873d4d62afcd0333c46 \
-    --hash=sha256:9a6b95b1737f9b5942c35676c52db0c302d60fa806efde3fc2d9f54247ecf4be \
-    --hash=sha256:9b887e8a7103ae2171dccbab00a4bb2bf1560f5c10c28227e5513bc90a608cad \
-    --hash=sha256:9c1bd8321a840729a6b2620774cf4000fafe66c54cac9064972a10c4f607794b \
-    --hash=sha256:9eba4613d45b49196af04a5cbadfc5e9379ba94aac85184b72cb1107ad31af0d \
-    --hash=sha256:a094178c51530c9ebd1775e72d160af0eac4be244fb06ff1b6f182128c71903c \
-    --hash=sha256:a09ca76391f6e17b12d55c1068b4b5f8f6c9b44b432d936075372fa12782292d \
-    --hash=sha256:a250888753faa289e2997962fbb17c4960cbdb58575533ca6fceee68c224bdff \
-    --hash=sha256:a312fedd182357f2c22f066d17dcd7413b6a205ee3d063d36950e94e3019d3de \
-    --hash=sha256:a36bba41dc7fd263417688c4daf95a1091f93e1f6957c0f71ad7798907c5a10c \
-    --hash=sha256:a3f4044dd5d2f7b958be6b9903cb432e6a0fd944d673707ca5cab68137d0592c \
-    --hash=sha256:a43831574e14423103d69fb1357e76e4f2347041c98e8357ab88ef21812e80d9 \
-    --hash=sha256:a491d4afb361aba32d55d7df7ccde766a3aa9a34c002d2c32c2743bf6e77c13c \
-    --hash=sha256:a5a7e0326566759f9a7bc44f4b9a179cc40a297e09e759b0bc7c848c06347527 \
-    --hash=sha256:a6eba94fc00d899f8d268712772c8dcafc40215aa9b51701a397afc9426e012b \
-    --hash=sha256:a8f92cc9080bff47555c79b88e7fb8655438ce3bcf29c5f01ed2ed5efdf174a4 \
-    --hash=sha256:aa2476abf8669be493689634bdb79f468a6fe57b005a5126db7e9f61d1954fe2 \
-    --hash=sha256:aa8be1f24fbc03a07cfe002b70ba0716effc6b3011fd9e5560ca399d3d0605ad \
-    --hash=sha256:aa9390d89822dd06f9920ae3038819cb121643a72f4753b2eee1a79b2f1215f8 \
-    --hash=sha256:acaa0e100f39287dc5d13de96e33ba0786f1cdfb5b4ca28918913ab0eec3af72 \
-    --hash=sha256:ad1becd776f5a41a4d91cb9ee51778f4fd687ef15e4919779e00a33c6cff6948 \
-    --hash=sha256:af217012cfdaf6ea5dc0c538aac29b7bd030eb865056cc60f1d973b982b7917b \
-    --hash=sha256:b013417037c931583578639cab2523d5a2efc35a584c192d07f4c909b133f6b0 \
-    --hash=sha256:b0aa6b81bc632af7cac7b270c933298cb5ee858506dcf344e0da006667e0c351 \
-    --hash=sha256:b30e5496e453ac971bb17f5e096b84fbaae16d09e2613f6148ff528c08a54a0c \
-    --hash=sha256:b66a0e045cf859d7418f26a554509b65f21ebb6d90a95152460781939e8264f4 \
-    --hash=sha256:b6dad86d938104f9d43404029e5fc8392f82762d171933be4f192a6008bffa53 \
-    --hash=sha256:b6ea5bf7e3c39f6e56957d82274ac7cfab469590085883fdbc86e754cde76b11 \
-    --hash=sha256:b8fc4fe56992b089d6177021fe6db641321bb2bc2fc7a1abf815c29a80ca2137 \
-    --hash=sha256:ba26e4d073a4f7f2594676f2ff20ab80a7f03332b81c3f9964e9e53bf2305329 \
-    --hash=sha256:bed05639ae1bc23df7996a4fd13ea5064ddf60dc7dabd754f8badf060daec63f \
-    --hash=sha256:c08e06fc69750827d7ccebba63ebc97a85e479cd5c9dbdb80f5e08a77b774fdb \
-    --hash=sha256:c39a4fe28a16e8fa667c55c154f62c6c3cd9ca2491cca9f16330dd7360d05b76 \
-    --hash=sha256:c437ed8775d201d37206f37d233f547506e3aef60b9711584c65444c686b4905 \
-    --hash=sha256:c43d9737c3b85ccd16b1862b1e7aa5c4bf30a6033068403713c0a2bba5bda979 \
-    --hash=sha256:c9d1f467d121b33b06865c94ed5ed8388a9ef76f5e1acc1c8a854ac653493f5d \
-    --hash=sha256:caefc441edff6070a9f9749ca880a22731a1715d9e74b24304a546eec44bfc16 \
-    --hash=sha256:cb18428af7399e0a6f7e3b45f110d57a1a47cf07fd4b3ce50e2366d99a38959a \
-    --hash=sha256:cb4c25a9d3410262216b5c7447e51bfd2de0efae0a7640772dc6d2a8741590de \
-    --hash=sha256:cbd09b22b340f846671e79e8d832167fac60c1884be4c71fd667211486a3b58e \
-    --hash=sha256:cd5422fd4f8a7859846c9289e310dd95c0d1890c31819667942753e510f88f69 \
-    --hash=sha256:d12571adb9ceeb9ba0640db46433430062f5f1dec89e39713a2a5a8ce3016c37 \
-    --hash=sha256:d1b7a3fe4cf679eb3870b91b86b8ce12cacd5cf4d74bc114864a5cd65319ddac \
-    --hash=sha256:d313494077f849d8199f36166947785da1eeb36335fda15fde2e8f801ef271b6 \
-    --hash=sha256:d3c9d5284d64f4c1015d95b751577b260fd6d14e3f8edf21710f4436e7ac4c49 \
-    --hash=sha256:d4e7ecaa25f0dae672ac783c2e5aa9054a62e011749d64ff47b887af360a3e82 \
-    --hash=sha256:d57f1b6affc3581fbf0bc6d783cc60e7c9957adfd9c7b89f8a9f3573ad1cd49a \
-    --hash=sha256:d8f85e019c9f08ec134648a378ddd3f6f073c1e4b5ce9bdacd9a9e7b60749cd2 \
-    --hash=sha256:d93403a13c8f6f2d027185d90ab695e81d95e3ebd000f0078e201a1c3159d4d1 \
-    --hash=sha256:da606e3015dbd4b9a31c0468898a0c4c998846197ddfda78308821dc8c9e9be3 \
-    --hash=sha256:db2eedef732424346f98d0aba5c6ad688b648bc79847f4cc70dfca830130b1e6 \
-    --hash=sha256:dbdd407104ebf2360464ce02c7933c6ffac58bd5b64cdf6ef7dc0e787e782aaf \
-    --hash=sha256:ddea089587432e3df6771a4a405ef249cc9727f7becb1de3f00ab571b2432002 \
-    --hash=sha256:dfbde696fb427301ec40cd82b8eec0b528e44c6af8239f33ede2b2552d9a085a \
-    --hash=sha256:e1cdbde56f9fa6d426b78941c381e2ba160c1214809baa47e02c1d0d8881d598 \
-    --hash=sha256:e282983b8def5ada758fa1f18bf9060bb8ce6cdd73be32f62a2de59820d3286d \
-    --hash=sha256:e34f591669498a03cd70993b0a79b9f0ef40c4e6f8232466bac33c42f0c15742 \
-    --hash=sha256:e405cce4170de1fe520d9a92de9d7ececc23dfcf6888c62ab608a21be50838eb \
-    --hash=sha256:e4a0f2adf29a69dd8fe58e42bb191f3c87067b05fcc63279983e8c9ce5092abd \
-    --hash=sha256:e4f85c34f9be32ec5568a0668fb8bc029d3e729285fb8fccc38695e185379a9b \
-    --hash=sha256:e5e4785d8a0adeadfbdf75f4efc357911842674651cbafd7e97f69b11ec3cbc6 \
-    --hash=sha256:e86a27ab632d2e888c22b79263864eaff8b7dea9e87328a9bb0ea04eff24786f \
-    --hash=sha256:ea880ae1a692ae694c11bca7be74864614ff1a58bdfff4605f36d1956b4b1588 \
-    --hash=sha256:ee9de080e8d6221bbe4ba2667367b1cee0f47a53f60ffc5e431b698cd2f2b214 \
-    --hash=sha256:ef8b925f2b331a1f17d6fb32625e09fd571cf41844f578379f934dab0067cf0d \
-    --hash=sha256:f06e257ee0cc85a7e4ec44f171ae2595fd901c34212f3c9e7ab8fd8621401e99 \
-    --hash=sha256:f1214052966421a88ed526ba93e4463b39346862fa4721be5306434b33dae795 \
-    --hash=sha256:f160f03e15bd1e3c35db9bfc20c42ff83155d37f9b0c79806cb10051ca725f13 \
-    --hash=sha256:f1b357340e4cd29011683bd81226175611ad835fec22e5b7df83b96701571226 \
-    --hash=sha256:f39290a0c2e3f4196563189bb45e6ef5d5badf50864e1bfaafa9003f0595573f \
-    --hash=sha256:f5a5c311e5de6954c36230a37863b5ca58ce232589bd637ad2881c4056897b12 \
-    --hash=sha256:f7a841170fde40b0e1345884bee09ceca7db49a9291fa340089bec66a366c243 \
-    --hash=sha256:f7fb9a3275f1a1528e542a0f5a3d2c89fcaf68e797fc5c6530434cbd92a852c4 \
-    --hash=sha256:fc540d1618c5638fcf5aea97060cf011467918b010bf682a84ecc0c9474e6cd0 \
-    --hash=sha256:fcb17f1d40c38912a2cdb56ea47aadac3527cd0b06fe24f3a0c4896febbea063 \
-    --hash=sha256:fd0341b9dea133d187d7c5a2cd7e21ae6449a7b68ea8c2454f9cf77def11ec1b
-click==8.4.2 \
-    --hash=sha256:9a6cea6e60b17ebe0a44c5cc636d94f09bd66142c1cd7d8b4cd731c4917a15f6 \
-    --hash=sha256:e6f9f66136c816745b9d65817da91d61d957fb16e02e4dcd0552553c5a197b76
-click-option-group==0.5.10 \
-    --hash=sha256:22d6a7d102b4ead6a0b8601d577386d390deae91038662f2bd1d013806184ab7 \
-    --hash=sha256:667f9dafdbe15f69c7e877e14c94175ab2e16b6a1ab4b7ffac51513ed624a8dc
-colorama==0.4.6 \
-    --hash=sha256:08695f5cb7ed6e0531a20572697297273c47b8cae5a63ffc6d6ed5c201be6e44 \
-    --hash=sha256:4f1d9991f5acc0ca119f9d443620b77f9d6b33703e51011c16baf57afb285fc6
-cryptography==50.0.2 \
-    --hash=sha256:0ddc924c04591c2811ca024d62ecad4f7f6f08af8939c211438f48a16bd23602 \
-    --hash=sha256:0ec5f09541743261e66e291b4a0cbf0fb2997aeaab6d9e9c740b9dba1b58d1c2 \
-    --hash=sha256:0ecbc5652bdb6fc9eaf89a7d196e20941adfe812f43bc4ca05d9150496821047 \
-    --hash=sha256:1981f1db4630889b9ef7803fadef12b056f428cb6b85c27ba57b774793b6093c \
-    --hash=sha256:1ba34f04897fcdaa73f74145c25f3ec146fbd56593853e88adc2e811303c5f42 \
-    --hash=sha256:241449bf940a5d27309bd317e6f9a2af6932113818bb2b8f5c59ddc7ef16da18 \
-    --hash=sha256:25784ce8b9621c90c643efb9e1e2162ab3b0224cae446ad5e70e7fcb1ce18b51 \
-    --hash=sha256:3dc4fd8058cea1644971207d530e1a03a184a805ffc8ebdddf0599d78a331b81 \
-    --hash=sha256:4061c0079120205fb760c58acab6443e217307dcf05e3702cf970e0689972856 \
-    --hash=sha256:4a20ce1e5cb4284a86692fdcba7cb8754185c6b2e5c56fcef3751cf451d3cdc2 \
-    --hash=sha256:4e81d95e5bafc2d6e34e4bed780e53e4d5b9a2f928573428aa4d35fbec1eb0de \
-    --hash=sha256:58a0c478eeca76fe5e07993c5a0703def34a6dc6a0cda4f5564639b33112ffe7 \
-    --hash=sha256:58ddb5a8e3179d12f19e4ea34d2d32e9d63a4baa142c875c1eb59f41b7243acd \
-    --hash=sha256:630ebfea3bf689d075f82316324ff7433dc447fe6bc1bfc76524b74b4a9567d2 \
-    --hash=sha256:6f8700550aa1474a91e5dc07049c46f98b423b5b1ddd0483e0b51362eeeaf5be \
-    --hash=sha256:78198641e5be9521beea5aa782bb551a58068d10e6eb04c9c680c1b69f2e7d45 \
-    --hash=sha256:79def8d059362e7831389ed3be0ecdf58a89386e1271e35dd9f5af84e81bffd0 \
-    --hash=sha256:7a8701d6b584d76e909e3d305b7d126b41439876a5aaf76cddc67fc230eafa2e \
-    --hash=sha256:7afa5a6602a9f29af1f3a2965f831bae7c9d5d597b7cbb716d41ab3b7d89879c \
-    --hash=sha256:7b46165bb56eb4704e2eaaf86f3c940d19154535d9b0ca7d6d590b04060e00d5 \
-    --hash=sha256:7b75de3c8b3be1cdb1052747c929440c3eea46c1bc2cb8a6e3a48388e9b7b452 \
-    --hash=sha256:7c6d0330c472d96f6a6afe24d80dfdf15176c33096f0a4397ae4c60f3dd3be48 \
-    --hash=sha256:828d49b0ff5a0e3975865571c5d91dbbdd0d38d8289b249a163e9425413a5e05 \
-    --hash=sha256:84f964e537f916e2cc85199e5a88742e964939b575ac8598b3f9d6cc416cdaf1 \
-    --hash=sha256:85d0d9a31b9098e98534226d5686b47264b95e62ce459dc2e62fdfc809f9fe93 \
-    --hash=sha256:87e9ce85beb6b328ba370cc6e6aea483c92617b4c95b1d33a49297eb662bfb04 \
-    --hash=sha256:8c71ba2cd31fc93748c38e1b613200ff1c2665cbfd5341fe3a61cfde35a1430e \
-    --hash=sha256:92e665960f25fcdc73725b9cec7a3824f279ba97a98653afe9ffac2e43668f67 \
-    --hash=sha256:94e5e9f108ee10471288214d3d233fbfbb492840a8457eb85178d643ddeb32c7 \
-    --hash=sha256:9c8402a82ea0dc4ceeab793db05f0fafa8ca139ca34fcde5df0f596103c74107 \
-    --hash=sha256:9dab55f57c74c3cad24c323bacbbd04be4705ba6eb0d92e920b1fc4837ed5079 \
-    --hash=sha256:a582ab2ae1d34f67112cadc86702774c9ea4374df6bca6afe672817203c99134 \
-    --hash=sha256:a6557e5f38e065ca9fbdaf7cfc7435ecb1d113aa81a022d1b51921ee7432e227 \
-    --hash=sha256:a9f7355e6fab51f6c369b86fb7571cffa05edee2c2121e0380a37fb9ac1cd5c1 \
-    --hash=sha256:ab50ee449bf968271e820086f10a33d101dd060370abc10bcd22279be2656539 \
-    --hash=sha256:ac9ed99d81760c62fe89d5f0815cdfa1ba9a35141cf30f1c2d044f04b4803d2e \
-    --hash=sha256:b13478603dcd0a2479ff8e87e2c19a7d525734686fe3c49542472293a204212d \
-    --hash=sha256:c423ab384a46c4dff7217b2ea5ba2e11cffdeab6441acd04cf65a369caf0366c \
-    --hash=sha256:c5e67125c7dca78d199ec4e116aa93dbb83494808ecbb8211a2cb09b1bf41dbd \
-    --hash=sha256:c71be1cbfa5cd9a41ee452acf1eccd82b2c05950358b106ec8ceb83411d1a020 \
-    --hash=sha256:cbc8738fd8526d80f35cb3a40d41f41a2e7030bb3b18b09a6778ef63d291c2fd \
-    --hash=sha256:ce47f66801c20ec6c6632453bb5960fe38939e9306970b48b3a5a26de7745d94 \
-    --hash=sha256:d370b8d1dfcdf7130178137f6fbee6140774a1acc6cacefc4b42643ec11d0a3a \
-    --hash=sha256:d38cdff612d06fa6a32840d5e1b1f7a27cee4a349aa9085d94a67789d6bfd408 \
-    --hash=sha256:d8947001be83df1394050758ce0e745dd74fb134eef0a4b5124208dfc3a68c37 \
-    --hash=sha256:deb9fde5c60e437ee4821bc9bc39ff31b42135c27e1dc61ef0a629389c1de62e \
-    --hash=sha256:dfe9763530994147d9af1def057a5b9658b00e8f8fe8743d144d1e0911c2e454 \
-    --hash=sha256:e105ab60406787da31fccc883fc0f733af1efd78f0136a4599692c4083a73d0c \
-    --hash=sha256:e275096ea1e60cc595cda2836fd4a6c725d1125108b868be17f53684d164e2cc \
-    --hash=sha256:edc3342adf8f697fc5f59c887a304356f147b397809440ed64e2fa6af2f50f37 \
-    --hash=sha256:ee247f5c245c9a2fe7c8e2214e295918838e44e00a45a6718451e4004219e767 \
-    --hash=sha256:eef4c2f3423810b3070ab391f85436d2f8bbfcb286ac15cbc73190b3563b1f1a \
-    --hash=sha256:f21e8a22c8605750c7af886bab299a363721264061b4ac0a30efb73cfd58efc5 \
-    --hash=sha256:f265528741e048bce55c3463ed721fb0aa45a5888d8add8cfeccb3035451bbdc \
-    --hash=sha256:f2f9bd7f90c64fe89253f0a2c05e3c4856072660429ce8831b4235bf29403a67 \
-    --hash=sha256:f785f6161f202ab04d8ca194158968798e480ca058943907972da5f12e2881e8 \
-    --hash=sha256:f9f6143a8c75945eb960d9eb98905a441394abfa24afaae239d514ffb2586480 \
-    --hash=sha256:fa8f5efb344d6908a1ce62f4a24e2e5780f825d6f53f5f50ec5ffacac72936cb \
-    --hash=sha256:fdd28f912fccfec1846a94e2e1e8f9b0012f557f0c46fe4f3eb0d7a87afcf90b
-exceptiongroup==1.2.2 \
-    --hash=sha256:3111b9d131c238bec2f8f516e123e14ba243563fb135d3fe885990585aa7795b \
-    --hash=sha256:47c2edf7c6738fafb49fd34290706d1a1a2f4d1c6df275526b62cbb4aa5393cc
-face==26.0.1 \
-    --hash=sha256:8183d94bc248baaea855a9f8445f97a22a9988908e60abddccc6e251da77c4c6 \
-    --hash=sha256:ab0a83c37c9789dce658a67a9a80eafaa113c9ec37c5a9d950ff5480542a062d
-glom==25.12.0 \
-    --hash=sha256:1ae7da88be3693df40ad27bdf57a765a55c075c86c971bcddd67927403eb0069 \
-    --hash=sha256:b9f21e77f71a6576a43864e85066b8cc3f0f778d0d50961563f8981377a6dcb1
-googleapis-common-protos==1.76.0 \
-    --hash=sha256:59e13344a9f3651aa201a03e2bee815a3bf43a4baf1f9ff8a9b62a840ce25fac \
-    --hash=sha256:71db0e44a1d4c2dd024ebad44ca67129cc1e2892e4861df466764749d5ef8642
-h11==0.16.0 \
-    --hash=sha256:4e35b956cf45792e4caa5885e69fba00bdbc6ffafbfa020300e549b208ee5ff1 \
-    --hash=sha256:63cf8bbe7522de3bf65932fda1d9c2772064ffb3dae62d55932da54b31cb6c86
-httpcore==1.0.9 \
-    --hash=sha256:2d400746a40668fc9dec9810239072b40b4484b640a8c38fd654a024c7a1bf55 \
-    --hash=sha256:6e34463af53fd2ab5d807f399a9b45ea31c3dfa2276f15a2c3f00afff6e176e8
-httpx==0.28.1 \
-    --hash=sha256:75e98c5f16b0f35b567856f597f06ff2270a374470a5c2392242528e3e3e42fc \
-    --hash=sha256:d909fcccc110f8c7faf814ca82a9a4d816bc5a6dbfea25d6591d6985b8ba59ad
-httpx-sse==0.4.3 \
-    --hash=sha256:0ac1c9fe3c0afad2e0ebb25a934a59f4c7823b60792691f779fad2c5568830fc \
-    --hash=sha256:9b1ed0127459a66014aec3c56bebd93da3c1bc8bb6618c8082039a44889a755d
-idna==3.20 \
-    --hash=sha256:a7db850025b95ded1eae8a46181a1a6c56c92c96f0e2b005d9ff8dc0210cab44 \
-    --hash=sha256:ab7ae7122974553370f0bdb919e1a960b2cd1bc1ef0276416d896db81c14582c
-importlib-metadata==8.7.1 \
-    --hash=sha256:49fef1ae6440c182052f407c8d34a68f72efc36db9ca90dc0113398f2fdde8bb \
-    --hash=sha256:5a1f80bf1daa489495071efbb095d75a634cf28a8bc299581244063b53176151
-jsonschema==4.25.1 \
-    --hash=sha256:3fba0169e345c7175110351d456342c364814cfcf3b964ba4587f22915230a63 \
-    --hash=sha256:e4a9655ce0da0c0b67a085847e00a3a51449e1157f4f75e9fb5aa545e122eb85
-jsonschema-specifications==2025.9.1 \
-    --hash=sha256:98802fee3a11ee76ecaca44429fda8a41bff98b00a0f2838151b113f210cc6fe \
-    --hash=sha256:b540987f239e745613c7a9176f3edb72b832a4ac465cf02712288397832b5e8d
-markdown-it-py==4.3.0 \
-    --hash=sha256:7aa1511a46c39138de78d9eba92ce47e63124d8003fc98b3a351909e04239efa \
-    --hash=sha256:91a58fa5b72c71a40cf7177250fd767480d7a2bb3ac426ccfb76fb90305fdaaa
-mcp==1.29.0 \
-    --hash=sha256:52d01f334de1868cc3bb2d6604931126a67631f99a6c5d3b82ba47290315ec36 \
-    --hash=sha256:f5a075bb611f23d6f4d080c6a1699fa62772eebc562ba9e66b306ddde1c755f7
-mdurl==0.1.2 \
-    --hash=sha256:84008a41e51615a49fc9966191ff91509e3c40b939176e643fd50a5c2196b8f8 \
-    --hash=sha256:bb413d29f5eea38f31dd4754dd7377d4465116fb207585f97bf925588687c1ba
-opentelemetry-api==1.37.0 \
-    --hash=sha256:540735b120355bd5112738ea53621f8d5edb35ebcd6fe21ada3ab1c61d1cd9a7 \
-    --hash=sha256:accf2024d3e89faec14302213bc39550ec0f4095d1cf5ca688e1bfb1c8612f47
-opentelemetry-exporter-otlp-proto-common==1.37.0 \
-    --hash=sha256:53038428449c559b0c564b8d718df3314da387109c4d36bd1b94c9a641b0292e \
-    --hash=sha256:c87a1bdd9f41fdc408d9cc9367bb53f8d2602829659f2b90be9f9d79d0bfe62c
-opentelemetry-exporter-otlp-proto-http==1.37.0 \
-    --hash=sha256:54c42b39945a6cc9d9a2a33decb876eabb9547e0dcb49df090122773447f1aef \
-    --hash=sha256:e52e8600f1720d6de298419a802108a8f5afa63c96809ff83becb03f874e44ac
-opentelemetry-instrumentation==0.58b0 \
-    --hash=sha256:50f97ac03100676c9f7fc28197f8240c7290ca1baa12da8bfbb9a1de4f34cc45 \
-    --hash=sha256:df640f3ac715a3e05af145c18f527f4422c6ab6c467e40bd24d2ad75a00cb705
-opentelemetry-instrumentation-requests==0.58b0 \
-    --hash=sha256:672a0be0bb5b52bea0c11820b35e27edcf4cd22d34abe4afc59a92a80519f8a8 \
-    --hash=sha256:ae9495e6ff64e27bdb839fce91dbb4be56e325139828e8005f875baf41951a2e
-opentelemetry-instrumentation-threading==0.58b0 \
-    --hash=sha256:eacc072881006aceb5b9b6831bcdce718c67ef6f31ac0b32bd6a23a94d979b4a \
-    --hash=sha256:f68c61f77841f9ff6270176f4d496c10addbceacd782af434d705f83e4504862
-opentelemetry-proto==1.37.0 \
-    --hash=sha256:30f5c494faf66f77faeaefa35ed4443c5edb3b0aa46dad073ed7210e1a789538 \
-    --hash=sha256:8ed8c066ae8828bbf0c39229979bdf583a126981142378a9cbe9d6fd5701c6e2
-opentelemetry-sdk==1.37.0 \
-    --hash=sha256:8f3c3c22063e52475c5dbced7209495c2c16723d016d39287dfc215d1771257c \
-    --hash=sha256:cc8e089c10953ded765b5ab5669b198bbe0af1b3f89f1007d19acd32dc46dda5
-opentelemetry-semantic-conventions==0.58b0 \
-    --hash=sha256:5564905ab1458b96684db1340232729fce3b5375a06e140e8904c78e4f815b28 \
-    --hash=sha256:6bd46f51264279c433755767bb44ad00f1c9e2367e1b42af563372c5a6fa0c25
-opentelemetry-util-http==0.58b0 \
-    --hash=sha256:6c6b86762ed43025fbd593dc5f700ba0aa3e09711aedc36fd48a13b23d8cb1e7 \
-    --hash=sha256:de0154896c3472c6599311c83e0ecee856c4da1b17808d39fdc5cce5312e4d89
-packaging==26.4 \
-    --hash=sha256:81383611a09c1bc0b08b76e0fd5829d7c6824c65b27a6aee339da133f4233ea2 \
-    --hash=sha256:c4b671c41ddb9bf26e543c37723610d28fb6bf7affc4da17cf048d419d2c062a
-peewee==3.19.0 \
-    --hash=sha256:de220b94766e6008c466e00ce4ba5299b9a832117d9eb36d45d0062f3cfd7417 \
-    --hash=sha256:f88292a6f0d7b906cb26bca9c8599b8f4d8920ebd36124400d0cbaaaf915511f
-protobuf==6.33.6 \
-    --hash=sha256:0cd27b587afca21b7cfa59a74dcbd48a50f0a6400cfb59391340ad729d91d326 \
-    --hash=sha256:77179e006c476e69bf8e8ce866640091ec42e1beb80b213c3900006ecfba6901 \
-    --hash=sha256:7d29d9b65f8afef196f8334e80d6bc1d5d4adedb449971fefd3723824e6e77d3 \
-    --hash=sha256:9720e6961b251bde64edfdab7d500725a2af5280f3f4c87e57c0208376aa8c3a \
-    --hash=sha256:a6768d25248312c297558af96a9f9c929e8c4cee0659cb07e780731095f38135 \
-    --hash=sha256:bd56799fb262994b2c2faa1799693c95cc2e22c62f56fb43af311cae45d26f0e \
-    --hash=sha256:c96c37eec15086b79762ed265d59ab204dabc53056e3443e702d2681f4b39ce3 \
-    --hash=sha256:e2afbae9b8e1825e3529f88d514754e094278bb95eadc0e199751cdd9a2e82a2 \
-    --hash=sha256:e9db7e292e0ab79dd108d7f1a94fe31601ce1ee3f7b79e0692043423020b0593 \
-    --hash=sha256:f443a394af5ed23672bc6c486be138628fbe5c651ccbc536873d7da23d1868cf
-pycparser==3.12 \
-    --hash=sha256:a076f3f489b39b43ed13563a1dafe42447445bec2e294154ec5c57fcdda4c85e \
-    --hash=sha256:f03387877eab82ce01bbdfd0ba7252ee55a90b1c708d5129e2ce915475cf1db6
-pydantic==2.14.4 \
-    --hash=sha256:653a2ad9f6d8858529c77c72717d0ea991d6c6837fe683246b2f4b2bbfc3fadc \
-    --hash=sha256:7c19f1d46f8accf55a4617a6116e1ade64840870f397b846a2c53fb9019414ba
-pydantic-core==2.50.5 \
-    --hash=sha256:004c784d4642bd1112a9fa9a022543aa17793fd32004f7e903ee97df2086bad4 \
-    --hash=sha256:00598ae680c6e4a17cda01910e49c0da8ce15610505e6c57cec3f15d83daef88 \
-    --hash=sha256:008de9d97f2b0c8e596fb5d93d49b63be158e8be5ac35856903b338cbcfd21f3 \
-    --hash=sha256:041f4730fa7a8bf975e88436d439bdc72f3f16e584a470ffbe47392628d99de6 \
-    --hash=sha256:05815bbe2c7bec58d1ce456cc0a98f368e6ef9345b1d9311f42b814d34ad7086 \
-    --hash=sha256:07a62d44515d674d750cfd86b7ce1dd93111be870f378d7c27b37aeb78d0cb4a \
-    --hash=sha256:09c732c097816c89d46ddb70f89d72e853e3a1bbac6475961c60a88aad9fe612 \
-    --hash=sha256:0a7d599d0c5afbab98c0e4441f5b76163c6fcfd2ecf73dd6418e468a7ac452b8 \
-    --hash=sha256:0c9f0002e4ec37db931e4ee8b7dafab2c7288ef66354e74fe16484e60eac6616 \
-    --hash=sha256:0d4edc3350e21e0ef773ef9395227ca072832f05e484cadcf4d8663b63a231c0 \
-    --hash=sha256:0d6e614776c8c99495dcfc6ce8f826277fb4388a5e5cbee23c199cbe39e6dcb3 \
-    --hash=sha256:0dd037d96e98f6db8b69a44ab7d5c20a07fb0a2051775746a9e1b5fc8f52867f \
-    --hash=sha256:11806d9b4888f1645d74fc24237f21dad559b42fb8930481b3df414997be6ee5 \
-    --hash=sha256:12178e58af383bd4c32b2fe141188bc7e540c5eb33ad550856fa5863b4c31bd5 \
-    --hash=sha256:15124b48e0acb6d24664690e052d50be51901286886bc124090960f1df869f30 \
-    --hash=sha256:159f6bc1b616e0ca0938eb568d87ca03c633d6f06306ac47b9c3e5dd8c14d39a \
-    --hash=sha256:1793ec63c8f247131aa4dfc8c4da645b9c5872cf26b53ce240f143f59ad116e4 \
-    --hash=sha256:1d53befcfd415bd9212e685372c825e62f29b83820db78512c9d3659f13d29e9 \
-    --hash=sha256:1deb966176b1b66be4281c83f10a0b6b1cecedeb25f53ee894bf27b22376facd \
-    --hash=sha256:1e740886083ff95530d694e6a3f09ed914bcf92a496d16acd307c6c3484fc36d \
-    --hash=sha256:1f22c36d952f33bac936273ca0be115693a1d7c1c9496ca7d699e6a338656d6e \
-    --hash=sha256:20337f547d79911457cd4739bb6699213a53089f946af87633a48fad3f74f5e1 \
-    --hash=sha256:22f5f0c37251611191a55e801a5150aa21f348fa10eac8eac9fa43c29937a7b1 \
-    --hash=sha256:24d23de96195ff9637e5940a7fbde3bea6a355b26fb5f491737dd803aa5d5a93 \
-    --hash=sha256:252ce30d79b47954cc3a49f8a0d812ac24a356627391fcec90a68733c755707e \
-    --hash=sha256:27bc22dc8d50335bc62296261a7dc4c2572149910ba7c274ef0f945b5be0d570 \
-    --hash=sha256:2cb80e0323b31d4669c4d72a466d99c885e13deb06205aa079ea6594e7ad1ef8 \
-    --hash=sha256:2d785ae9ff0ac485567f27f4fc53712268916e04be4a590160e5bf55b096225a \
-    --hash=sha256:2f0a86887c644247eff4cc7b9e609042a49833dcd72f84574e7b8beea89729ab \
-    --hash=sha256:2f5f29ff80ce0cf93102198cddebdbb3411881de177359c770e5c9c99495a6b3 \
-    --hash=sha256:2f6a8c9b8647378c0dc128805e6b98da39d36019a0e7cac134badeaedb14f849 \
-    --hash=sha256:302517f9f5589e07ead02d38fbb443947a211461b39b18f46948b20941fa8d98 \
-    --hash=sha256:30988977d38909df645183a9869a9d12211485639ac4757de18585f0ccb6f3dc \
-    --hash=sha256:3129b52ee2861d0270db8bd140fc9b53ee9821247ca47fda2613a899ce9a1ea3 \
-    --hash=sha256:372f4ab3e67b2387871950cfa27d94d644c3475e650836ea52e25c2e4fbd7975 \
-    --hash=sha256:3cf575867ecaf89aca440e5a4253d2facf1ca37bab30a4e8c205ec611228126a \
-    --hash=sha256:3f800fc0f304f3b0e09d07d4287f9f0bc9bfe5319d1d7cabeaf265737c516083 \
-    --hash=sha256:40d5da89a632e6c6c938f93fdf54c534882d258a80f51ccfe1650cdedc12e82c \
-    --hash=sha256:43917f090dfda561575a72f75814f76a0680964b70d7b44c84e44d217bdeade7 \
-    --hash=sha256:43a6eaee9eeac4a54f2ff6567e1b0ec51651b37a40d862cab2e6fd16109e6528 \
-    --hash=sha256:44e6c35bf3a9b6785db0c083df8a6929343f9c8fc27186991d21653242c77c19 \
-    --hash=sha256:470bbc2495367f60d3ca849a8039e4c164701d10637e7743f4427d92651bdb6d \
-    --hash=sha256:47f4d79fe4876feace216a5b2263c40d792476b4a6508c38d66a2facd3f1f4cc \
-    --hash=sha256:488319076ec92908b91fc6265ce761f1d78748f69f85518564fd16bf333e1b70 \
-    --hash=sha256:4888829471cd8d85c096ef0e1f41a066c7d76e88309a4fbff4069f70d07673be \
-    --hash=sha256:48b5deaaee4f1b99603173cd291127523e43ee9f51db58c7ff98d16dc5c6fc93 \
-    --hash=sha256:4ac243e358837f62d085f07b98625fa3831abdb28e8f77196934345bbff0fb0b \
-    --hash=sha256:4ae5c9f84dfa43643d10328a212f709c7602c5e70df376d217ae5770d374ccd9 \
-    --hash=sha256:4dcf7b2cdfb9c59c1d377de318f3c8462121f32db939299999484ea0b1eadf18 \
-    --hash=sha256:5027c263fbceb821cfb4b385d36d485e19efca1d9adcc4e5bec69c04ca3cdc83 \
-    --hash=sha256:50d12ba7cab98b355ba65d65655e969f66934ab7a3d2d0c8abd61ae2282efce5 \
-    --hash=sha256:5274f8314ce3be1df07ae8ebceeb97a73b8409d842fd7677c5d0a85a68793ec1 \
-    --hash=sha256:55e0d60384a9b14641749d2ba6721f82409248288f066b95d555c6dd484273d2 \
-    --hash=sha256:568e928322f0b6b94671fc1a4dbc867627af74695b0c060ac6d4f25b6a7425d8 \
-    --hash=sha256:57b79401d870c9df395799c596d81875b647ecf3030129d86659a54f6bfcc0db \
-    --hash=sha256:57d4350167130c9c136b7efa35e6e7ee9539779698755b01007834d32c7a1f7d \
-    --hash=sha256:5da0e7da9d7cdc39df85d1b927b77d40218cf40acbfc523048c95ce44d33abb9 \
-    --hash=sha256:5eafde2cd1d97b7f60efc423d8504b22defd9d2fb9c4a358ffd1230e5fe65311 \
-    --hash=sha256:5ec2e8caf5eadea7be683fc7025d60563e920f1f52fe18ae46c49558e67b8cd0 \
-    --hash=sha256:5f33c92da4aa5714fb6fcb086358274598e8ff62b6607afd132a38657aa64f02 \
-    --hash=sha256:639a51931869c0594d8723b2f529c547db1aa33dc9571d001dc205d896170c08 \
-    --hash=sha256:63a0ba0d7ccf37c8c724bb7ed13c3aa0aa4c743f4f5f376c92c47e584844c7b1 \
-    --hash=sha256:655d0cc2ddbc3fb1f4f8a8e3724552ee2ba6b8561289e9e6e06186982b27bceb \
-    --hash=sha256:65b0f52abcd06dbb53961db9cc3610929f4f6518c3726d965a9babdaf7bd79c9 \
-    --hash=sha256:679f15dd3bd2a82bde350ec8c94c0f8f05f05dba39fb3464cd4136a724da9844 \
-    --hash=sha256:68334f281460fb2a85bbb9e2545438bf2fd2c9a166823a60b84541a3c8f2d2e0 \
-    --hash=sha256:6a069ceeca397bd8da2e8ef6383595c63ea17de37d5f2d5cde729bdc0dfe6774 \
-    --hash=sha256:6e01a2033691ea2cbd91e499d6b6573f446dc926ccdfc670ed576991cef85cdb \
-    --hash=sha256:706c75cd9f8bd1798367f463ea81df52eff5fb2e4c4ef83997dd4ae538adc109 \
-    --hash=sha256:71633f82d51d4796a48026bd6eca5ec83e4a0edbe6187d59bbc45ace1111ebae \
-    --hash=sha256:736782cfbca37b4d81e6f3c7a3414de25db045dcdb7a05e55b64191a33c5ac45 \
-    --hash=sha256:7c3faea08d44b4a7b57b30f1113e6404e6aa62a4f3489a22359fb27d6003d8b1 \
-    --hash=sha256:7dfc0431e94659ae8449303ca4fb1588dc1e00282d6636d00d72bb4bd6459b4d \
-    --hash=sha256:851a78a30265bb203186fd0e19712c1a4431083eb5a1e1715f758a029cd8aa6e \
-    --hash=sha256:86bd5aad5ccbaced98139d08b4314f253c086897830f4bcf9c1d1f02f740683d \
-    --hash=sha256:887424ba7c2145e97f131bc2cc73383a8c464d7bcd56eb98bbd941afb6868b95 \
-    --hash=sha256:88b543705849d0c59343f97c38296dbf59eb7b3c9565bd4fe1ed638ba38da5ed \
-    --hash=sha256:8ba2dcbeea0ab8836e804c54e905075125c702cf78e592d998eecf2764b64144 \
-    --hash=sha256:8bbe282e79dc71b24ba7be284eacf27c8ddff8f26911e2030a0dd123c6aed326 \
-    --hash=sha256:8c7244134b93ce028e9166c1b5d3e4537349307ccf3e65d746b4c6b1bbed8c89 \
-    --hash=sha256:90dabbf4f38f37de1663ce932d37c6f694a005f6470ae2f0d97755d9e3f90ffd \
-    --hash=sha256:90ff55049623eccbfa997332e2b91358dc2c4c30ca6e664b45438723cbe181df \
-    --hash=sha256:922455cc5baddb0f2c82b7ba649e57e89183442b32fe512670db6ebb9b66b251 \
-    --hash=sha256:92c0ebab606f982730aaaa741a30cd5e0f68dc7c005a5baa9b332fc182232c61 \
-    --hash=sha256:93a10c0b967c0dc6c2253d3a82b9117d2a841b8e344c637edc0a14220852b115 \
-    --hash=sha256:93ee3b4f9c64fb1c39892413c4196d0a84790a7e0e5d72b463882c432c1ffafe \
-    --hash=sha256:98b92dad690e6578cc0b504eda53d53adaa4f34bd09c97a547a957e419544eb7 \
-    --hash=sha256:9e255e7c32d9c2f396d3daa833e7d8d701eec7bf8e13ca092b4b83ce7d9487fd \
-    --hash=sha256:9f2bf218dbc93363fe3e31cc53d36db8d6ff4122179406bec05f33bb79c0e2c1 \
-    --hash=sha256:a5f6622451fa3cd71c8ff15df24307cb3f8b5dc35a723de281646c34872d7179 \
-    --hash=sha256:a9bcf23628860d5a90cacdc188ee3b7d0547a38eb985214f03e7002a6ca0e558 \
-    --hash=sha256:aa69eaeed433cfe5de809fb84c95536a5aed991b28290d0db059fe6766c69274 \
-    --hash=sha256:ad0e0221deec2a2385300d76b9259da7036c0ed784502c154ae237dafd67605f \
-    --hash=sha256:af453c0c20372ca8acf3c46de2a89b242491853dc61d0171ba24608d33310e09 \
-    --hash=sha256:b2910ec0fa5aeb9bef70156f2b79f4783978fdcfaa7b2f1b5d1814458d2e79a1 \
-    --hash=sha256:b2b64d3204f9c33f03ed3111eb754902ea76ca5aa61ab4b2bdf9f767a4a1f279 \
-    --hash=sha256:b43115385de7db83bd2fe7a08dea8580bce3acc3f54200c4f4fe32a4a49688d4 \
-    --hash=sha256:b66f2434c895652ac21c030d5a3a92c7811f0f9b98af41bf35be899c2d34aa4c \
-    --hash=sha256:b6f48c4bf1c77ace644b125f168418438fbc9b8e4c3b290915cc7d055d83c8b1 \
-    --hash=sha256:b7e6a76b77513cd633a08addfda8409623ad884a4d91ee3664fb05cf094b2c35 \
-    --hash=sha256:b9348cfd798b8199d34da5258becf2fc8f5e4e7a3b51da30c34b81b996a07b34 \
-    --hash=sha256:ba2b34529984a8e3cb1bc62a7687617722695a2cb4e57958de32a0eba128a07a \
-    --hash=sha256:baa107902f8e38011a5f79836d905eb6bfaac1d4b0bd09fc86509b711d0b09c8 \
-    --hash=sha256:bb103c150e1a0f1b8b2710a66ce1f741c7922b22ef07a290aea0e6cf702d8bbf \
-    --hash=sha256:bcc830e4f48499fd30a870f07c30752273ae2ddccce34d65d51c9fc880c380ab \
-    --hash=sha256:bcd9d9b38e61dfd43e00f621ce00da2ffed35047fad532c4afcadf4f9ca0d672 \
-    --hash=sha256:bdafd6b05bf012772b7d7325a98d26f19b7918e21dabdd5970c885262245aae3 \
-    --hash=sha256:be4615d4b5f90c65dce2295dcf32eff7f05ea5d0d3a82421c03c572785cb9bf8 \
-    --hash=sha256:c334b8759496f9e597b68e1309b2fb3d824fd24a29e562afa86b61005eb9d54d \
-    --hash=sha256:c415a8da7c89a3dd32d988a9117bf0a52371769b77b0943bcfd50b281ecefb8d \
-    --hash=sha256:c4c4313dc66f45822b3d7f39aa74e59e7987cf7572b3309005b26d956a0098a9 \
-    --hash=sha256:c69eb2e09d2830949e6e8f395d4eb8c714ba083213ccff64932ded681fe69a4e \
-    --hash=sha256:cbec4aad328be58961c738b83fc2c7bd993242d2366f949d914e8c09266dee0e \
-    --hash=sha256:cbfde3ad127786f1dea1a6cd89a5eb824a16203f24743ad2b4e07506f43bc844 \
-    --hash=sha256:d16cb794449c2bc0e5cb0ab0022813419bf5283266f2a7ff1fc54e5c6e27dcee \
-    --hash=sha256:d34c0d4dd4a318f2be788a60a972c3a1ed5da0155a7c06d6dd810dc5d60ad704 \
-    --hash=sha256:d3ada66d0601feeeba504a6daac73e47ed164357e46930366f135c4121594d53 \
-    --hash=sha256:d4ebf349b1b60049e80df5d9ea6725b1b7e434a7d006474b0f664fa72a6b3c75 \
-    --hash=sha256:d7826407ed74ff8e6cc6e6df7ffbf180e9b449ab1516f28eb5f6e2a489bc5129 \
-    --hash=sha256:d84b427c6badf48adc2586be1dc5c8677fc2f22a09da50e5d3f342d3daf3b2b4 \
-    --hash=sha256:dac78f91e263c4c9a4d587b9d97b3b5b2561293b33247452cc3cfe5b500e8cfb \
-    --hash=sha256:dc5717ed8981efdbbafc15a2533a690703cf80e96b886a158c61c9ec9bafcc28 \
-    --hash=sha256:e0a7ae307b4e1eff195cd23a757da07f70a115e45175039caf5f3979a20c7edb \
-    --hash=sha256:e5d5d77a9446f44688a5ef420d92c9facac0865ef5565215db54be184ab7906f \
-    --hash=sha256:e65f78eb3d930ac30ff3557fc74a0771300096fb002f588a6fe8d946e83f14ad \
-    --hash=sha256:e7dd59f498ef42077f22db607571249db41997227018cb84644ba0059f8b5719 \
-    --hash=sha256:e8faa73de2e9231f604cfa44c471d0986e7e9c45129d7888839a34196e46a7df \
-    --hash=sha256:e8fe516a4b3b06e4ff83b9adee4a786d28a617e5fb5fe90bda49fb6f52a5ac19 \
-    --hash=sha256:e93587aaa5660536b9188686e8fe0544b577ec57d896d424b5b2118b151a6845 \
-    --hash=sha256:ea215f7f5d2df866e3b5448c0bbb4a35285086ac6ab18687796704cbd5f2c5a3 \
-    --hash=sha256:ea7429e3adb2f2fd81e2d6e8942e5c1cd760a6e6be5b7574d2ee5499b5e19e67 \
-    --hash=sha256:ed4a01922af0d41b2a3b9433818cbb73b6b28e8dea344c90917c1fdcceb9960f \
-    --hash=sha256:ef461e9299ae665fab67c6f054847178b8fd510da10b4ef745a074b922efbf0a \
-    --hash=sha256:f20c692c599ebac7f04f3a0102b969f3f9d6667ffe1e72629fc7fbf8b6375234 \
-    --hash=sha256:f33be114a0ee27870cffd31057ed60bf5a0cd522dcbdc1dda0bdad70f8302cb0 \
-    --hash=sha256:f7509c6f8a0f9d9eac58340dd567f0eb71ce2f762df09f0d51280e30da3fe687 \
-    --hash=sha256:f8dc2008577c5e02eaa1eb3fbfa8fe0eba9af27ff6a740e9f1dae6661e88efcb \
-    --hash=sha256:f8fd7e9c44bb4c9214d41c3bef79cba5a513b29c3bcbfdaaf0440ca6f5fb65ea \
-    --hash=sha256:fa66340c6d3e08a276803812e7665312dfc75dd24eedfa8e09f18a0f8e3e0e8f \
-    --hash=sha256:feb8c87dbc4684777ddafbf37c922d9e2748272ba61e362ebf85db73ebda6234
-pydantic-settings==2.16.3 \
-    --hash=sha256:10e36f616623ebb586c05ca3d3cd22927146869db413d4f14c20c514442a1337 \
-    --hash=sha256:d1db16a2d34006323a1b42c0640898da58adfbad7ec30baaa9e2b18aafc08999
-pygments==2.21.0 \
-    --hash=sha256:2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9 \
-    --hash=sha256:610ca751c9bc2492b38eb9a38a7fbc93edbbb2d7182edaf34e66ae493dee5c8c
-pyjwt==2.15.1 \
-    --hash=sha256:42d59d631f7768a1028a64c7ff581a9bf7519804daf91fc5b6c56e30eec5e193 \
-    --hash=sha256:4f259e80cdfb6b3fc18a7de51fd1ef9ec79652f25019bae68975ca2468a34df8
-python-dotenv==1.2.4 \
-    --hash=sha256:42269a8a5b3fd54ffa6f3d84b18abed50064717576b4ecf03dc4a55d8aa04fdc \
-    --hash=sha256:f0d53e69935a851c0dcc78f3ab7aaccd8cabef0b92382b576b824212902873c0
-python-multipart==0.0.34 \
-    --hash=sha256:b998ae90ca6e1e363261ce2e0e230281b8af53867b757970abd69ee9edcd843a \
-    --hash=sha256:ebacd224bd686eee2f9aa1066a657affe07435a185834e05e5235e2e59173e91
-referencing==0.37.0 \
-    --hash=sha256:381329a9f99628c9069361716891d34ad94af76e461dcb0335825aecc7692231 \
-    --hash=sha256:44aefc3142c5b842538163acb373e24cce6632bd54bdb01b21ad5863489f50d8
-requests==2.34.2 \
-    --hash=sha256:2a0d60c172f83ac6ab31e4554906c0f3b3588d37b5cb939b1c061f4907e278e0 \
-    --hash=sha256:f288924cae4e29463698d6d60bc6a4da69c89185ad1e0bcc4104f584e960b9ed
-rich==15.0.0 \
-    --hash=sha256:33bd4ef74232fb73fe9279a257718407f169c09b78a87ad3d296f548e27de0bb \
-    --hash=sha256:edd07a4824c6b40189fb7ac9bc4c52536e9780fbbfbddf6f1e2502c31b068c36
-rpds-py==2026.9.1 \
-    --hash=sha256:00ba2d8c7dd4ee537978ddf4b3fbd712bef2d8751603f7f3146b3f4287768e25 \
-    --hash=sha256:01445c8d194aa032a08e944f16567672da1c62dbdbefd8b6d0693032e290cf68 \
-    --hash=sha256:028ad274ea951dac64491b5d1e65712a4aeabfdbdb9fccf797b57bd899b0c495 \
-    --hash=sha256:0483515261947e4e8b8e1375bf7463e7eb6ccfb3d86e7b554d90cd5285f20f32 \
-    --hash=sha256:068c37bba854ec2fe42f7365c640af11dd9895890ccbf2df5070d0c059bd7f96 \
-    --hash=sha256:074a4d198bc34d9a8ea425114fc3ded6d11ec01f6a314a8db67454a5152d8834 \
-    --hash=sha256:07deecbfce94c78473018bc7d10b337cc651d12df87a1eb2cb3e4024bc9c33d0 \
-    --hash=sha256:08dae4a4095150a7c4545a1fb40b98e1ab1744fbc2770d92c977b9dadaa49ab6 \
-    --hash=sha256:0da298fb372dc192610a4b9ecbc68a0cd8b675bbbd1fc519d01b41cfd658333e \
-    --hash=sha256:0f045bb053c9057720d72c56dffe30dffdc05997b2897a827b9325f0ab6623fa \
-    --hash=sha256:10e208f2425d973938afcd56e28a7c4be32e27b6a60b5d381f49fb9d8acf9759 \
-    --hash=sha256:136a1c3fe4402b7008bc81cb62ee538481795b61a7e83df88dff3b3f02b726ff \
-    --hash=sha256:159a7aab5c5e8b112c8830f54717ce56da1252ebdbb526f5be2df2309280b9e7 \
-    --hash=sha256:172e47169583f46ce118cbec68e6795d0da0f4606b488b6434f8276bca0a058c \
-    --hash=sha256:1c2d1f6da5128eabf34e963d7163a818846075a52568250d006c4c953b40f903 \
-    --hash=sha256:1d55198263bb51f557550c6ed2e6d1cb6a6fed6eb5c9120b741c5926bef8a45d \
-    --hash=sha256:1d77b649e6f7cdf12ca5c2a98dad0ad37f9ea9b6f960408a92f0cb12bb3d04d9 \
-    --hash=sha256:1e8d4d79d828299bf44a55db22a9388ab967b49d17132c88eab0f4360b48da8e \
-    --hash=sha256:22ffd29a63d71fb1b81552c21f2c2b734949b7ac751a9be70675a939a900839b \
-    --hash=sha256:2693b2728bbcc48d09a981a356954b0c47c53ff25b545856f28a889ea619f69a \
-    --hash=sha256:270bdcdaac5d5b6f73c5e22e7e135c7f2a50e789f71d9e241d5be8d90026e19a \
-    --hash=sha256:2711d29b653b3bce48a63d18b9c6b53274669e6d6c4094dddeb4d9a0e45128b2 \
-    --hash=sha256:2c16ab111bc27c646ba8aa005d0527754edc538ebb636f0b1bf8e244b48d1945 \
-    --hash=sha256:306ee1850d8105b5baf977e78d45fcadd12c1a54678d614c9baf217708446e91 \
-    --hash=sha256:3231c4c0e521dafa5be0c9f114ee2c2ad46650836f2d72caa86801950c3e7044 \
-    --hash=sha256:3890a6aa36e6baa53d5258a2a25d3ef8b37ad165a6ab27a892d7c3e3a432cd69 \
-    --hash=sha256:3a72c11530d71abfb66c8d7696a2f86c43e63fca8b948f1a784ac490f4ec688e \
-    --hash=sha256:3b5a6f40f0a1486b4b36c888123afc67acdbd9f33235927acf5ff295429a0ba3 \
-    --hash=sha256:3c91c210ae7645626c608400e3519b4a642f837cce09ca830db3beb2e9f274d4 \
-    --hash=sha256:3cd182d7291d29b92c521a0069d9c01ba6193628a9a105531d11b40a6d731a33 \
-    --hash=sha256:3e524c7874ac72884d28e16dd5b8d839fd09e0fe76b020d3fbca23212a7b8c52 \
-    --hash=sha256:3e93b2cd69a9830be33e03945cd7cda940a0a8bfcfbff41d6144f0cb0d3d8bd9 \
-    --hash=sha256:3edae8c5ddfdb6985d49ae9d150516e5076888879022f91a26c2de9276ce0bdb \
-    --hash=sha256:3f0e9ac28fc067d4d34b88ae43c48e9489455c97fee9633d851f7eeed5a05d35 \
-    --hash=sha256:42e75466f83cd43f6026c81eab74246efb2bdadafb307b85700632d06c68f299 \
-    --hash=sha256:44b32a7c4f0da3d28af31c259e38ddcff096f855e205ed0671d02fcf44f1ea1c \
-    --hash=sha256:457866b85daf5034296666168b84a69e0b2e89dc4f1af102b46f6448a60b9063 \
-    --hash=sha256:45bc6bccf78b20fd834237d18db64965d7ee68ba7f60440a26c7ab71e7b8d51a \
-    --hash=sha256:46d80bc76b51a6c24f9944368c28d38b8bcbcea1da4f2f8d3ebc31a67e8c6ec6 \
-    --hash=sha256:4793ef7f78268b124b73fa933440f01d258bbae01de9fa53e9080c9ab0425a12 \
-    --hash=sha256:492e5e428cbe126221611f47e068f01660352feec4ad18bc0f5ea9b2ae88fb14 \
-    --hash=sha256:4b26b03d9d2658ee2fa234f8f4f19f38a09773fe5261028025032e26d4d35af0 \
-    --hash=sha256:4c0d2cb595a420b34d5086db0add011e26e2c09d6a024afbac4228bf8f863a30 \
-    --hash=sha256:4cfaf02209061880210819934de2f4f6aa83dc04dafe6770276acc240a56da31 \
-    --hash=sha256:501909f2e4a1e2dee528ef766fe3c469060ebc17e54a8383d404ba07a81a6f02 \
-    --hash=sha256:50906f5aea24b5a865cbd0a589698288631d9f3a54c3a937c83aefa95a0d14af \
-    --hash=sha256:54ac2158a6f96cfbabff0b2eedaf94b90c5ec7ca8317fcadc61e1c2b2e0ff6ef \
-    --hash=sha256:56c6952a9b15047466d0c2347c446a761d4527f89976156341e68f0ce5cc08b0 \
-    --hash=sha256:56cd8b3f77d7b6812f533b662186a1f28316931166ddc00fb893b1b0db7e9888 \
-    --hash=sha256:57492a550a1d88d29d003247e5f78dd8cf04a701fac0e4c8db8745a6d2504e0a \
-    --hash=sha256:5943980471829f6de242a20b109de3111ba6b77e3af0ffc587028ac854b05e6c \
-    --hash=sha256:5c6ee90dee3e85e055ddfd502d611643d9b0fd94c818220bda84ec3dacd9b27b \
-    --hash=sha256:5c90e7fa02e8f5de0d10c17595c568ada48c5302e749462c0ea1a4c362111a86 \
-    --hash=sha256:5ce8943f79c2210f7abcc28e86367b03b28d95027fd01c46d2472373ae70c86f \
-    --hash=sha256:617f59cde379b4f648a09797b7f683d04b90a46344cddab85639da5aff0f5531 \
-    --hash=sha256:6307a0da524939decb8ca4a3933b8ab62525794411d6984fca6726e732804af6 \
-    --hash=sha256:684fd492fff4fead00587544e059be2bbcb6f93454f21fa2a91b66fc7508be82 \
-    --hash=sha256:6b5b393eda5ea42cca1c1a6665f2a4882b4fd5d1777e41ce0545a107fb008c9d \
-    --hash=sha256:6b723eb406dec5bc9ec516c73ab9c3239a3284e017f7eb89ee2b3258bd504fb7 \
-    --hash=sha256:6b9bf3135b4ad5981df9a73d71a35272d650a2985ae9c2746357b24d59de2448 \
-    --hash=sha256:6beb738155fe8ab8091afdfa5a3226b21c2b1593f1e50ebb90eb25b44dbc0391 \
-    --hash=sha256:6c0dbbcc19735fe5f8b0a54c07659d154a9e69f47e15d0a6ab7299215daf62cb \
-    --hash=sha256:6cdc537c8633d7fd92a82e2e0d2ab74320a3f63d5e59fb9cf08711e08fe151c4 \
-    --hash=sha256:6eae33003518fd4cb4f83a218d5371469dd3001aa3b87128c005b07762f7fe5e \
-    --hash=sha256:740d0a99cf9de0b17a3943388e9294a59becf75e7c43421f387bd3c7a9901f7c \
-    --hash=sha256:75c38c50ab9aca840225d9a9a3810bf11d04bd5c1f186cabbb8aee56db3e9b15 \
-    --hash=sha256:761fdae6728ceb99ab182fad2f0cc1e262f610834dc891aea1d1a2a2e634776f \
-    --hash=sha256:7664419f27db41d4f1c43a78dccda7dd6e8ef2428df3ee01d0c2a07a6b071297 \
-    --hash=sha256:76d3af9732d2dab69f28179b40ba2d87e2f1d5824b4a694780aa787d685e8f36 \
-    --hash=sha256:78326f4cb4427a56ba4996c0762b63be45f06b85f086526420d2b3a66e40f84d \
-    --hash=sha256:7868b85224291c6cb6759f9b5adb9745f486d226f62b16a614dd5a2a5ab2b35b \
-    --hash=sha256:815d26356930846a40c7bc1366e7b1b0320ab8a063e66c11298a208bed0fd237 \
-    --hash=sha256:8171b44a054e5c67fd748ada04187f1250bf35b95f85e52ab64bcf3331a923bb \
-    --hash=sha256:821b2755db9194409254012f429c56643416fb96ef9be090be82ec8826b7f477 \
-    --hash=sha256:837c6b305e26fe0f75b15c92cf3b2ba29e0ae19dc40b1c557b026cb426347d0c \
-    --hash=sha256:839dde845559254f34885267c6878f60d61d5205180226d976fe488d45fa128e \
-    --hash=sha256:84a6ecc0c940169190d2c23bd969debd48c94dbc855acd60188a68d71d421608 \
-    --hash=sha256:8601470267d938bcb7f3ab1a336100af51a4fd5b6ed030ef52461bb3ef5e7e07 \
-    --hash=sha256:88b5268892fde430d5531f95bc560b6efbbd67c929662c586afd729a96e7461c \
-    --hash=sha256:8aa5dda18d39b6143eb24809d158f9252c88f402749b6f1b62a506cc7d96cc35 \
-    --hash=sha256:926bdd3e3b5998ddf70cc64bc8cf57209571f9044542913afb673799fec77dd0 \
-    --hash=sha256:96beca19ec79de272e8668585380ff9092c47077c1d7a1e098e00bbd921f4785 \
-    --hash=sha256:9a0460d43603d1fd9ef59c30278531e15d78581721ddb538fa560aa7817ea4ad \
-    --hash=sha256:a03d57b86d2a51d0a66c92177e2be154ad015f357791d306e714569999cdb4cc \
-    --hash=sha256:a36b70596407634ca82d4b989a3729074a008537a0522e4c8046a67c729103e9 \
-    --hash=sha256:a3a52a3ba86436ab3aef510fbe21512abc2ddd1993005dfe50514bd2284ef025 \
-    --hash=sha256:a3dbc5ed9514908d5046107d7b1346bde71eea61de6e0e4919c19354f97e769f \
-    --hash=sha256:a431156bb41865fc14cd5d79bb9d7bbed83110b0159e34e62ae30951f96c0009 \
-    --hash=sha256:a575404ebc9cf2e91edd32eaf570ec1430eb900d4f56724ba7dd4bc1fc9c176d \
-    --hash=sha256:a5cf77eb04f20b720be95265a3e00eb2a14814074255cc27069c551b2db53118 \
-    --hash=sha256:a8763f20692da7df39b0afdd1ba3042b004c50a45994f76c2d9a25641f7673db \
-    --hash=sha256:ab4b2fda7c2b542f7f9d886cc6a838c5079d2b76f72e6081411faba11adde2c9 \
-    --hash=sha256:addeda51556dac7c1a2f14cda62db8b621cd12afba3091d03a96c72932387eab \
-    --hash=sha256:b242c27c8f836305a4a72df9cdd564386ac57b807bd252a063223331c9316b37 \
-    --hash=sha256:b4f062343e7ad3fa94f2c66e5ae667dee47ee74dd41a9057c4fbe163236a123d \
-    --hash=sha256:b5b8b0753718d258fd454283fbd57e14545d3b40583fa672e27cb4f987626bcc \
-    --hash=sha256:be3e47e2d91aa3942ff9bf4077a505226005abfc39b6f7554a91c1b9393986b9 \
-    --hash=sha256:befc2d6a953e563f8a7bfd87a42c22ebf8a3e980dcb7b6a4d17b70b0e914e8a3 \
-    --hash=sha256:bf35d0568abda97233239ce32896d3ad53fccc537832c104e30c94aa5fb93569 \
-    --hash=sha256:c933c6678c6f116ff8af47a4c6db0868b8ace74af0343016c0ef00f00272ea69 \
-    --hash=sha256:c9d1aca01f49170fdcf5c92761b1fafe97f554b721ca4570c5949fff778f0d4b \
-    --hash=sha256:cdeaa99ce822dca76cfb1b993e9120c5ea212f2eb66d48950ad63c349668a018 \
-    --hash=sha256:ce4d4f52e2a4324396caddbd45a97d8d7be5f42edd25d2355282a9c34f9b2f7f \
-    --hash=sha256:d1028417bb44037eb3069c1009bd7b7277212876cda22fbe565b0bca9fab6d2c \
-    --hash=sha256:d151e148117294133bf8af7eeace085e7e87432db15ab6adf640330298a47f6f \
-    --hash=sha256:d7841166b7fa64c9c56404617ae4341448847482d45933b13135d26c130519e5 \
-    --hash=sha256:d7fca4eb6df565e2a928f1c7dad92d27db8f9df0f449e76423ed5d7e713ed445 \
-    --hash=sha256:d95a354e02393eada6d7351184671aced9d4cce109dabf927cb7aa99624352a1 \
-    --hash=sha256:d9edf30457d74eebfd76b045535e36f1cd89062566a128a0db2145ca042d787e \
-    --hash=sha256:dbc2673f9223d420c91145599b3ba45a8a50c207d1976908e5fb5ddb0c9b9429 \
-    --hash=sha256:e01b3c878c8641913e688edd1b3f08658c6783d29cf6b826bd3c0d1ae7a1ffaa \
-    --hash=sha256:e21c1429e205828ea886a2293a4a2c8e01f4c25d9893ca330e97a6cf73f52e7b \
-    --hash=sha256:e43d4a1f673e8a1cbd8533e809e02b4bf9d4f2280269bb640436556312121250 \
-    --hash=sha256:e6d198bad4e49dd6732fbd636e2fc5c082f45c8cad0b4acb756b00c82c76072e \
-    --hash=sha256:e6ea1cda8d8c688278430e4268a42f5e5da3bdd74578dfadc0820c3f1766ce83 \
-    --hash=sha256:ea394a937f17a54c51239348bdbe2e3518124c8d4a8951ba04a311d3095bd18f \
-    --hash=sha256:eac2f5dbafd585dfe31f86a23ebf0d3ba480a9d49ebc87947267b5608d4ea0cd \
-    --hash=sha256:eb61be926bb81567c1f48bdc8aa22b9855048dc2efd53871f9f7e6e9a5632346 \
-    --hash=sha256:eba5d173f7d5708b22a93815017a4611873ed54db9f268077c0dd1ed99cfc858 \
-    --hash=sha256:ec450527cbf485e13c8d3602a54f428ab0432fdade0ede75efd74b735421c871 \
-    --hash=sha256:eef6a03b0b6d08d0835ccfa8ec8d1bc70525e3801387567137b50c557695e6da \
-    --hash=sha256:ef0d8c843e2827d6c120ab4687e9423fb1d893db1df27b7c1506615bcb9734a0 \
-    --hash=sha256:ef6b65b03247c54692ad4fd9ee97cb772781927db72e3cb05e70b3db6d1ff14f \
-    --hash=sha256:f3d6ed6a98cfd19155996605474982cc470d7601746a6439078f1a5a3fa8b050 \
-    --hash=sha256:fce4b85234a0cbad67bf8e6e1201ee815d172c9aebad75f25645bc4d834f8e31 \
-    --hash=sha256:fda1d96e542c37b6c804547dbf489c129fe7c97183a76a5ec275909ba1a063df \
-    --hash=sha256:fdcd198979b4ecffcc1beba366a7fbcf4eb41243691a82fe52ceb0b902f09c12 \
-    --hash=sha256:fe5ad0664ec772b02c45859041aa17655709cced7a31005817fbbbd988c25567
-ruamel-yaml==0.19.1 \
-    --hash=sha256:27592957fedf6e0b62f281e96effd28043345e0e66001f97683aa9a40c667c93 \
-    --hash=sha256:53eb66cd27849eff968ebf8f0bf61f46cdac2da1d1f3576dd4ccee9b25c31993
-ruamel-yaml-clib==0.2.15 \
-    --hash=sha256:014181cdec565c8745b7cbc4de3bf2cc8ced05183d986e6d1200168e5bb59490 \
-    --hash=sha256:04d21dc9c57d9608225da28285900762befbb0165ae48482c15d8d4989d4af14 \
-    --hash=sha256:05c70f7f86be6f7bee53794d80050a28ae7e13e4a0087c1839dcdefd68eb36b6 \
-    --hash=sha256:0ba6604bbc3dfcef844631932d06a1a4dcac3fee904efccf582261948431628a \
-    --hash=sha256:11e5499db1ccbc7f4b41f0565e4f799d863ea720e01d3e99fa0b7b5fcd7802c9 \
-    --hash=sha256:1b45498cc81a4724a2d42273d6cfc243c0547ad7c6b87b4f774cb7bcc131c98d \
-    --hash=sha256:1bb7b728fd9f405aa00b4a0b17ba3f3b810d0ccc5f77f7373162e9b5f0ff75d5 \
-    --hash=sha256:1f66f600833af58bea694d5892453f2270695b92200280ee8c625ec5a477eed3 \
-    --hash=sha256:27dc656e84396e6d687f97c6e65fb284d100483628f02d95464fd731743a4afe \
-    --hash=sha256:2812ff359ec1f30129b62372e5f22a52936fac13d5d21e70373dbca5d64bb97c \
-    --hash=sha256:2b216904750889133d9222b7b873c199d48ecbb12912aca78970f84a5aa1a4bc \
-    --hash=sha256:331fb180858dd8534f0e61aa243b944f25e73a4dae9962bd44c46d1761126bbf \
-    --hash=sha256:3cb75a3c14f1d6c3c2a94631e362802f70e83e20d1f2b2ef3026c05b415c4900 \
-    --hash=sha256:3eb199178b08956e5be6288ee0b05b2fb0b5c1f309725ad25d9c6ea7e27f962a \
-    --hash=sha256:424ead8cef3939d690c4b5c85ef5b52155a231ff8b252961b6516ed7cf05f6aa \
-    --hash=sha256:45702dfbea1420ba3450bb3dd9a80b33f0badd57539c6aac09f42584303e0db6 \
-    --hash=sha256:468858e5cbde0198337e6a2a78eda8c3fb148bdf4c6498eaf4bc9ba3f8e780bd \
-    --hash=sha256:46895c17ead5e22bea5e576f1db7e41cb273e8d062c04a6a49013d9f60996c25 \
-    --hash=sha256:46e4cc8c43ef6a94885f72512094e482114a8a706d3c555a34ed4b0d20200600 \
-    --hash=sha256:480894aee0b29752560a9de46c0e5f84a82602f2bc5c6cde8db9a345319acfdf \
-    --hash=sha256:4b293a37dc97e2b1e8a1aec62792d1e52027087c8eea4fc7b5abd2bdafdd6642 \
-    --hash=sha256:4be366220090d7c3424ac2b71c90d1044ea34fca8c0b88f250064fd06087e614 \
-    --hash=sha256:4d1032919280ebc04a80e4fb1e93f7a738129857eaec9448310e638c8bccefcf \
-    --hash=sha256:4d3b58ab2454b4747442ac76fab66739c72b1e2bb9bd173d7694b9f9dbc9c000 \
-    --hash=sha256:4dcec721fddbb62e60c2801ba08c87010bd6b700054a09998c4d09c08147b8fb \
-    --hash=sha256:512571ad41bba04eac7268fe33f7f4742210ca26a81fe0c75357fa682636c690 \
-    --hash=sha256:542d77b72786a35563f97069b9379ce762944e67055bea293480f7734b2c7e5e \
-    --hash=sha256:56ea19c157ed8c74b6be51b5fa1c3aff6e289a041575f0556f66e5fb848bb137 \
-    --hash=sha256:5d3c9210219cbc0f22706f19b154c9a798ff65a6beeafbf77fc9c057ec806f7d \
-    --hash=sha256:5fea0932358e18293407feb921d4f4457db837b67ec1837f87074667449f9401 \
-    --hash=sha256:617d35dc765715fa86f8c3ccdae1e4229055832c452d4ec20856136acc75053f \
-    --hash=sha256:64da03cbe93c1e91af133f5bec37fd24d0d4ba2418eaf970d7166b0a26a148a2 \
-    --hash=sha256:65f48245279f9bb301d1276f9679b82e4c080a1ae25e679f682ac62446fac471 \
-    --hash=sha256:6f1d38cbe622039d111b69e9ca945e7e3efebb30ba998867908773183357f3ed \
-    --hash=sha256:713cd68af9dfbe0bb588e144a61aad8dcc00ef92a82d2e87183ca662d242f524 \
-    --hash=sha256:71845d377c7a47afc6592aacfea738cc8a7e876d586dfba814501d8c53c1ba60 \
-    --hash=sha256:753faf20b3a5906faf1fc50e4ddb8c074cb9b251e00b14c18b28492f933ac8ef \
-    --hash=sha256:7e74ea87307303ba91073b63e67f2c667e93f05a8c63079ee5b7a5c8d0d7b043 \
-    --hash=sha256:88eea8baf72f0ccf232c22124d122a7f26e8a24110a0273d9bcddcb0f7e1fa03 \
-    --hash=sha256:923816815974425fbb1f1bf57e85eca6e14d8adc313c66db21c094927ad01815 \
-    --hash=sha256:9b6f7d74d094d1f3a4e157278da97752f16ee230080ae331fcc219056ca54f77 \
-    --hash=sha256:a8220fd4c6f98485e97aea65e1df76d4fed1678ede1fe1d0eed2957230d287c4 \
-    --hash=sha256:ab0df0648d86a7ecbd9c632e8f8d6b21bb21b5fc9d9e095c796cacf32a728d2d \
-    --hash=sha256:ac9b8d5fa4bb7fd2917ab5027f60d4234345fd366fe39aa711d5dca090aa1467 \
-    --hash=sha256:badd1d7283f3e5894779a6ea8944cc765138b96804496c91812b2829f70e18a7 \
-    --hash=sha256:bdc06ad71173b915167702f55d0f3f027fc61abd975bd308a0968c02db4a4c3e \
-    --hash=sha256:bf0846d629e160223805db9fe8cc7aec16aaa11a07310c50c8c7164efa440aec \
-    --hash=sha256:bfd309b316228acecfa30670c3887dcedf9b7a44ea39e2101e75d2654522acd4 \
-    --hash=sha256:c583229f336682b7212a43d2fa32c30e643d3076178fb9f7a6a14dde85a2d8bd \
-    --hash=sha256:cb15a2e2a90c8475df45c0949793af1ff413acfb0a716b8b94e488ea95ce7cff \
-    --hash=sha256:d290eda8f6ada19e1771b54e5706b8f9807e6bb08e873900d5ba114ced13e02c \
-    --hash=sha256:da3d6adadcf55a93c214d23941aef4abfd45652110aed6580e814152f385b862 \
-    --hash=sha256:dcc7f3162d3711fd5d52e2267e44636e3e566d1e5675a5f0b30e98f2c4af7974 \
-    --hash=sha256:def5663361f6771b18646620fca12968aae730132e104688766cf8a3b1d65922 \
-    --hash=sha256:e5e9f630c73a490b758bf14d859a39f375e6999aea5ddd2e2e9da89b9953486a \
-    --hash=sha256:e9fde97ecb7bb9c41261c2ce0da10323e9227555c674989f8d9eb7572fc2098d \
-    --hash=sha256:ef71831bd61fbdb7aa0399d5c4da06bea37107ab5c79ff884cc07f2450910262 \
-    --hash=sha256:f4421ab780c37210a07d138e56dd4b51f8642187cdfb433eb687fe8c11de0144 \
-    --hash=sha256:f6d3655e95a80325b84c4e14c080b2470fe4f33b6846f288379ce36154993fb1 \
-    --hash=sha256:fd4c928ddf6bce586285daa6d90680b9c291cfd045fc40aad34e445d57b1bf51 \
-    --hash=sha256:fe239bdfdae2302e93bd6e8264bd9b71290218fff7084a9db250b55caaccf43f
-semantic-version==2.10.0 \
-    --hash=sha256:bdabb6d336998cbb378d4b9db3a4b56a1e3235701dc05ea2690d9a997ed5041c \
-    --hash=sha256:de78a3b8e0feda74cabc54aab2da702113e33ac9d9eb9d2389bcf1f58b7d9177
-semgrep==1.185.0 \
-    --hash=sha256:0eb6aaadad5b957af96d1300487e10af1dc8016e8ef53072effb48cd4906c02b \
-    --hash=sha256:8cffbaf80abb8e39abc6d7a86588dcf94b7ddc1f40e8e16e555a1116347be3ef \
-    --hash=sha256:91812ac0856cfe5b6135a4dffde3052a04c36a46e4e82e78793e3a07e51d7894 \
-    --hash=sha256:99fde53fda44c25d8ab27424f421947b0a0186d86ce888c593a6da62b811d783 \
-    --hash=sha256:d54c7dc22f6f360e0f9f850b1ecdfe00ec755600f9cf2ec6be3928b42818f1b4 \
-    --hash=sha256:e6fa06ae6262b13b6ef14dd634e2b7d97ccc51ff41b94da59b63862d0c8578af \
-    --hash=sha256:f030c391af948b493ae2220a1b64372df5f18adf8e2dd909ab62035364c51890
-sse-starlette==3.7.0 \
-    --hash=sha256:326416da2ab52e9a41b3f409d3ff897eda45aa68c9f3b7b17d0913aab8d219c3 \
-    --hash=sha256:f1d3136caa12d129284fca3d2ded79bc9af943320b6472712955fea52a6d3eea
-starlette==1.10.0 \
-    --hash=sha256:478c0ab3b4ced6e82719849c118fa406f0278a3499c1a898cd15cd31bdc38ce4 \
-    --hash=sha256:b8399098d4c1e3522734f7235dc79b1fc967f96cf139c81e0fa30479e0685f9b
-structlog==26.1.0 \
-    --hash=sha256:e081a26d6c373e6d201eca24eede26d8ffab07f88f477822e679183428d3d91e \
-    --hash=sha256:f63a716cbd1b1291cf7661de7794b455acfa4c43c5bcf1630e6ad5ddc1adb3b7
-tomli==2.4.1 \
-    --hash=sha256:01f520d4f53ef97964a240a035ec2a869fe1a37dde002b57ebc4417a27ccd853 \
-    --hash=sha256:0d85819802132122da43cb86656f8d1f8c6587d54ae7dcaf30e90533028b49fe \
-    --hash=sha256:136443dbd7e1dee43c68ac2694fde36b2849865fa258d39bf822c10e8068eac5 \
-    --hash=sha256:1d8591993e228b0c930c4bb0db464bdad97b3289fb981255d6c9a41aedc84b2d \
-    --hash=sha256:2190f2e9dd7508d2a90ded5ed369255980a1bcdd58e52f7fe24b8162bf9fedbd \
-    --hash=sha256:2c1c351919aca02858f740c6d33adea0c5deea37f9ecca1cc1ef9e884a619d26 \
-    --hash=sha256:36d2bd2ad5fb9eaddba5226aa02c8ec3fa4f192631e347b3ed28186d43be6b54 \
-    --hash=sha256:3d48a93ee1c9b79c04bb38772ee1b64dcf18ff43085896ea460ca8dec96f35f6 \
-    --hash=sha256:47149d5bd38761ac8be13a84864bf0b7b70bc051806bc3669ab1cbc56216b23c \
-    --hash=sha256:4ab97e64ccda8756376892c53a72bd1f964e519c77236368527f758fbc36a53a \
-    --hash=sha256:4b605484e43cdc43f0954ddae319fb75f04cc10dd80d830540060ee7cd0243cd \
-    --hash=sha256:504aa796fe0569bb43171066009ead363de03675276d2d121ac1a4572397870f \
-    --hash=sha256:51529d40e3ca50046d7606fa99ce3956a617f9b36380da3b7f0dd3dd28e68cb5 \
-    --hash=sha256:52c8ef851d9a240f11a88c003eacb03c31fc1c9c4ec64a99a0f922b93874fda9 \
-    --hash=sha256:559db847dc486944896521f68d8190be1c9e719fced785720d2216fe7022b662 \
-    --hash=sha256:5a881ab208c0baf688221f8cecc5401bd291d67e38a1ac884d6736cbcd8247e9 \
-    --hash=sha256:5cb41aa38891e073ee49d55fbc7839cfdb2bc0e600add13874d048c94aadddd1 \
-    --hash=sha256:5e262d41726bc187e69af7825504c933b6794dc3fbd5945e41a79bb14c31f585 \
-    --hash=sha256:5ee18d9ebdb417e384b58fe414e8d6af9f4e7a0ae761519fb50f721de398dd4e \
-    --hash=sha256:7008df2e7655c495dd12d2a4ad038ff878d4ca4b81fccaf82b714e07eae4402c \
-    --hash=sha256:734e20b57ba95624ecf1841e72b53f6e186355e216e5412de414e3c51e5e3c41 \
-    --hash=sha256:7c7e1a961a0b2f2472c1ac5b69affa0ae1132c39adcb67aba98568702b9cc23f \
-    --hash=sha256:7f86fd587c4ed9dd76f318225e7d9b29cfc5a9d43de44e5754db8d1128487085 \
-    --hash=sha256:7f94b27a62cfad8496c8d2513e1a222dd446f095fca8987fceef261225538a15 \
-    --hash=sha256:88dceee75c2c63af144e456745e10101eb67361050196b0b6af5d717254dddf7 \
-    --hash=sha256:8a650c2dbafa08d42e51ba0b62740dae4ecb9338eefa093aa5c78ceb546fcd5c \
-    --hash=sha256:8d65a2fbf9d2f8352685bc1364177ee3923d6baf5e7f43ea4959d7d8bc326a36 \
-    --hash=sha256:96481a5786729fd470164b47cdb3e0e58062a496f455ee41b4403be77cb5a076 \
-    --hash=sha256:a120733b01c45e9a0c34aeef92bf0cf1d56cfe81ed9d47d562f9ed591a9828ac \
-    --hash=sha256:b1d22e6e9387bf4739fbe23bfa80e93f6b0373a7f1b96c6227c32bef95a4d7a8 \
-    --hash=sha256:b8c198f8c1805dc42708689ed6864951fd2494f924149d3e4bce7710f8eb5232 \
-    --hash=sha256:c2541745709bad0264b7d4705ad453b76ccd191e64aa6f0fc66b69a293a45ece \
-    --hash=sha256:c742f741d58a28940ce01d58f0ab2ea3ced8b12402f162f4d534dfe18ba1cd6a \
-    --hash=sha256:c7f2c7f2b9ca6bdeef8f0fa897f8e05085923eb091721675170254cbc5b02897 \
-    --hash=sha256:d312ef37c91508b0ab2cee7da26ec0b3ed2f03ce12bd87a588d771ae15dcf82d \
-    --hash=sha256:d4d8fe59808a54658fcc0160ecfb1b30f9089906c50b23bcb4c69eddc19ec2b4 \
-    --hash=sha256:da25dc3563bff5965356133435b757a795a17b17d01dbc0f42fb32447ddfd917 \
-    --hash=sha256:eab21f45c7f66c13f2a9e0e1535309cee140182a9cdae1e041d02e47291e8396 \
-    --hash=sha256:eb0dc4e38e6a1fd579e5d50369aa2e10acfc9cace504579b2faabb478e76941a \
-    --hash=sha256:ec9bfaf3ad2df51ace80688143a6a4ebc09a248f6ff781a9945e51937008fcbc \
-    --hash=sha256:ede3e6487c5ef5d28634ba3f31f989030ad6af71edfb0055cbbd14189ff240ba \
-    --hash=sha256:f3c6818a1a86dd6dca7ddcaaf76947d5ba31aecc28cb1b67009a5877c9a64f3f \
-    --hash=sha256:f758f1b9299d059cc3f6546ae2af89670cb1c4d48ea29c3cacc4fe7de3058257 \
-    --hash=sha256:f8f0fc26ec2cc2b965b7a3b87cd19c5c6b8c5e5f436b984e85f486d652285c30 \
-    --hash=sha256:fd0409a3653af6c147209d267a0e4243f0ae46b011aa978b1080359fddc9b6cf \
-    --hash=sha256:ff18e6a727ee0ab0388507b89d1bc6a22b138d1e2fa56d1ad494586d61d2eae9 \
-    --hash=sha256:ff2983983d34813c1aeb0fa89091e76c3a22889ee83ab27c5eeb45100560c049
-typing-extensions==4.16.0 \
-    --hash=sha256:481caa481374e813c1b176ada14e97f1f67a4539ce9cfeb3f350d78d6370c2e8 \
-    --hash=sha256:dc983d19a509c94dba722ee6abd33940f7c05a89e243c47e907eb4db6f1a43e5
-typing-inspection==0.4.5 \
-    --hash=sha256:7f16c411e7930dc79596d42ab44672a3fe5f60eb34b781a1647e7872363120c7 \
-    --hash=sha256:bc210535442b39e1bf2805e0c7a17dfd6a4ace760c84c7f7d16245d23a6b1c39
-urllib3==2.8.0 \
-    --hash=sha256:0cf3cae568d36aa9576b28dfb35f11328f1cb974ca7647d9475ebb86c75ac6e3 \
-    --hash=sha256:63bf2ead4c879426ebf22ef2a781eeb4aa3b4ae798a0435506f8687fd5bb9b63
-uvicorn==0.54.0 \
-    --hash=sha256:505bdb0f318731d45f1f712071fc781a8981f6847a31c902c9f5e652d4f67faf \
-    --hash=sha256:a2e33cbfaa0306f8e6b0c13e0cb89d7d7a2da3e62b90c66e18c33d9807b28620
-wcmatch==8.5.2 \
-    --hash=sha256:17d3ad3758f9d0b5b4dedc770b65420d4dac62e680229c287bf24c9db856a478 \
-    --hash=sha256:a70222b86dea82fb382dd87b73278c10756c138bd6f8f714e2183128887b9eb2
-wrapt==1.17.3 \
-    --hash=sha256:02b551d101f31694fc785e58e0720ef7d9a10c4e62c1c9358ce6f63f23e30a56 \
-    --hash=sha256:042ec3bb8f319c147b1301f2393bc19dba6e176b7da446853406d041c36c7828 \
-    --hash=sha256:0610b46293c59a3adbae3dee552b648b984176f8562ee0dba099a56cfbe4df1f \
-    --hash=sha256:0b02e424deef65c9f7326d8c19220a2c9040c51dc165cddb732f16198c168396 \
-    --hash=sha256:0b1831115c97f0663cb77aa27d381237e73ad4f721391a9bfb2fe8bc25fa6e77 \
-    --hash=sha256:0ed61b7c2d49cee3c027372df5809a59d60cf1b6c2f81ee980a091f3afed6a2d \
-    --hash=sha256:0f5f51a6466667a5a356e6381d362d259125b57f059103dd9fdc8c0cf1d14139 \
-    --hash=sha256:16ecf15d6af39246fe33e507105d67e4b81d8f8d2c6598ff7e3ca1b8a37213f7 \
-    --hash=sha256:1f0b2f40cf341ee8cc1a97d51ff50dddb9fcc73241b9143ec74b30fc4f44f6cb \
-    --hash=sha256:1f23fa283f51c890eda8e34e4937079114c74b4c81d2b2f1f1d94948f5cc3d7f \
-    --hash=sha256:223db574bb38637e8230eb14b185565023ab624474df94d2af18f1cdb625216f \
-    --hash=sha256:249f88ed15503f6492a71f01442abddd73856a0032ae860de6d75ca62eed8067 \
-    --hash=sha256:24c2ed34dc222ed754247a2702b1e1e89fdbaa4016f324b4b8f1a802d4ffe87f \
-    --hash=sha256:273a736c4645e63ac582c60a56b0acb529ef07f78e08dc6bfadf6a46b19c0da7 \
-    --hash=sha256:281262213373b6d5e4bb4353bc36d1ba4084e6d6b5d242863721ef2bf2c2930b \
-    --hash=sha256:30ce38e66630599e1193798285706903110d4f057aab3168a34b7fdc85569afc \
-    --hash=sha256:33486899acd2d7d3066156b03465b949da3fd41a5da6e394ec49d271baefcf05 \
-    --hash=sha256:343e44b2a8e60e06a7e0d29c1671a0d9951f59174f3709962b5143f60a2a98bd \
-    --hash=sha256:373342dd05b1d07d752cecbec0c41817231f29f3a89aa8b8843f7b95992ed0c7 \
-    --hash=sha256:3af60380ba0b7b5aeb329bc4e402acd25bd877e98b3727b0135cb5c2efdaefe9 \
-    --hash=sha256:3e62d15d3cfa26e3d0788094de7b64efa75f3a53875cdbccdf78547aed547a81 \
-    --hash=sha256:41b1d2bc74c2cac6f9074df52b2efbef2b30bdfe5f40cb78f8ca22963bc62977 \
-    --hash=sha256:423ed5420ad5f5529db9ce89eac09c8a2f97da18eb1c870237e84c5a5c2d60aa \
-    --hash=sha256:46acc57b331e0b3bcb3e1ca3b421d65637915cfcd65eb783cb2f78a511193f9b \
-    --hash=sha256:4da9f45279fff3543c371d5ababc57a0384f70be244de7759c85a7f989cb4ebe \
-    --hash=sha256:507553480670cab08a800b9463bdb881b2edeed77dc677b0a5915e6106e91a58 \
-    --hash=sha256:53e5e39ff71b3fc484df8a522c933ea2b7cdd0d5d15ae82e5b23fde87d44cbd8 \
-    --hash=sha256:54a30837587c6ee3cd1a4d1c2ec5d24e77984d44e2f34547e2323ddb4e22eb77 \
-    --hash=sha256:5531d911795e3f935a9c23eb1c8c03c211661a5060aab167065896bbf62a5f85 \
-    --hash=sha256:55cbbc356c2842f39bcc553cf695932e8b30e30e797f961860afb308e6b1bb7c \
-    --hash=sha256:59923aa12d0157f6b82d686c3fd8e1166fa8cdfb3e17b42ce3b6147ff81528df \
-    --hash=sha256:5a03a38adec8066d5a37bea22f2ba6bbf39fcdefbe2d91419ab864c3fb515454 \
-    --hash=sha256:5a7b3c1ee8265eb4c8f1b7d29943f195c00673f5ab60c192eba2d4a7eae5f46a \
-    --hash=sha256:5d4478d72eb61c36e5b446e375bbc49ed002430d17cdec3cecb36993398e1a9e \
-    --hash=sha256:5ea5eb3c0c071862997d6f3e02af1d055f381b1d25b286b9d6644b79db77657c \
-    --hash=sha256:604d076c55e2fdd4c1c03d06dc1a31b95130010517b5019db15365ec4a405fc6 \
-    --hash=sha256:656873859b3b50eeebe6db8b1455e99d90c26ab058db8e427046dbc35c3140a5 \
-    --hash=sha256:65d1d00fbfb3ea5f20add88bbc0f815150dbbde3b026e6c24759466c8b5a9ef9 \
-    --hash=sha256:6b538e31eca1a7ea4605e44f81a48aa24c4632a277431a6ed3f328835901f4fd \
-    --hash=sha256:6fd1ad24dc235e4ab88cda009e19bf347aabb975e44fd5c2fb22a3f6e4141277 \
-    --hash=sha256:70d86fa5197b8947a2fa70260b48e400bf2ccacdcab97bb7de47e3d1e6312225 \
-    --hash=sha256:7171ae35d2c33d326ac19dd8facb1e82e5fd04ef8c6c0e394d7af55a55051c22 \
-    --hash=sha256:73d496de46cd2cdbdbcce4ae4bcdb4afb6a11234a1df9c085249d55166b95116 \
-    --hash=sha256:7425ac3c54430f5fc5e7b6f41d41e704db073309acfc09305816bc6a0b26bb16 \
-    --hash=sha256:74afa28374a3c3a11b3b5e5fca0ae03bef8450d6aa3ab3a1e2c30e3a75d023dc \
-    --hash=sha256:758895b01d546812d1f42204bd443b8c433c44d090248bf22689df673ccafe00 \
-    --hash=sha256:79573c24a46ce11aab457b472efd8d125e5a51da2d1d24387666cd85f54c05b2 \
-    --hash=sha256:7e18f01b0c3e4a07fe6dfdb00e29049ba17eadbc5e7609a2a3a4af83ab7d710a \
-    --hash=sha256:88547535b787a6c9ce4086917b6e1d291aa8ed914fdd3a838b3539dc95c12804 \
-    --hash=sha256:88bbae4d40d5a46142e70d58bf664a89b6b4befaea7b2ecc14e03cedb8e06c04 \
-    --hash=sha256:8cccf4f81371f257440c88faed6b74f1053eef90807b77e31ca057b2db74edb1 \
-    --hash=sha256:9baa544e6acc91130e926e8c802a17f3b16fbea0fd441b5a60f5cf2cc5c3deba \
-    --hash=sha256:a36692b8491d30a8c75f1dfee65bef119d6f39ea84ee04d9f9311f83c5ad9390 \
-    --hash=sha256:a47681378a0439215912ef542c45a783484d4dd82bac412b71e59cf9c0e1cea0 \
-    --hash=sha256:a7c06742645f914f26c7f1fa47b8bc4c91d222f76ee20116c43d5ef0912bba2d \
-    --hash=sha256:a9a2203361a6e6404f80b99234fe7fb37d1fc73487b5a78dc1aa5b97201e0f22 \
-    --hash=sha256:ab232e7fdb44cdfbf55fc3afa31bcdb0d8980b9b95c38b6405df2acb672af0e0 \
-    --hash=sha256:ad85e269fe54d506b240d2d7b9f5f2057c2aa9a2ea5b32c66f8902f768117ed2 \
-    --hash=sha256:af338aa93554be859173c39c85243970dc6a289fa907402289eeae7543e1ae18 \
-    --hash=sha256:afd964fd43b10c12213574db492cb8f73b2f0826c8df07a68288f8f19af2ebe6 \
-    --hash=sha256:b32888aad8b6e68f83a8fdccbf3165f5469702a7544472bdf41f582970ed3311 \
-    --hash=sha256:c31eebe420a9a5d2887b13000b043ff6ca27c452a9a22fa71f35f118e8d4bf89 \
-    --hash=sha256:caea3e9c79d5f0d2c6d9ab96111601797ea5da8e6d0723f77eabb0d4068d2b2f \
-    --hash=sha256:cf30f6e3c077c8e6a9a7809c94551203c8843e74ba0c960f4a98cd80d4665d39 \
-    --hash=sha256:d40770d7c0fd5cbed9d84b2c3f2e156431a12c9a37dc6284060fb4bec0b7ffd4 \
-    --hash=sha256:d8a210b158a34164de8bb68b0e7780041a903d7b00c87e906fb69928bf7890d5 \
-    --hash=sha256:dc4a8d2b25efb6681ecacad42fca8859f88092d8732b170de6a5dddd80a1c8fa \
-    --hash=sha256:df7d30371a2accfe4013e90445f6388c570f103d61019b6b7c57e0265250072a \
-    --hash=sha256:e01375f275f010fcbf7f643b4279896d04e571889b8a5b3f848423d91bf07050 \
-    --hash=sha256:e1a4120ae5705f673727d3253de3ed0e016f7cd78dc463db1b31e2463e1f3cf6 \
-    --hash=sha256:e228514a06843cae89621384cfe3a80418f3c04aadf8a3b14e46a7be704e4235 \
-    --hash=sha256:e405adefb53a435f01efa7ccdec012c016b5a1d3f35459990afc39b6be4d5056 \
-    --hash=sha256:e6b13af258d6a9ad602d57d889f83b9d5543acd471eee12eb51f5b01f8eb1bc2 \
-    --hash=sha256:e6f40a8aa5a92f150bdb3e1c44b7e98fb7113955b2e5394122fa5532fec4b418 \
-    --hash=sha256:e71d5c6ebac14875668a1e90baf2ea0ef5b7ac7918355850c0908ae82bcb297c \
-    --hash=sha256:ed7c635ae45cfbc1a7371f708727bf74690daedc49b4dba310590ca0bd28aa8a \
-    --hash=sha256:f38e60678850c42461d4202739f9bf1e3a737c7ad283638251e79cc49effb6b6 \
-    --hash=sha256:f66eb08feaa410fe4eebd17f2a2c8e2e46d3476e9f8c783daa8e09e0faa666d0 \
-    --hash=sha256:f9b2601381be482f70e5d1051a5965c25fb3625455a2bf520b5a077b22afb775 \
-    --hash=sha256:fbd3c8319de8e1dc79d346929cd71d523622da527cca14e0c1d257e31c2b8b10 \
-    --hash=sha256:fd341868a4b6714a5962c1af0bd44f7c404ef78720c7de4892901e540417111c
-zipp==4.1.2 \
-    --hash=sha256:b30cb6cd253122169c47de245ca24a86bac2a5d3802ba15bf7ba6414eb9e144d \
-    --hash=sha256:cf474b90b07ea932637e17c6b9479de2b2882900b0d311bdaf4f5c000a15a97f`
-    },
-};
-
 ;// CONCATENATED MODULE: ./packages/core/src/install/tools-lock.ts
 /**
  * Pinned tool versions and their SHA-256 digests: the trust root for every download.
  * Bumped only by reviewed pull requests. Binary digests are of the official release assets
  * (cross-checked against upstream's checksums file); Python entries are pip `--require-hashes`
- * requirement sets produced with `pip-compile --generate-hashes` for the pinned version.
+ * requirement sets in locks/<tool>-<version>.txt, written by scripts/lock-python-tools.sh
+ * (`pip-compile --generate-hashes` for the pinned version).
  */
 
+/**
+ * The text pip reads, without the file's final newline: the install marker's digest is taken
+ * over this text, so existing cache entries stay valid.
+ */
+function requirementSet(fileText) {
+    return fileText.replace(/\n+$/, '');
+}
+// One static `readFileSync(new URL(...))` per file: ncc copies exactly these files next to each
+// bundle (a computed name or a directory listing would not be bundled).
+const PYTHON_LOCKS = {
+    bandit: { '1.9.4': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "bandit-1.9.4.txt", 'utf8')) },
+    semgrep: { '1.185.0': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "semgrep-1.185.0.txt", 'utf8')) }
+};
 const TOOLS_LOCK = {
     binary: {
         gitleaks: {
@@ -46973,8 +48859,13 @@ const TOOLS_LOCK = {
 
 
 
+
+
 const DEFAULT_RELEASE_BASE = 'https://github.com/';
 const INSTALL_TIMEOUT_MS = 10 * 60 * 1000;
+// A holder may legitimately take two pip steps of INSTALL_TIMEOUT_MS each.
+const LOCK_TIMEOUT_MS = 2 * INSTALL_TIMEOUT_MS;
+const LOCK_STALE_MS = 30_000;
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_.createReadStream)(file))
@@ -47011,7 +48902,7 @@ class ToolInstaller {
         if (!override || (override.version === defaultVersion && !override.sha256))
             return { version: defaultVersion };
         if (!/^[0-9A-Za-z][0-9A-Za-z.+-]*$/.test(override.version)) {
-            throw new ConfigurationError(`'${override.version}' is not a version`, `${tool}-version`);
+            throw new errors_ConfigurationError(`'${override.version}' is not a version`, `${tool}-version`);
         }
         return { version: override.version, override };
     }
@@ -47022,81 +48913,181 @@ class ToolInstaller {
         if (!asset) {
             throw new ToolInstallError(spec.tool, `no release asset of version ${version} for platform ${this.platform}`);
         }
-        const arch = this.platform;
         const pinned = this.lock.binary[spec.tool]?.[version];
-        const expected = override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any;
+        const expected = (override?.sha256 ?? pinned?.[this.platform] ?? pinned?.any)?.toLowerCase();
         // Checked before the cache: an opted-out install must not pass later as if it were pinned.
         if (!expected && !override?.allowUnverified) {
-            throw new ConfigurationError(`no SHA-256 is pinned for ${spec.tool} ${version} on ${this.platform}; give the asset's checksum ` +
+            throw new errors_ConfigurationError(`no SHA-256 is pinned for ${spec.tool} ${version} on ${this.platform}; give the asset's checksum ` +
                 `(${spec.tool}-sha256) or opt out explicitly (allow-unverified-tools: true)`, `${spec.tool}-version`);
         }
-        const cached = find(spec.tool, version, arch);
-        if (cached) {
-            const marker = await readMarker(cached);
-            if (marker && (!expected || marker.digest === expected.toLowerCase())) {
-                this.options.logger.debug(`${spec.tool} ${version}: found in tool cache at ${cached}`);
-                return installed(spec.tool, version, cached, external_node_path_.join(cached, asset.executable), [], true, started, marker.verified);
-            }
-            this.options.logger.info(`${spec.tool} ${version}: cached copy does not match the expected digest; installing again`);
+        if (expected && !/^[0-9a-f]{64}$/.test(expected)) {
+            throw new errors_ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
         }
-        if (expected && !/^[0-9a-f]{64}$/i.test(expected)) {
-            throw new ConfigurationError(`'${expected}' is not a SHA-256 hex digest`, `${spec.tool}-sha256`);
-        }
-        const base = ensureTrailingSlash(this.options.mirrorUrl || DEFAULT_RELEASE_BASE);
-        const url = new URL(asset.urlPath, base).toString();
-        this.options.logger.info(`Downloading ${spec.tool} ${version} from ${url}`);
-        let downloaded;
-        try {
-            // tool-cache retries 5xx/408/429 with backoff and removes partial files.
-            downloaded = await downloadTool(url);
-        }
-        catch (error) {
-            const status = error.httpStatusCode;
-            throw new ToolInstallError(spec.tool, `download of ${url} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(error)}`);
-        }
-        try {
-            const actual = await sha256File(downloaded);
-            if (expected && actual.toLowerCase() !== expected.toLowerCase()) {
-                throw new ChecksumMismatchError(spec.tool, asset.assetName, expected.toLowerCase(), actual);
-            }
-            if (!expected)
-                this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
-            const extracted = await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, asset.executable);
-            await writeMarker(extracted, { digest: actual, verified: Boolean(expected) });
-            const executable = external_node_path_.join(extracted, asset.executable);
+        const slot = cacheSlot(spec.tool, version, this.platform);
+        const check = async (dir) => {
+            const marker = await readMarker(dir);
+            if (!marker || (expected && marker.digest !== expected))
+                return undefined;
+            return (await isExecutableFile(external_node_path_.join(dir, asset.executable))) ? marker : undefined;
+        };
+        const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (staging) => {
+            const base = ensureTrailingSlash(this.options.mirrorUrl || DEFAULT_RELEASE_BASE);
+            const url = new URL(asset.urlPath, base).toString();
+            this.options.logger.info(`Downloading ${spec.tool} ${version} from ${url}`);
+            let downloaded;
             try {
-                await (0,promises_namespaceObject.stat)(executable);
+                // tool-cache retries 5xx/408/429 with backoff and removes partial files.
+                downloaded = await downloadTool(url);
             }
-            catch {
-                throw new ToolInstallError(spec.tool, `${asset.assetName} does not contain ${asset.executable}`);
+            catch (error) {
+                const status = error.httpStatusCode;
+                throw new ToolInstallError(spec.tool, `download of ${url} failed${status ? ` with HTTP ${status}` : ''}: ${errors_errorMessage(error)}`);
             }
-            if (process.platform !== 'win32')
-                await (0,promises_namespaceObject.chmod)(executable, 0o755);
-            const dir = await cacheDir(extracted, spec.tool, version, arch);
-            await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
-            return installed(spec.tool, version, dir, external_node_path_.join(dir, asset.executable), [], false, started, Boolean(expected));
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(downloaded, { force: true });
-        }
+            try {
+                const actual = await sha256File(downloaded);
+                if (expected && actual !== expected) {
+                    throw new ChecksumMismatchError(spec.tool, asset.assetName, expected, actual);
+                }
+                if (!expected)
+                    this.options.logger.warning(`${spec.tool} ${version}: NOT verified (sha256 ${actual}); opted out`);
+                await this.extract(spec.tool, downloaded, asset.archive, asset.assetName, staging, asset.executable);
+                const executable = external_node_path_.join(staging, asset.executable);
+                try {
+                    await (0,promises_namespaceObject.stat)(executable);
+                }
+                catch {
+                    throw new ToolInstallError(spec.tool, `${asset.assetName} does not contain ${asset.executable}`);
+                }
+                if (process.platform !== 'win32')
+                    await (0,promises_namespaceObject.chmod)(executable, 0o755);
+                await writeMarker(staging, { digest: actual, verified: Boolean(expected) });
+            }
+            finally {
+                await (0,promises_namespaceObject.rm)(downloaded, { force: true });
+            }
+        });
+        return installed(spec.tool, version, slot.dir, external_node_path_.join(slot.dir, asset.executable), [], cacheHit, started, marker.verified);
     }
-    async extract(tool, file, archive, assetName, executable) {
+    /** Unpacks the asset into `dest` (tar and unzip run as child processes and close what they wrote). */
+    async extract(tool, file, archive, assetName, dest, executable) {
         try {
             if (archive === 'tar.gz')
-                return await extractTar(file);
-            if (archive === 'zip')
-                return await extractZip(file);
-            const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `${tool}-`));
-            const target = external_node_path_.join(dir, executable);
-            await (0,promises_namespaceObject.copyFile)(file, target);
-            return dir;
+                await extractTar(file, dest);
+            else if (archive === 'zip')
+                await extractZip(file, dest);
+            else {
+                const target = external_node_path_.join(dest, executable);
+                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+                await (0,promises_namespaceObject.copyFile)(file, target);
+            }
         }
         catch (error) {
-            throw new ToolInstallError(tool, `could not extract ${assetName}: ${errorMessage(error)}`);
+            throw new ToolInstallError(tool, `could not extract ${assetName}: ${errors_errorMessage(error)}`);
+        }
+    }
+    /**
+     * Returns the usable cache entry in `slot`, building it first when there is none. Safe when
+     * several processes share one tool cache (parallel jobs on a self-hosted runner, two CLI scans):
+     * a complete entry is used without any lock; otherwise one process at a time, holding a lock per
+     * tool, version and platform, builds the entry in a private sibling directory, moves it into
+     * place with one rename and only then writes tool-cache's `.complete` marker — so no process
+     * ever sees, runs or deletes a half-written entry.
+     */
+    async installOnce(tool, slot, check, build) {
+        const hit = await usableEntry(slot, check);
+        if (hit) {
+            this.options.logger.debug(`${tool}: found in tool cache at ${slot.dir}`);
+            return { marker: hit, cacheHit: true };
+        }
+        try {
+            return await this.buildLocked(tool, slot, check, build);
+        }
+        catch (error) {
+            // A file-system failure (no space, no permission) is an install failure, not an internal error.
+            throw error instanceof SecgateError ? error : new ToolInstallError(tool, errors_errorMessage(error));
+        }
+    }
+    async buildLocked(tool, slot, check, build) {
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(slot.dir), { recursive: true });
+        const held = await this.acquire(tool, slot);
+        try {
+            // Another process may have finished the entry while this one waited.
+            const ready = await usableEntry(slot, check);
+            if (ready)
+                return { marker: ready, cacheHit: true };
+            if (await installer_exists(slot.dir)) {
+                this.options.logger.info(`${tool}: the cached copy at ${slot.dir} is incomplete or does not match the lock; installing it again`);
+            }
+            await removeLeftovers(slot);
+            const staging = await (0,promises_namespaceObject.mkdtemp)(`${slot.dir}.staging-`);
+            try {
+                await build(staging);
+                const marker = await check(staging);
+                if (!marker)
+                    throw new ToolInstallError(tool, `the new install in ${staging} is incomplete`);
+                const lost = held.compromised();
+                if (lost)
+                    throw new ToolInstallError(tool, `lost the install lock ${slot.lock} while installing (${lost.message})`);
+                await placeEntry(staging, slot);
+                return { marker, cacheHit: false };
+            }
+            finally {
+                await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+            }
+        }
+        finally {
+            await held.release();
+        }
+    }
+    /**
+     * Waits for the slot's inter-process lock. A holder refreshes the lock's mtime while it works;
+     * one that died stops refreshing, and its lock is taken over once stale.
+     */
+    async acquire(tool, slot) {
+        const timeoutMs = this.options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+        const stale = Math.max(2_000, this.options.lockStaleMs ?? LOCK_STALE_MS);
+        const deadline = Date.now() + timeoutMs;
+        let compromised;
+        let delay = 100;
+        let announced = false;
+        for (;;) {
+            try {
+                const release = await proper_lockfile_default().lock(slot.dir, {
+                    lockfilePath: slot.lock,
+                    realpath: false,
+                    stale,
+                    update: Math.max(1_000, Math.floor(stale / 3)),
+                    retries: 0,
+                    // The default throws from a timer, which would kill the process; the holder checks instead.
+                    onCompromised: (error) => {
+                        compromised = error;
+                    }
+                });
+                return {
+                    compromised: () => compromised,
+                    release: () => release().catch(() => undefined)
+                };
+            }
+            catch (error) {
+                if (error.code !== 'ELOCKED') {
+                    throw new ToolInstallError(tool, `could not take the install lock ${slot.lock}: ${errors_errorMessage(error)}`);
+                }
+            }
+            const left = deadline - Date.now();
+            if (left <= 0) {
+                throw new ToolInstallError(tool, `timed out after ${Math.round(timeoutMs / 1000)} s waiting for another process installing into ${slot.dir} ` +
+                    `(lock ${slot.lock}, taken over only when its holder stops refreshing it for ${Math.round(stale / 1000)} s)`);
+            }
+            if (!announced) {
+                this.options.logger.info(`${tool}: another process is installing it into ${slot.dir}; waiting`);
+                announced = true;
+            }
+            await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+            delay = Math.min(delay * 2, 2_000);
         }
     }
     pythonTool(spec, version, dir, cacheHit, started, verified) {
-        const baseArgs = spec.script ? [external_node_path_.join(dir, process.platform === 'win32' ? 'Scripts' : 'bin', spec.script)] : ['-m', spec.module];
+        const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : ['-m', spec.module];
         return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
     }
     /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
@@ -47129,64 +49120,62 @@ class ToolInstaller {
         const arch = this.platform;
         const requirements = this.lock.python[spec.tool]?.[version];
         if (!requirements && !override?.allowUnverified) {
-            throw new ConfigurationError(`no hash-pinned requirement set is committed for ${spec.tool} ${version}; use the pinned ${spec.defaultVersion} ` +
+            throw new errors_ConfigurationError(`no hash-pinned requirement set is committed for ${spec.tool} ${version}; use the pinned ${spec.defaultVersion} ` +
                 `or opt out explicitly (allow-unverified-tools: true)`, `${spec.tool}-version`);
         }
         const digest = requirements ? (0,external_node_crypto_.createHash)('sha256').update(requirements).digest('hex') : 'unverified';
-        const usable = async (dir) => {
+        const check = async (dir) => {
             const marker = await readMarker(dir);
-            return marker && (!requirements || marker.digest === digest) ? marker : undefined;
+            if (!marker || (requirements && marker.digest !== digest))
+                return undefined;
+            // The venv's interpreter links to the base Python, which may have been removed or upgraded.
+            if (!(await (0,promises_namespaceObject.realpath)(venvExecutable(dir)).then(() => true, () => false)))
+                return undefined;
+            return !spec.script || (await installer_exists(scriptPath(dir, spec.script))) ? marker : undefined;
         };
         // Warm path without starting Python (~0.15 s with a pyenv shim): with the default interpreter,
         // any cached venv of this version whose own interpreter still resolves will do.
         if (!this.options.python) {
             for (const candidate of findAllVersions(cacheName, arch).filter((v) => v.startsWith(`${version}-py`))) {
-                const dir = find(cacheName, candidate, arch);
-                const marker = dir ? await usable(dir) : undefined;
-                if (dir && marker && (await (0,promises_namespaceObject.realpath)(venvExecutable(dir)).then(() => true, () => false))) {
-                    return this.pythonTool(spec, version, dir, true, started, marker.verified);
-                }
+                const slot = cacheSlot(cacheName, candidate, arch);
+                const marker = await usableEntry(slot, check);
+                if (marker)
+                    return this.pythonTool(spec, version, slot.dir, true, started, marker.verified);
             }
         }
         const pyVersion = await this.getPythonVersion();
-        const cacheVersion = `${version}-py${pyVersion}`;
-        const cached = find(cacheName, cacheVersion, arch);
-        if (cached) {
-            const marker = await usable(cached);
-            if (marker)
-                return this.pythonTool(spec, version, cached, true, started, marker.verified);
-        }
-        const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `secgate-${spec.tool}-`));
-        const venv = external_node_path_.join(work, 'venv');
-        try {
-            this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
-            await this.step(spec.tool, this.python(), ['-m', 'venv', venv]);
-            const venvPython = venvExecutable(venv);
-            const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet'];
-            if (this.options.pipIndexUrl)
-                pipArgs.push('--index-url', this.options.pipIndexUrl);
-            if (requirements) {
-                const file = external_node_path_.join(work, 'requirements.txt');
-                await (0,promises_namespaceObject.writeFile)(file, requirements);
-                pipArgs.push('--require-hashes', '--no-deps', '-r', file);
+        const slot = cacheSlot(cacheName, `${version}-py${pyVersion}`, arch);
+        const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (venv) => {
+            const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `secgate-${spec.tool}-`));
+            try {
+                this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
+                await this.step(spec.tool, this.python(), ['-m', 'venv', venv]);
+                const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet'];
+                if (this.options.pipIndexUrl)
+                    pipArgs.push('--index-url', this.options.pipIndexUrl);
+                if (requirements) {
+                    const file = external_node_path_.join(work, 'requirements.txt');
+                    await (0,promises_namespaceObject.writeFile)(file, requirements);
+                    pipArgs.push('--require-hashes', '--no-deps', '-r', file);
+                }
+                else {
+                    this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT hash verification (opted out)`);
+                    pipArgs.push(`${spec.distribution}==${version}`);
+                }
+                await this.step(spec.tool, venvExecutable(venv), pipArgs);
+                // Built beside its final place and renamed there: scripts must name the final path.
+                await relocateScripts(venv, slot.dir);
+                await writeMarker(venv, { digest, verified: Boolean(requirements) });
             }
-            else {
-                this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT hash verification (opted out)`);
-                pipArgs.push(`${spec.distribution}==${version}`);
+            finally {
+                await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
             }
-            await this.step(spec.tool, venvPython, pipArgs);
-            await writeMarker(venv, { digest, verified: Boolean(requirements) });
-            const dir = await cacheDir(venv, cacheName, cacheVersion, arch);
-            await relocateScripts(venv, dir);
-            return this.pythonTool(spec, version, dir, false, started, Boolean(requirements));
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-        }
+        });
+        return this.pythonTool(spec, version, slot.dir, cacheHit, started, marker.verified);
     }
     async step(tool, command, args) {
         const result = await runTool({ tool, command, args, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error) => {
-            throw new ToolInstallError(tool, errorMessage(error));
+            throw new ToolInstallError(tool, errors_errorMessage(error));
         });
         if (result.exitCode !== 0) {
             const tail = result.stderr.trim().split('\n').slice(-8).join('\n');
@@ -47210,25 +49199,90 @@ async function readMarker(dir) {
         return undefined;
     }
 }
-/** Points the console scripts' shebangs at the venv's new home (tool-cache copies the venv). */
-async function relocateScripts(from, to) {
+/**
+ * Points the venv's console scripts at its final home. pip writes the build path either as the
+ * shebang or, when that would be too long for the kernel, in a `/bin/sh` trampoline on the
+ * following lines; both sit in the first few lines.
+ */
+async function relocateScripts(venv, finalHome) {
     if (process.platform === 'win32')
         return;
-    const bin = external_node_path_.join(to, 'bin');
-    const oldPrefix = `#!${external_node_path_.join(from, 'bin')}/`;
+    const bin = external_node_path_.join(venv, 'bin');
+    const oldBin = `${bin}/`;
+    const newBin = `${external_node_path_.join(finalHome, 'bin')}/`;
     for (const name of await (0,promises_namespaceObject.readdir)(bin)) {
         const file = external_node_path_.join(bin, name);
         const info = await (0,promises_namespaceObject.lstat)(file);
         if (!info.isFile() || info.size > 1024 * 1024)
             continue;
         const text = await (0,promises_namespaceObject.readFile)(file, 'utf8').catch(() => '');
-        if (!text.startsWith(oldPrefix))
+        if (!text.startsWith('#!'))
             continue;
-        await (0,promises_namespaceObject.writeFile)(file, `#!${bin}/${text.slice(oldPrefix.length)}`, { mode: info.mode });
+        const lines = text.split('\n');
+        const head = lines.slice(0, 3).join('\n');
+        if (!head.includes(oldBin))
+            continue;
+        const relocated = [head.split(oldBin).join(newBin), ...lines.slice(3)].join('\n');
+        await (0,promises_namespaceObject.writeFile)(file, relocated, { mode: info.mode });
     }
 }
 function venvExecutable(venv) {
     return process.platform === 'win32' ? external_node_path_.join(venv, 'Scripts', 'python.exe') : external_node_path_.join(venv, 'bin', 'python');
+}
+function scriptPath(venv, script) {
+    return external_node_path_.join(venv, process.platform === 'win32' ? 'Scripts' : 'bin', script);
+}
+function cacheSlot(name, version, arch) {
+    const root = process.env['RUNNER_TOOL_CACHE'];
+    if (!root)
+        throw new ToolInstallError(name, 'RUNNER_TOOL_CACHE is not set');
+    // The same layout and version spelling as tool-cache's cacheDir, so tc.find keeps working.
+    const dir = external_node_path_.join(root, name, semver_default().clean(version) || version, arch);
+    return { dir, complete: `${dir}.complete`, lock: `${dir}.lock` };
+}
+/** The entry's marker when tool-cache's `.complete` exists and the entry passes `check`. */
+async function usableEntry(slot, check) {
+    return (await installer_exists(slot.complete)) ? check(slot.dir) : undefined;
+}
+/** Under the lock: what a crashed or interrupted install left (marker first, so no one uses it). */
+async function removeLeftovers(slot) {
+    await (0,promises_namespaceObject.rm)(slot.complete, { force: true });
+    const base = external_node_path_.basename(slot.dir);
+    const parent = external_node_path_.dirname(slot.dir);
+    for (const name of await (0,promises_namespaceObject.readdir)(parent)) {
+        if (name.startsWith(`${base}.staging-`) || name.startsWith(`${base}.old-`)) {
+            await (0,promises_namespaceObject.rm)(external_node_path_.join(parent, name), { recursive: true, force: true });
+        }
+    }
+}
+/**
+ * Moves a finished build into place: the old entry is renamed aside (one rename), the new one
+ * renamed in (one rename, same file system), then `.complete` is written. Files are never
+ * rewritten in place, so a process running the old copy keeps its files and none sees ETXTBSY.
+ */
+async function placeEntry(staging, slot) {
+    const aside = `${slot.dir}.old-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    const movedAside = await (0,promises_namespaceObject.rename)(slot.dir, aside).then(() => true, (error) => {
+        if (error.code === 'ENOENT')
+            return false;
+        throw error;
+    });
+    await (0,promises_namespaceObject.rename)(staging, slot.dir);
+    await (0,promises_namespaceObject.writeFile)(slot.complete, '');
+    if (movedAside)
+        await (0,promises_namespaceObject.rm)(aside, { recursive: true, force: true });
+}
+async function installer_exists(file) {
+    return (0,promises_namespaceObject.access)(file).then(() => true, () => false);
+}
+async function isExecutableFile(file) {
+    try {
+        const info = await (0,promises_namespaceObject.stat)(file);
+        return info.isFile() && (process.platform === 'win32' || (info.mode & 0o111) !== 0);
+    }
+    catch {
+        return false;
+    }
 }
 function ensureTrailingSlash(url) {
     return url.endsWith('/') ? url : `${url}/`;
@@ -47403,6 +49457,280 @@ async function changedLinesFromGit(request) {
     return new ChangedLines(parseUnifiedDiff(diff.stdout));
 }
 
+;// CONCATENATED MODULE: ./packages/core/src/policy/relaxation.ts
+
+
+
+
+const DEFAULT_FAIL_ON = 'high';
+const DEFAULT_REPORT_SEVERITY = 'low';
+/** How much a fail-on value blocks: info blocks most, none blocks nothing. */
+const FAIL_ON_STRICTNESS = { info: 5, low: 4, medium: 3, high: 2, critical: 1, none: 0 };
+const REPORT_RANK = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+/** Every way `head` is weaker than `base` (undefined = no policy file = built-in defaults). */
+function findRelaxations(base, head, options) {
+    const before = base ?? {};
+    const after = head?.policy ?? {};
+    const overridden = options.overridden ?? new Set();
+    const relaxations = [];
+    const add = (key, message, keyPath) => {
+        relaxations.push({ key, message, file: options.file, line: head?.lineOf(keyPath) });
+    };
+    if (!overridden.has('fail-on')) {
+        const was = before['fail-on'] ?? DEFAULT_FAIL_ON;
+        const now = after['fail-on'] ?? DEFAULT_FAIL_ON;
+        if (FAIL_ON_STRICTNESS[now] < FAIL_ON_STRICTNESS[was]) {
+            add('fail-on', now === 'none' ? `fail-on lowered from ${was} to none: no finding fails the gate` : `fail-on lowered from ${was} to ${now}`, ['fail-on']);
+        }
+    }
+    if (!overridden.has('report-severity')) {
+        const was = before['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
+        const now = after['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
+        if (REPORT_RANK[now] > REPORT_RANK[was])
+            add('report-severity', `report-severity raised from ${was} to ${now}: fewer findings are shown`, ['report-severity']);
+    }
+    if (!overridden.has('new-only')) {
+        const was = before['new-only'] ?? 'off';
+        const now = after['new-only'] ?? 'off';
+        if (now !== was && now !== 'off')
+            add('new-only', `new-only turned to ${now} (was ${was}): existing findings no longer fail the gate`, ['new-only']);
+    }
+    if (!overridden.has('baseline')) {
+        const was = before.baseline ?? DEFAULT_BASELINE_FILE;
+        const now = after.baseline ?? DEFAULT_BASELINE_FILE;
+        if (now !== was)
+            add('baseline', `baseline file changed from ${was} to ${now}`, ['baseline']);
+    }
+    const excludedBefore = new Set(before.exclude ?? []);
+    (after.exclude ?? []).forEach((pattern, index) => {
+        if (!excludedBefore.has(pattern))
+            add(`exclude[${index}]`, `new exclude pattern '${pattern}': findings under it are dropped`, ['exclude', index]);
+    });
+    for (const [tool, settings] of Object.entries(after.tools ?? {})) {
+        const old = before.tools?.[tool] ?? {};
+        if (settings.enabled === false && old.enabled !== false)
+            add(`tools.${tool}.enabled`, `${tool} disabled`, ['tools', tool, 'enabled']);
+        if (settings['allow-unverified'] === true && old['allow-unverified'] !== true) {
+            add(`tools.${tool}.allow-unverified`, `${tool} may run an unverified build (allow-unverified)`, ['tools', tool, 'allow-unverified']);
+        }
+        if (!overridden.has(`tool-versions.${tool}`) && (settings.version !== old.version || settings.sha256 !== old.sha256) && settings.version !== undefined) {
+            add(`tools.${tool}.version`, `${tool} version overridden to ${settings.version}${old.version ? ` (was ${old.version})` : ''}`, ['tools', tool, 'version']);
+        }
+    }
+    if (!overridden.has('timeout-minutes')) {
+        const tools = new Set([...Object.keys(before.tools ?? {}), ...Object.keys(after.tools ?? {})]);
+        for (const tool of tools) {
+            const fallback = options.defaultTimeoutMinutes?.[tool];
+            const was = before.tools?.[tool]?.['timeout-minutes'] ?? fallback;
+            const now = after.tools?.[tool]?.['timeout-minutes'] ?? fallback;
+            if (now !== undefined && was !== undefined && now < was) {
+                add(`tools.${tool}.timeout-minutes`, `${tool} time limit lowered from ${was} to ${now} minute(s)`, ['tools', tool, 'timeout-minutes']);
+            }
+        }
+    }
+    (after.exceptions ?? []).forEach((entry, index) => {
+        const baseEntries = before.exceptions ?? [];
+        if (baseEntries.some((old) => covers(old, entry)))
+            return;
+        const sameSelector = baseEntries.find((old) => covers({ ...old, paths: undefined, expires: '9999-12-31' }, entry));
+        const what = `exception ${describeEntry(entry)}`;
+        if (sameSelector && !pathsCovered(sameSelector.paths, entry.paths)) {
+            add(`exceptions[${index}].paths`, `${what} widened to ${entry.paths ? entry.paths.join(', ') : 'all paths'} (was ${sameSelector.paths.join(', ')})`, [
+                'exceptions',
+                index,
+                ...(entry.paths ? ['paths'] : [])
+            ]);
+        }
+        else if (sameSelector) {
+            add(`exceptions[${index}].expires`, `${what} extended from ${sameSelector.expires} to ${entry.expires}`, ['exceptions', index, 'expires']);
+        }
+        else {
+            add(`exceptions[${index}]`, `new ${what} on ${entry.paths ? entry.paths.join(', ') : 'all paths'}, until ${entry.expires}`, ['exceptions', index]);
+        }
+    });
+    return relaxations;
+}
+/** True when every finding `entry` suppresses, and for as long, `old` suppressed already. */
+function covers(old, entry) {
+    if (old.fingerprint && old.fingerprint !== entry.fingerprint)
+        return false;
+    if (old.cve && old.cve.toUpperCase() !== entry.cve?.toUpperCase())
+        return false;
+    if (old.rule && !(entry.rule && ruleCovers(old.rule, entry.rule)))
+        return false;
+    return pathsCovered(old.paths, entry.paths) && entry.expires <= old.expires;
+}
+/** `B602` covers `bandit:B602`; a tool-qualified rule covers only itself. */
+function ruleCovers(old, rule) {
+    return old === rule || (rule.endsWith(`:${old}`) && !old.includes(':'));
+}
+/** Glob containment is not decidable in general: only the same globs (or none before) count as covered. */
+function pathsCovered(old, paths) {
+    if (!old)
+        return true;
+    return paths !== undefined && paths.every((p) => old.includes(p));
+}
+function describeEntry(entry) {
+    return [entry.rule && `rule ${entry.rule}`, entry.fingerprint && `fingerprint ${entry.fingerprint}`, entry.cve && `cve ${entry.cve}`].filter(Boolean).join(' + ');
+}
+/** Keys the action inputs / CLI flags set, so the policy file's values for them are ignored. */
+function overriddenKeys(raw) {
+    const keys = new Set();
+    if (raw.failOn)
+        keys.add('fail-on');
+    if (raw.reportSeverity)
+        keys.add('report-severity');
+    if (raw.newOnly)
+        keys.add('new-only');
+    if (raw.baseline)
+        keys.add('baseline');
+    if (raw.timeoutMinutes)
+        keys.add('timeout-minutes');
+    try {
+        for (const tool of Object.keys(parseToolVersions(raw.toolVersions, false)))
+            keys.add(`tool-versions.${tool}`);
+    }
+    catch {
+        // prepareScan has already refused a bad value
+    }
+    return keys;
+}
+/**
+ * Reads the policy (and, in baseline mode, the baseline) from the base commit and the working
+ * tree and lists the relaxations. Never throws: a comparison that cannot be made is reported.
+ */
+async function assessPolicyChange(stages, raw, sources, applied) {
+    const policyFile = raw.config || DEFAULT_POLICY_FILE;
+    const report = { baseLabel: sources.base.label, policyFile, applied, relaxations: [] };
+    try {
+        const baseText = await sources.base.read(policyFile, 'config', { maxBytes: MAX_POLICY_BYTES });
+        const headText = await sources.head.read(policyFile, 'config', { maxBytes: MAX_POLICY_BYTES });
+        const base = baseText === undefined ? undefined : parsePolicy(baseText, `${policyFile} (${sources.base.label})`);
+        const head = headText === undefined ? undefined : parsePolicyDocument(headText, policyFile);
+        const defaultTimeoutMinutes = Object.fromEntries(stages.flatMap((s) => s.adapters.map((a) => [a.id, a.defaultTimeoutMs / 60_000])));
+        report.relaxations = findRelaxations(base, head, { file: policyFile, overridden: overriddenKeys(raw), defaultTimeoutMinutes });
+        const newOnly = (raw.newOnly || head?.policy['new-only'] || 'off').trim().toLowerCase();
+        if (newOnly === 'baseline' || raw.baseline) {
+            const baselineFile = raw.baseline || head?.policy.baseline || DEFAULT_BASELINE_FILE;
+            const headBaseline = await sources.head.read(baselineFile, 'baseline', { maxBytes: MAX_BASELINE_BYTES });
+            const baseBaseline = await sources.base.read(baselineFile, 'baseline', { maxBytes: MAX_BASELINE_BYTES });
+            const after = headBaseline === undefined ? new Set() : parseBaseline(headBaseline, baselineFile);
+            const before = baseBaseline === undefined ? new Set() : parseBaseline(baseBaseline, `${baselineFile} (${sources.base.label})`);
+            const added = [...after].filter((fingerprint) => !before.has(fingerprint));
+            if (added.length > 0) {
+                report.relaxations.push({
+                    key: 'baseline',
+                    message: `${added.length} fingerprint(s) added to the baseline ${baselineFile}${baseBaseline === undefined ? ' (new file)' : ''}: those findings no longer fail the gate`,
+                    file: baselineFile
+                });
+            }
+        }
+    }
+    catch (error) {
+        report.error = errorMessage(error);
+    }
+    return report;
+}
+
+;// CONCATENATED MODULE: ./packages/core/src/report/escape.ts
+/**
+ * Everything a scanned repository or a tool prints is untrusted: a file named `x::error::pwned`
+ * or a message with `<script>` must not forge workflow commands or markup.
+ */
+/**
+ * Characters the runner skips before looking for `::`. It reads each line of step output and
+ * calls .NET `String.TrimStart()`, which removes every `Char.IsWhiteSpace` character: U+0009–U+000D,
+ * U+0020, U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. JavaScript's
+ * `\s` misses U+0085, so `\n\u0085::error` got through. U+001C–U+001F (whitespace to Python and Java),
+ * U+180E (whitespace in older Unicode) and the zero-width U+200B–U+200D, U+2060, U+FEFF are added as
+ * a margin: being too broad here only breaks a harmless `::`, never lets one through.
+ */
+const RUNNER_WHITESPACE = '\\t\\n\\v\\f\\r \\u001c-\\u001f\\u0085\\u00a0\\u1680\\u180e\\u2000-\\u200d\\u2028\\u2029\\u202f\\u205f\\u2060\\u3000\\ufeff';
+/**
+ * Characters that end a line for some reader of the log: the runner (CR, LF), and Unicode's line
+ * terminators (VT, FF, NEL, LS, PS, and the information separators U+001C–U+001E).
+ */
+const LINE_BREAKS = '\\n\\r\\v\\f\\u001c-\\u001e\\u0085\\u2028\\u2029';
+/** No line the action writes to the log is longer than this (a 1 MB path once made a 1 MB `::error` line). */
+const LOG_LINE_LIMIT = 16_384;
+/** Longest message the logger writes in one call; longer text is cut with a note. */
+const LOG_MESSAGE_LIMIT = 65_536;
+const EXOTIC_BREAK = new RegExp(`\\r\\n|[${LINE_BREAKS.replace('\\n', '')}]`, 'g');
+const COMMAND_AT_LINE_START = new RegExp(`^([${RUNNER_WHITESPACE}]*)::`, 'gm');
+/** ESC sequences (CSI, OSC with BEL or ST, other two-character forms) and 8-bit CSI. */
+const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b\n]*(?:\u0007|\u001b\\)?|\u001b[P^_][^\u001b\n]*(?:\u001b\\)?|\u001b[ -/]*[0-~]?|\u009b[0-?]*[ -/]*[@-~]/g;
+/** C0 and C1 controls but TAB, LF, CR (handled by each escaper), DEL, and bidi overrides/isolates (Trojan Source). */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/** Removes ANSI escape sequences, control characters and bidi overrides; line breaks become `\n`. */
+function stripAnsi(text) {
+    return text
+        .replace(ANSI_SEQUENCE, '')
+        .replace(EXOTIC_BREAK, '\n')
+        .replace(CONTROL, '');
+}
+/** Markdown inline text: HTML and Markdown control characters become entities; newlines become spaces. */
+function escape_escapeMarkdown(text) {
+    return stripAnsi(text)
+        .replace(/\n+/g, ' ')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1');
+}
+/** Code span content: backticks cannot be escaped inside a span, so they are replaced. */
+function escape_escapeCode(text) {
+    return `<code>${stripAnsi(text).replace(/\n+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '&#124;').replace(/`/g, '&#96;')}</code>`;
+}
+/** Cuts text to `max` characters, saying how much was left out (never mid surrogate pair). */
+function escape_capText(text, max) {
+    if (text.length <= max)
+        return text;
+    const note = `… [${text.length - max} more characters]`;
+    let end = Math.max(0, max - note.length);
+    if (end > 0 && /[\ud800-\udbff]/.test(text[end - 1]))
+        end--;
+    return `${text.slice(0, end)}${note}`;
+}
+/**
+ * Breaks anything the runner could read as a command when echoing tool output into the log:
+ * `::cmd::` after any run of runner whitespace at a line start (every Unicode line terminator
+ * counts as a line start; they all become `\n`), and the legacy `##[cmd]` form, which the runner
+ * accepts anywhere in a line. Controls and ANSI sequences from tools are dropped.
+ */
+function neutraliseCommands(text) {
+    return stripAnsi(text)
+        .replace(COMMAND_AT_LINE_START, '$1:\u200b:')
+        .replace(/##\[/g, '#\u200b#[');
+}
+/**
+ * Text for a plain log line (`core.info`): neutralised, every line capped at `lineLimit`, the whole
+ * at LOG_MESSAGE_LIMIT.
+ */
+function safeLogText(text, lineLimit = LOG_LINE_LIMIT) {
+    const lines = neutraliseCommands(escape_capText(text, LOG_MESSAGE_LIMIT)).split('\n');
+    return lines.map((line) => escape_capText(line, lineLimit)).join('\n');
+}
+/**
+ * Text for the data or a property of a workflow command (`::error title=…::message`), which
+ * @actions/core writes on one line with CR, LF and % escaped: only those two breaks survive (as
+ * escapes), so no other line terminator can end the command early; `##[` is broken because the
+ * runner tries the legacy form when a line is not a valid `::` command. `singleLine` folds
+ * line breaks into spaces (titles, file names).
+ */
+function escape_commandText(text, max, singleLine = false) {
+    const clean = neutraliseCommands(text);
+    return escape_capText(singleLine ? clean.replace(/\n+/g, ' ') : clean, max);
+}
+const UNSAFE_PROPERTY = new RegExp(`[${LINE_BREAKS}\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]`);
+/**
+ * True when a value cannot go into a command property as it is (a file name with a line break,
+ * a control, a bidi override or the legacy `##[` form, which @actions/core does not escape): such
+ * a file gets a job-level annotation naming it, neutralised, in the message.
+ */
+function escape_hasUnsafeCharacters(text) {
+    return UNSAFE_PROPERTY.test(text) || text.includes('##[');
+}
+
 ;// CONCATENATED MODULE: ./packages/core/src/report/annotations.ts
 
 /** GitHub shows at most 10 annotations per level per step and 50 per job; the rest are dropped silently. */
@@ -47411,18 +49739,30 @@ const ANNOTATIONS_PER_JOB = 50;
 function annotationLevel(severity) {
     return severity === 'critical' || severity === 'high' ? 'error' : severity === 'medium' ? 'warning' : 'notice';
 }
+/** Caps of an annotation's parts: with @actions/core's escaping (at most 3 characters each), the command line stays under LOG_LINE_LIMIT. */
+const ANNOTATION_TITLE_MAX = 250;
+const ANNOTATION_MESSAGE_MAX = 4000;
+const ANNOTATION_FILE_MAX = 1000;
+/**
+ * A finding as an annotation. Every text part is cleaned for a workflow command (see
+ * `commandText`). A path that is too long or holds line breaks or controls cannot be a `file`
+ * property: the annotation is then job-level and names the (cut) path in its message; the full
+ * path stays in SARIF and the JSON report.
+ */
 function toAnnotation(finding) {
     const loc = finding.location;
     const sources = finding.sources.map((s) => `${s.tool} ${s.ruleId}`).join(', ');
-    const title = truncate(`[${finding.severity.toUpperCase()}] ${finding.title} (${sources})`, 250);
+    const title = commandText(`[${finding.severity.toUpperCase()}] ${finding.title} (${sources})`, ANNOTATION_TITLE_MAX, true);
     const extra = [finding.cwe?.length ? finding.cwe.join(', ') : '', finding.helpUri ?? ''].filter(Boolean).join(' · ');
+    const pinned = loc !== undefined && loc.path.length <= ANNOTATION_FILE_MAX && !hasUnsafeCharacters(loc.path);
+    const place = loc && !pinned ? `${commandText(loc.path, 300, true)}${loc.startLine ? `:${loc.startLine}` : ''}: ` : '';
     const annotation = {
         level: annotationLevel(finding.severity),
         title,
-        message: truncate(`${finding.message}${finding.isNew ? '' : ' (in baseline)'}${extra ? `\n${extra}` : ''}`, 4000),
-        file: loc?.path
+        message: commandText(`${place}${finding.message}${finding.isNew ? '' : ' (in baseline)'}${extra ? `\n${extra}` : ''}`, ANNOTATION_MESSAGE_MAX),
+        file: pinned ? loc.path : undefined
     };
-    if (loc?.startLine) {
+    if (pinned && loc.startLine) {
         annotation.startLine = loc.startLine;
         annotation.endLine = loc.endLine ?? loc.startLine;
         // GitHub ignores columns on multi-line annotations.
@@ -47438,8 +49778,10 @@ function toAnnotation(finding) {
  * Picks which findings get an inline annotation: only active, reported findings, in rank order
  * (the input is already ranked), within the per-level cap and what is left of the job's budget.
  */
-function planAnnotations(findings, jobBudgetLeft) {
-    const perLevel = { error: 0, warning: 0, notice: 0 };
+function planAnnotations(findings, jobBudgetLeft, 
+/** Annotations this step already posted (e.g. policy relaxation warnings): they share the per-level cap. */
+alreadyPosted = {}) {
+    const perLevel = { error: 0, warning: 0, notice: 0, ...alreadyPosted };
     const annotations = [];
     let omitted = 0;
     for (const finding of findings) {
@@ -47471,6 +49813,7 @@ function buildJsonReport(result, meta = {}) {
         tools: result.tools.map((t) => ({ ...t, error: t.error ? { kind: t.error.kind, message: t.error.message } : undefined })),
         errors: result.errors.map((e) => ({ kind: e.kind, name: e.name, message: e.message })),
         ledger: result.ledger,
+        ...(result.policyChange ? { policyChange: result.policyChange } : {}),
         findings: result.findings
     }, 
     // Compact: reports run to hundreds of MB on large repositories; pretty-printing doubles the time.
@@ -47487,13 +49830,18 @@ function countBySeverity(result) {
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./packages/core/src/report/sarif.ts
+
+
 
 
 const SARIF_MAX_RESULTS_PER_RUN = 25_000;
 const SARIF_MAX_GZIP_BYTES = 10 * 1024 * 1024;
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const FINGERPRINT_KEY = 'secgateFingerprint/v1';
+const SRCROOT = '%SRCROOT%';
 const LEVEL = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
 function ruleFor(finding) {
     const tags = ['security', ...(finding.tags ?? [])];
@@ -47502,9 +49850,9 @@ function ruleFor(finding) {
         if (id)
             tags.push(`external/cwe/cwe-${id}`);
     }
+    // No `name`: it would repeat the id, and SARIF wants `name` omitted rather than equal to `id` (SARIF1001).
     return {
         id: finding.ruleId,
-        name: finding.ruleId,
         shortDescription: { text: finding.title },
         fullDescription: { text: finding.title },
         help: { text: `${finding.message}${finding.helpUri ? `\n${finding.helpUri}` : ''}` },
@@ -47535,7 +49883,8 @@ function resultFor(finding, ruleIndex) {
         }
     };
     if (loc) {
-        const region = {};
+        // GitHub needs a line for every location (GH1003): a finding about a whole file points at its first line.
+        const region = { startLine: 1 };
         if (loc.startLine) {
             region.startLine = loc.startLine;
             if (loc.endLine && loc.endLine >= loc.startLine)
@@ -47551,8 +49900,8 @@ function resultFor(finding, ruleIndex) {
         result.locations = [
             {
                 physicalLocation: {
-                    artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' },
-                    ...(loc.startLine ? { region } : {})
+                    artifactLocation: { uri: loc.path.split('/').map(encodeURIComponent).join('/'), uriBaseId: SRCROOT },
+                    region
                 }
             }
         ];
@@ -47564,7 +49913,15 @@ function resultFor(finding, ruleIndex) {
     }
     return result;
 }
-function runFor(run, findings, limit) {
+/**
+ * The base of every artifact URI: the workspace as an absolute `file:` URI ending in `/` (SARIF
+ * §3.14.14 wants a top-level base to be absolute, SARIF1004), as GitHub's own tools write it.
+ */
+function sourceRootUri(workspace) {
+    const uri = (0,external_node_url_.pathToFileURL)(external_node_path_.resolve(workspace)).href;
+    return uri.endsWith('/') ? uri : `${uri}/`;
+}
+function runFor(run, findings, limit, srcRoot) {
     const kept = findings.slice(0, limit);
     const rules = [];
     const ruleIndex = new Map();
@@ -47588,7 +49945,7 @@ function runFor(run, findings, limit) {
                 }
             },
             automationDetails: { id: `secgate/${run.stage}/${run.tool}/` },
-            originalUriBaseIds: { '%SRCROOT%': { uri: '' } },
+            originalUriBaseIds: { [SRCROOT]: { uri: srcRoot } },
             results,
             properties: { 'secgate-dropped-results': findings.length - kept.length, 'secgate-status': run.status }
         },
@@ -47601,21 +49958,23 @@ function runFor(run, findings, limit) {
  * 10 MB gzipped — lowest-ranked results go first when cutting.
  */
 function buildSarif(result) {
-    const reported = result.findings.filter((f) => f.reported);
+    const reported = result.findings.filter((f) => f.reported && f.location);
+    const unlocated = result.findings.filter((f) => f.reported && !f.location).length;
+    const srcRoot = sourceRootUri(result.workspace);
     let limit = SARIF_MAX_RESULTS_PER_RUN;
     for (;;) {
         let dropped = 0;
         const runs = result.tools
             .filter((run) => run.status === 'ok')
             .map((run) => {
-            const built = runFor(run, reported.filter((f) => f.tool === run.tool), limit);
+            const built = runFor(run, reported.filter((f) => f.tool === run.tool), limit, srcRoot);
             dropped += built.dropped;
             return built.run;
         });
         const log = { version: '2.1.0', $schema: SARIF_SCHEMA, runs };
         const text = JSON.stringify(log);
         if ((0,external_node_zlib_.gzipSync)(text).length <= SARIF_MAX_GZIP_BYTES || limit <= 1)
-            return { log, dropped, text };
+            return { log, dropped, unlocated, text };
         limit = Math.floor(Math.min(limit, Math.max(...runs.map((r) => r.results?.length ?? 0))) / 2);
     }
 }
@@ -47630,12 +49989,14 @@ const TOP_FINDINGS = 100;
 /** Cap for every other list (warnings, ledger entries), so the summary stays small whatever the input. */
 const MAX_LIST = 20;
 const VERDICT_TEXT = { pass: '✅ passed', fail: '❌ failed: findings over threshold', error: '⛔ error: a tool failed' };
+/** Longest path shown (and linked) in a table cell: a 1 MB path must not crowd out every other row. */
+const MAX_PATH_IN_CELL = 500;
 function locationCell(finding, context) {
     const loc = finding.location;
     if (!loc)
         return '';
-    const label = `${loc.path}${loc.startLine ? `:${loc.startLine}` : ''}`;
-    if (!context.blobBaseUrl)
+    const label = `${capText(loc.path, MAX_PATH_IN_CELL)}${loc.startLine ? `:${loc.startLine}` : ''}`;
+    if (!context.blobBaseUrl || loc.path.length > MAX_PATH_IN_CELL)
         return escapeCode(label);
     const href = `${context.blobBaseUrl}${loc.path.split('/').map(encodeURIComponent).join('/')}${loc.startLine ? `#L${loc.startLine}` : ''}`;
     return `[${escapeMarkdown(label)}](${href.replace(/\)/g, '%29')})`;
@@ -47666,6 +50027,7 @@ function buildSummary(result, context = {}) {
             head.push(`- **${error.name}**: ${escapeMarkdown(truncate(error.message, 2000))}`);
         head.push('');
     }
+    head.push(...policyChangeSection(result));
     const counts = new Map();
     for (const f of result.findings)
         counts.set(`${f.severity}/${f.state.kind}`, (counts.get(`${f.severity}/${f.state.kind}`) ?? 0) + 1);
@@ -47676,14 +50038,21 @@ function buildSummary(result, context = {}) {
     }
     head.push('', '| Tool | Stage | Version | Status | Findings | Install | Run |', '|---|---|---|---|---:|---:|---:|');
     for (const run of result.tools) {
-        const status = run.status === 'failed' ? '⛔ failed' : run.status === 'skipped' ? `skipped: ${escapeMarkdown(run.skipReason ?? '')}` : '✅ ok';
+        // A skipped tool is an error too (ToolSkippedError); warnings are counted on the row.
+        const warningCount = run.warnings.length > 0 ? ` · ⚠️ ${run.warnings.length} warning(s)` : '';
+        const status = run.status === 'failed'
+            ? '⛔ failed'
+            : run.status === 'skipped'
+                ? `⛔ skipped: ${escapeMarkdown(run.skipReason ?? '')}`
+                : `${run.warnings.length > 0 ? '⚠️' : '✅'} ok${warningCount}`;
         const install = run.status === 'skipped' ? '' : `${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}${run.verified === false ? ' ⚠️ unverified' : ''}`;
         head.push(`| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`);
     }
     head.push('');
     const warned = result.tools.filter((run) => run.warnings.length > 0);
     if (warned.length > 0) {
-        head.push('<details><summary>Tool warnings (files a tool could not fully scan, …)</summary>', '');
+        const total = warned.reduce((sum, run) => sum + run.warnings.length, 0);
+        head.push(`<details><summary>Tool warnings: ${total} (files a tool could not fully scan, …)</summary>`, '');
         for (const run of warned) {
             for (const warning of run.warnings.slice(0, MAX_LIST))
                 head.push(`- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(warning, 300))}`);
@@ -47741,8 +50110,36 @@ function buildSummary(result, context = {}) {
 function ruleLabel(entry) {
     return escapeMarkdown(entry.rule ?? entry.cve ?? entry.fingerprint ?? '?');
 }
+/** "This change relaxes the gate": every weakening of the policy file against the base commit. */
+function policyChangeSection(result) {
+    const change = result.policyChange;
+    if (!change)
+        return [];
+    const file = escapeCode(change.policyFile);
+    const lines = [];
+    if (change.relaxations.length > 0) {
+        lines.push('### ⚠️ This change relaxes the gate', '');
+        lines.push(change.applied === 'base'
+            ? `Compared with ${escapeMarkdown(change.baseLabel)}, this change's ${file} would relax the gate; \`policy-source: base\` applied the base commit's policy, so these changes had no effect:`
+            : `Compared with ${escapeMarkdown(change.baseLabel)}, this change relaxes the gate (the policy applied is this change's ${file}; \`policy-source: base\` would apply the base commit's instead):`, '');
+        for (const r of change.relaxations.slice(0, MAX_LIST)) {
+            const where = `${r.file}${r.line ? `:${r.line}` : ''}`;
+            lines.push(`- ${escapeCode(where)} ${escapeMarkdown(truncate(r.message, 300))}`);
+        }
+        if (change.relaxations.length > MAX_LIST)
+            lines.push(`- … ${change.relaxations.length - MAX_LIST} more (see the warnings in the log)`);
+        lines.push('');
+    }
+    if (change.error) {
+        lines.push('### ⚠️ Policy change not checked', '', `The policy could not be compared with ${escapeMarkdown(change.baseLabel)}: ${escapeMarkdown(truncate(change.error, 500))}`, '');
+    }
+    return lines;
+}
 
 ;// CONCATENATED MODULE: ./packages/core/src/index.ts
+
+
+
 
 
 
@@ -47809,6 +50206,8 @@ const containerStage = {
  * | MEDIUM | medium | low |
  * | LOW | low | low |
  * | UNDEFINED | info | info |
+ *
+ * Any other word, a padded one (`"HIGH "`) or a missing field is a ToolOutputError, never a default.
  */
 const BANDIT_SEVERITY = {
     HIGH: 'high',
@@ -47816,10 +50215,14 @@ const BANDIT_SEVERITY = {
     LOW: 'low',
     UNDEFINED: 'info'
 };
+/** Bandit's confidence words; UNDEFINED means bandit did not say. */
+const BANDIT_CONFIDENCE = { HIGH: 'high', MEDIUM: 'medium', LOW: 'low', UNDEFINED: null };
 const LOWER = { critical: 'high', high: 'medium', medium: 'low', low: 'low', info: 'info' };
+const reader = new ReportReader('bandit');
+/** Severity × confidence (case-insensitive words); an unknown or padded word is a ToolOutputError. */
 function banditSeverity(severity, confidence) {
-    const base = BANDIT_SEVERITY[severity.toUpperCase()] ?? 'info';
-    return confidence.toUpperCase() === 'LOW' ? LOWER[base] : base;
+    const base = reader.oneOf(severity, 'issue_severity', BANDIT_SEVERITY);
+    return reader.oneOf(confidence, 'issue_confidence', BANDIT_CONFIDENCE) === 'low' ? LOWER[base] : base;
 }
 /** Hardcoded password checks, whose messages contain the value found. */
 const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
@@ -47830,42 +50233,75 @@ const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
 function redactQuoted(text) {
     return text.replace(/(['"]).*\1/s, "'[REDACTED]'");
 }
+function readResult(item, where) {
+    const r = reader.object(item, where);
+    const testId = reader.word(r['test_id'], `${where}.test_id`);
+    const testName = reader.word(r['test_name'], `${where}.test_name`);
+    const issueText = reader.string(r['issue_text'], `${where}.issue_text`);
+    const startLine = reader.integer(r['line_number'], `${where}.line_number`, 1);
+    const lineRange = r['line_range'] === undefined ? [] : reader.each(r['line_range'], `${where}.line_range`, (n, at) => reader.integer(n, at, 1));
+    // A loop, not Math.max(...range): a huge range must not overflow the argument list.
+    let endLine = startLine;
+    for (const line of lineRange)
+        if (line > endLine)
+            endLine = line;
+    const severity = reader.oneOf(r['issue_severity'], `${where}.issue_severity`, BANDIT_SEVERITY);
+    const confidence = reader.oneOf(r['issue_confidence'], `${where}.issue_confidence`, BANDIT_CONFIDENCE);
+    const colOffset = reader.optionalInteger(r['col_offset'], `${where}.col_offset`, 0);
+    const endColOffset = reader.optionalInteger(r['end_col_offset'], `${where}.end_col_offset`, 0);
+    const cweField = r['issue_cwe'] === undefined ? undefined : reader.object(r['issue_cwe'], `${where}.issue_cwe`);
+    // CWE id 0 is bandit's "not set".
+    const cweId = cweField && cweField['id'] !== undefined ? reader.integer(cweField['id'], `${where}.issue_cwe.id`, 0) : 0;
+    const secretBearing = HARDCODED_SECRET_TESTS.has(testId);
+    return {
+        tool: 'bandit',
+        ruleId: testId,
+        title: `${testId} ${testName}`,
+        // B105–B107 quote the password they found: never repeat it.
+        message: secretBearing ? redactQuoted(issueText) : issueText,
+        severity: confidence === 'low' ? LOWER[severity] : severity,
+        confidence: confidence ?? undefined,
+        location: {
+            path: reader.path(r['filename'], `${where}.filename`),
+            startLine,
+            endLine,
+            // Bandit columns are 0-based; ours (and GitHub's) are 1-based.
+            startColumn: colOffset === undefined ? undefined : colOffset + 1,
+            endColumn: endColOffset !== undefined && endLine === startLine ? endColOffset + 1 : undefined
+        },
+        cwe: cweId > 0 ? [`CWE-${cweId}`] : undefined,
+        helpUri: reader.optionalString(r['more_info'], `${where}.more_info`),
+        tags: [testName],
+        sensitive: secretBearing || undefined
+    };
+}
+/** Share of scanned files bandit may fail to parse before the run as a whole counts as failed. */
+const MAX_FAILED_FILE_SHARE = 0.5;
+/**
+ * Reads bandit's JSON report. `errors[]` lists files bandit could not parse (a Python 2 file, a
+ * syntax error). Rule: each is a file-level warning (the run goes on, the summary shows the count),
+ * but when no file was analysed — every file bandit looked at (`metrics`, one key per file) is in
+ * `errors[]`, or more than half of them are — the run failed (ToolFailureError): its silence says
+ * nothing about the code.
+ */
 function parseBanditReport(text) {
-    const report = parseJsonReport('bandit', text);
-    if (!report || !Array.isArray(report.results) || !Array.isArray(report.errors)) {
+    const parsed = parseJsonReport('bandit', text);
+    const report = (typeof parsed === 'object' && parsed !== null ? parsed : {});
+    if (Array.isArray(parsed) || !Array.isArray(report['results']) || !Array.isArray(report['errors'])) {
         throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
     }
-    const findings = report.results.map((r) => {
-        const secretBearing = HARDCODED_SECRET_TESTS.has(r.test_id);
-        if (typeof r.test_id !== 'string' || typeof r.filename !== 'string' || typeof r.line_number !== 'number') {
-            throw new ToolOutputError('bandit', 'a result lacks test_id, filename or line_number');
-        }
-        const lines = r.line_range && r.line_range.length > 0 ? r.line_range : [r.line_number];
-        const startLine = r.line_number;
-        const endLine = Math.max(startLine, ...lines);
-        return {
-            tool: 'bandit',
-            ruleId: r.test_id,
-            title: `${r.test_id} ${r.test_name}`,
-            // B105–B107 quote the password they found: never repeat it.
-            message: secretBearing ? redactQuoted(r.issue_text) : r.issue_text,
-            severity: banditSeverity(r.issue_severity, r.issue_confidence),
-            confidence: r.issue_confidence?.toLowerCase() || undefined,
-            location: {
-                path: r.filename,
-                startLine,
-                endLine,
-                // Bandit columns are 0-based; ours (and GitHub's) are 1-based.
-                startColumn: typeof r.col_offset === 'number' ? r.col_offset + 1 : undefined,
-                endColumn: typeof r.end_col_offset === 'number' && endLine === startLine ? r.end_col_offset + 1 : undefined
-            },
-            cwe: r.issue_cwe?.id ? [`CWE-${r.issue_cwe.id}`] : undefined,
-            helpUri: r.more_info,
-            tags: [r.test_name],
-            sensitive: secretBearing || undefined
-        };
+    const findings = reader.each(report['results'], 'results', readResult);
+    const errors = reader.each(report['errors'], 'errors', (item, where) => {
+        const e = reader.object(item, where);
+        return { file: reader.path(e['filename'], `${where}.filename`), reason: reader.string(e['reason'], `${where}.reason`) };
     });
-    return { findings, warnings: report.errors.map((e) => `${e.filename}: ${e.reason}`) };
+    const metrics = report['metrics'] === undefined ? undefined : reader.object(report['metrics'], 'metrics');
+    const files = metrics ? Object.keys(metrics).filter((key) => key !== '_totals') : [];
+    const failedFiles = new Set(errors.map((e) => e.file));
+    if (failedFiles.size > 0 && (failedFiles.size >= files.length || failedFiles.size > files.length * MAX_FAILED_FILE_SHARE)) {
+        throw new ToolFailureError('bandit', `could not analyse ${failedFiles.size} of ${Math.max(files.length, failedFiles.size)} file(s) (${errors[0].file.replace(/^\.\//, '')}: ${errors[0].reason}${errors.length > 1 ? ', …' : ''}): the run checked too little to count`);
+    }
+    return { findings, warnings: errors.map((e) => `${e.file.replace(/^\.\//, '')}: ${e.reason}`) };
 }
 async function hasBanditSection(file) {
     try {
@@ -47900,8 +50336,9 @@ const banditAdapter = {
         const pyproject = external_node_path_.join(context.workspace, 'pyproject.toml');
         if (await hasBanditSection(pyproject))
             args.push('-c', 'pyproject.toml');
-        if (context.exclude.length > 0)
-            args.push('-x', context.exclude.join(','));
+        // One scan scope for the stage (see semgrep.ts): `-x` replaces bandit's default list, whose
+        // entries match as substrings (`.git` also left out `.github/`), with `.git/` alone.
+        args.push('-x', ['*/.git/*', ...context.exclude].join(','));
         return { args, reportFile: report };
     },
     exitMeaning(code) {
@@ -47912,6 +50349,8 @@ const banditAdapter = {
 };
 
 ;// CONCATENATED MODULE: ./packages/sast/src/adapters/gitleaks.ts
+
+
 
 
 
@@ -47929,48 +50368,81 @@ function secretsScanMode(context) {
     const value = (context.options['secrets-scan'] ?? 'both').trim().toLowerCase();
     if (value === 'tree' || value === 'history' || value === 'both')
         return value;
-    throw new ConfigurationError(`'${value}' is not one of tree, history, both`, 'secrets-scan');
+    throw new errors_ConfigurationError(`'${value}' is not one of tree, history, both`, 'secrets-scan');
 }
+const gitleaks_reader = new ReportReader('gitleaks');
+/** A commit id as gitleaks writes it: empty in `dir` mode, full hex (SHA-1 or SHA-256) in `git` mode. */
+const COMMIT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+function readLeak(item, where, mode) {
+    const leak = gitleaks_reader.object(item, where);
+    const ruleId = gitleaks_reader.word(leak['RuleID'], `${where}.RuleID`);
+    const file = gitleaks_reader.path(leak['File'], `${where}.File`);
+    const startLine = gitleaks_reader.integer(leak['StartLine'], `${where}.StartLine`, 1);
+    const endLine = leak['EndLine'] === undefined ? startLine : gitleaks_reader.integer(leak['EndLine'], `${where}.EndLine`, startLine);
+    // Columns are 1-based; 0 means gitleaks did not know.
+    const startColumn = gitleaks_reader.optionalInteger(leak['StartColumn'], `${where}.StartColumn`, 0) || undefined;
+    const endColumn = gitleaks_reader.optionalInteger(leak['EndColumn'], `${where}.EndColumn`, 0) || undefined;
+    const description = gitleaks_reader.optionalString(leak['Description'], `${where}.Description`)?.trim() || ruleId;
+    const fullCommit = gitleaks_reader.optionalString(leak['Commit'], `${where}.Commit`) ?? '';
+    if (fullCommit !== '' && !COMMIT_ID.test(fullCommit))
+        gitleaks_reader.fail(`${where}.Commit`, 'is not a commit id');
+    if (mode === 'history' && fullCommit === '')
+        gitleaks_reader.fail(`${where}.Commit`, 'is missing in a history scan');
+    const tags = leak['Tags'] === undefined ? [] : gitleaks_reader.each(leak['Tags'], `${where}.Tags`, (t, at) => gitleaks_reader.string(t, at));
+    const commit = fullCommit ? fullCommit.slice(0, 12) : undefined;
+    return {
+        tool: 'gitleaks',
+        ruleId,
+        title: `Hardcoded secret: ${ruleId}`,
+        message: 
+        // Descriptions end with a full stop or not; one either way.
+        `${description.replace(/\.+$/, '')}${commit ? ` (in commit ${commit})` : ''}. ` +
+            'Revoke/rotate the credential, remove it from the code and history, and load it from a secret store.',
+        severity: 'high',
+        confidence: 'high',
+        location: {
+            path: file,
+            startLine,
+            endLine,
+            // gitleaks 8.30 reports StartColumn one too high on every line but a file's first
+            // (gitleaks#1424); EndColumn is right.
+            startColumn: startColumn && startLine > 1 ? Math.max(1, startColumn - 1) : startColumn,
+            endColumn: endLine === startLine ? endColumn : undefined
+        },
+        cwe: ['CWE-798'],
+        helpUri: 'https://github.com/gitleaks/gitleaks#readme',
+        tags: ['secret', mode, ...tags],
+        // A leak in history is identified by its commit, not by text that may be gone from the tree.
+        identity: fullCommit ? `${fullCommit}:${file}:${ruleId}` : undefined,
+        sensitive: true,
+        // The history scan is limited to the change's commits (--log-opts base..head).
+        inChange: mode === 'history' || undefined
+    };
+}
+/**
+ * Reads gitleaks' JSON report: an array of leaks ([] when clean). gitleaks reports no errors inside
+ * it (they go to stderr with exit 1, an error for us), so every entry is a finding. Secret and
+ * Match are never read.
+ */
 function parseGitleaksReport(text, mode) {
     const leaks = parseJsonReport('gitleaks', text);
     if (!Array.isArray(leaks))
         throw new ToolOutputError('gitleaks', 'the report is not a JSON array of leaks');
-    const findings = leaks.map((leak) => {
-        if (typeof leak.RuleID !== 'string' || typeof leak.File !== 'string') {
-            throw new ToolOutputError('gitleaks', 'a leak lacks RuleID or File');
-        }
-        const commit = leak.Commit ? leak.Commit.slice(0, 12) : undefined;
-        return {
-            tool: 'gitleaks',
-            ruleId: leak.RuleID,
-            title: `Hardcoded secret: ${leak.RuleID}`,
-            message: `${leak.Description ?? leak.RuleID}${commit ? ` (in commit ${commit})` : ''}. ` +
-                'Revoke/rotate the credential, remove it from the code and history, and load it from a secret store.',
-            severity: 'high',
-            confidence: 'high',
-            location: {
-                path: leak.File,
-                startLine: leak.StartLine,
-                endLine: leak.EndLine ?? leak.StartLine,
-                // gitleaks 8.30 reports StartColumn one too high on every line but a file's first
-                // (gitleaks#1424); EndColumn is right.
-                startColumn: leak.StartColumn && leak.StartLine > 1 ? leak.StartColumn - 1 : leak.StartColumn,
-                endColumn: leak.EndLine === leak.StartLine ? leak.EndColumn : undefined
-            },
-            cwe: ['CWE-798'],
-            helpUri: 'https://github.com/gitleaks/gitleaks#readme',
-            tags: ['secret', mode, ...(leak.Tags ?? [])],
-            // A leak in history is identified by its commit, not by text that may be gone from the tree.
-            identity: commit ? `${leak.Commit}:${leak.File}:${leak.RuleID}` : undefined,
-            sensitive: true,
-            // The history scan is limited to the change's commits (--log-opts base..head).
-            inChange: mode === 'history' || undefined
-        };
-    });
-    return { findings, warnings: [] };
+    return { findings: gitleaks_reader.each(leaks, 'leaks', (item, where) => readLeak(item, where, mode)), warnings: [] };
 }
 async function gitleaks_exists(file) {
     return (0,promises_namespaceObject.access)(file).then(() => true, () => false);
+}
+/** secgate's gitleaks rules, shipped in this repository (beside dist/ in the action, beside packages/ in dev). */
+function gitleaksRulesFile() {
+    let dir = external_node_path_.dirname((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (let i = 0; i < 6; i++) {
+        const candidate = external_node_path_.join(dir, 'rules', 'gitleaks', 'secgate.toml');
+        if ((0,external_node_fs_.existsSync)(candidate))
+            return candidate;
+        dir = external_node_path_.dirname(dir);
+    }
+    throw new errors_ConfigurationError('the secgate gitleaks rules (rules/gitleaks/secgate.toml) are missing from this installation', 'tools');
 }
 const gitleaksAdapter = {
     id: 'gitleaks',
@@ -48004,11 +50476,16 @@ const gitleaksAdapter = {
     async command(_tool, context) {
         const mode = secretsScanMode(context);
         const common = ['--report-format', 'json', '--redact', '--exit-code', String(LEAKS_EXIT_CODE), '--no-banner', '--no-color', '--log-level', 'warn'];
-        // The repo's own rules and allowlists: .gitleaks.toml (also found by gitleaks itself in the
-        // scanned folder) and .gitleaksignore (read from the working directory, the workspace).
-        const config = external_node_path_.join(context.workspace, '.gitleaks.toml');
-        if (await gitleaks_exists(config))
-            common.push('--config', config);
+        // Our rules (rules/gitleaks: passwords in URLs) on top of the repo's own .gitleaks.toml, or of
+        // gitleaks' defaults when it has none. With --config gitleaks no longer reads the repo's file
+        // itself, so the file is extended explicitly: its rules and allowlists still apply. The same
+        // config serves the tree and the history scans; .gitleaksignore is read from the working
+        // directory (the workspace) as before.
+        const repoConfig = external_node_path_.join(context.workspace, '.gitleaks.toml');
+        const base = (await gitleaks_exists(repoConfig)) ? `path = ${JSON.stringify(repoConfig)}` : 'useDefault = true';
+        const config = external_node_path_.join(context.workDir, 'gitleaks.toml');
+        await (0,promises_namespaceObject.writeFile)(config, `${await (0,promises_namespaceObject.readFile)(gitleaksRulesFile(), 'utf8')}\n[extend]\n${base}\n`);
+        common.push('--config', config);
         const invocations = [];
         if (mode !== 'history') {
             for (const [index, target] of context.targets.entries()) {
@@ -48019,17 +50496,21 @@ const gitleaksAdapter = {
         if (mode !== 'tree') {
             const range = context.commitRange;
             if (!range) {
-                context.logger.info('gitleaks: no commit range for this event; history scan skipped (the working tree is scanned)');
+                context.logger.info(`gitleaks: no commit range to scan; history not scanned${mode === 'both' ? ' (the working tree is)' : ''}`);
             }
             else if (!(await isGitWorkTree(context.workspace))) {
-                throw new ConfigurationError('secrets-scan includes history, but the workspace is not a git repository', 'secrets-scan');
+                throw new errors_ConfigurationError('secrets-scan includes history, but the workspace is not a git repository', 'secrets-scan');
             }
             else {
-                await ensureRangeHistory(context.workspace, range.base, range.head, context.logger);
+                const commits = await historyCommits(context.workspace, range, context.logger);
+                context.logger.info(`gitleaks: history: ${commits.length} commit(s), ${describeCommitRange(range)}`);
                 const report = external_node_path_.join(context.workDir, 'history.json');
                 invocations.push({
                     mode: 'history',
-                    args: ['git', '.', ...common, '--report-path', report, `--log-opts=${range.base}..${range.head}`],
+                    // gitleaks splits --log-opts on spaces: the revisions are SHAs and an ISO date, never spaced.
+                    // --relative: a workspace below the repository root sees its own files only, with paths
+                    // relative to it (a no-op at the root).
+                    args: ['git', '.', ...common, '--report-path', report, `--log-opts=--relative ${rangeRevisions(range).join(' ')}`],
                     reportFile: report
                 });
             }
@@ -48041,8 +50522,9 @@ const gitleaksAdapter = {
         return code === 0 ? 'clean' : code === LEAKS_EXIT_CODE ? 'findings' : 'error';
     },
     parse: (report, _context, invocation) => parseGitleaksReport(report, invocation.mode ?? 'tree'),
-    // The same secret found in the tree and in a commit of the change: keep the tree finding.
-    combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}:${f.ruleId}`)
+    // The same secret found in the tree and in a commit of the change: keep the tree finding. The
+    // column tells two secrets of one rule on one line apart.
+    combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}:${f.location?.startColumn ?? ''}:${f.ruleId}`)
 };
 
 ;// CONCATENATED MODULE: ./packages/sast/src/adapters/git-secrets.ts
@@ -48057,25 +50539,49 @@ const gitleaksAdapter = {
  * path and line are kept. Every match is `high`.
  */
 const GIT_SECRETS_SEVERITY = { '*': 'high' };
-// git-secrets exits 0 and prints nothing when no pattern is registered or outside a repository;
-// both are checked before its silence is trusted.
+// git-secrets exits 0 and prints nothing when no pattern is registered; that is checked before
+// its silence is trusted (see command()).
 const MATCH_LINE = /^(?:([0-9a-f]{40}):)?(.+?):(\d+):/;
+const TRAILER = '[ERROR] Matched one or more prohibited patterns';
+/** What git, git-secrets' option parser and its `die` print when the scan itself went wrong. */
+const TOOL_ERROR_LINE = /^(?:fatal|error|usage):|^\s+or: git secrets /i;
+/**
+ * Reads git-secrets' stderr: `[<commit>:]path:line:matched text` lines, then the "[ERROR] Matched"
+ * trailer (exit 1). Rule for errors, decided here because git-secrets exits 0 on some of them:
+ * a `fatal:`/`error:`/`usage:` line (not a git repository, an unknown option, …) is a failed run
+ * (ToolFailureError) whatever the exit code; a `warning:` line is a warning; any other line, or
+ * match lines without the trailer, mean the output is garbled or cut (ToolOutputError).
+ */
 function parseGitSecretsOutput(text, mode) {
     const findings = [];
     const warnings = [];
-    for (const line of text.split(/\r?\n/)) {
+    const trailerAt = text.indexOf(TRAILER);
+    const body = trailerAt >= 0 ? text.slice(0, trailerAt) : text;
+    for (const [index, line] of body.split(/\r?\n/).entries()) {
         if (line.trim() === '')
             continue;
-        if (line.startsWith('[ERROR] Matched one or more prohibited patterns'))
-            break;
-        // Timestamps and log lines (`18:43:48 …`) look like `path:line:` too.
-        const match = /^\d{1,2}:\d{2}:\d{2}\b/.test(line) ? null : MATCH_LINE.exec(line);
-        if (!match) {
-            if (/^(fatal|error|warning):/i.test(line))
-                warnings.push(line.slice(0, 300));
+        if (TOOL_ERROR_LINE.test(line))
+            throw new ToolFailureError('git-secrets', `the scan failed: ${line.trim().slice(0, 300)}`);
+        if (/^warning:/i.test(line)) {
+            warnings.push(line.trim().slice(0, 300));
             continue;
         }
-        const [, commit, file, lineNumber] = match;
+        // Timestamps and log lines (`18:43:48 …`) look like `path:line:` too.
+        if (/^\d{1,2}:\d{2}:\d{2}\b/.test(line))
+            continue;
+        const match = MATCH_LINE.exec(line);
+        if (!match) {
+            // Without the trailer no matched text was printed, so the line is git-secrets' own message
+            // (its `die`: usage errors exit 1 like matches do) and can be shown.
+            if (trailerAt < 0)
+                throw new ToolFailureError('git-secrets', `the scan failed (it printed: ${line.trim().slice(0, 300)})`);
+            throw new ToolOutputError('git-secrets', `line ${index + 1} of its output is neither a match nor a message git-secrets prints`);
+        }
+        const [, commit, file, lineText] = match;
+        const lineNumber = Number(lineText);
+        if (!Number.isSafeInteger(lineNumber) || lineNumber < 1 || lineNumber > MAX_POSITION || pathProblem(file) !== undefined) {
+            throw new ToolOutputError('git-secrets', `line ${index + 1} of its output has an impossible path or line number`);
+        }
         findings.push({
             tool: 'git-secrets',
             ruleId: 'prohibited-pattern',
@@ -48084,13 +50590,19 @@ function parseGitSecretsOutput(text, mode) {
                 'Rotate the credential and remove it; allow known test values in .gitallowed.',
             severity: 'high',
             confidence: 'medium',
-            location: { path: file.replace(/^\.\//, ''), startLine: Number(lineNumber) },
+            location: { path: file.replace(/^\.\//, ''), startLine: lineNumber },
             cwe: ['CWE-798'],
             helpUri: 'https://github.com/awslabs/git-secrets#readme',
             tags: ['secret', mode],
             identity: commit ? `${commit}:${file}` : undefined,
             sensitive: true
         });
+    }
+    if (trailerAt < 0 && findings.length > 0) {
+        throw new ToolOutputError('git-secrets', `it printed ${findings.length} match line(s) but not its "Matched" trailer: the output is cut`);
+    }
+    if (trailerAt >= 0 && findings.length === 0) {
+        throw new ToolOutputError('git-secrets', 'it reported matches but no match line could be read');
     }
     return { findings, warnings };
 }
@@ -48150,66 +50662,69 @@ const gitSecretsAdapter = {
         }
         const invocations = [];
         if (mode !== 'history') {
-            // -r: every file under the targets on disk, tracked or not (a new file is what a PR adds).
-            // (-r cannot be combined with --no-index/--untracked; git-secrets exits 1 for that, as for matches.)
-            invocations.push({ mode: 'tree', args: ['--scan', '-r', ...context.targets], env, reportFrom: 'stderr' });
+            // --no-index: git grep over every file under the targets on disk, tracked, untracked or
+            // ignored (a new file is what a PR adds), but never inside `.git/` (which `-r`, a plain
+            // recursive grep, reads: commit messages and reflogs are not the tree).
+            invocations.push({ mode: 'tree', args: ['--scan', '--no-index', '--', ...context.targets], env, reportFrom: 'stderr' });
         }
         if (mode !== 'tree' && context.commitRange) {
             // git-secrets has no range option: --scan-history greps every commit whose diff matches a
-            // pattern; only matches in the commits of this change are kept (see parse).
-            const { base, head } = context.commitRange;
-            await ensureRangeHistory(context.workspace, base, head, context.logger);
-            const commits = await git_git(context.workspace, ['rev-list', `${base}..${head}`]);
-            const top = await git_git(context.workspace, ['rev-parse', '--show-toplevel']);
-            if (commits.exitCode !== 0 || top.exitCode !== 0) {
-                throw new ToolFailureError('git-secrets', `cannot list the commits of ${base}..${head}`, commits.exitCode, commits.stderr);
-            }
+            // pattern; only matches in the commits of the range are kept (see parse).
+            const commits = await historyCommits(context.workspace, context.commitRange, context.logger);
+            // What --scan-history may name (`git log --all`): a match outside both lists is garbled output.
+            const all = await git_git(context.workspace, ['rev-list', '--all'], 600_000);
+            if (all.exitCode !== 0)
+                throw new ToolFailureError('git-secrets', 'cannot list the repository’s commits', all.exitCode, all.stderr);
             invocations.push({
                 mode: 'history',
                 args: ['--scan-history'],
                 env,
                 reportFrom: 'stderr',
-                data: { commits: commits.stdout.split('\n').filter(Boolean), toplevel: top.stdout.trim() }
+                // --scan-history runs `git grep <commits>` in the workspace, which searches only below it and
+                // prints paths relative to it (not to the repository root): the base for parse's paths is
+                // the workspace itself, also when it is a subfolder of the repository.
+                data: { commits, allCommits: all.stdout.split('\n').filter(Boolean), toplevel: context.workspace }
             });
         }
         else if (mode === 'history') {
-            context.logger.info('git-secrets: no commit range for this event; history scan skipped');
+            context.logger.info('git-secrets: no commit range to scan; history not scanned');
         }
         return invocations;
     },
-    exitMeaning(code, invocation) {
-        // In history mode matches outside the change's commits are dropped, so exit 1 may leave none.
-        if (invocation.mode === 'history')
-            return code === 0 || code === 1 ? 'clean' : 'error';
+    exitMeaning(code) {
+        // 0 nothing matched, 1 matches (the "Matched" trailer) — or a usage error / `die`, which exits 1
+        // too: parse tells them apart (no trailer and no match line is not "findings"). History matches
+        // outside the scanned commits are dropped by parse and counted, so "findings" still holds.
         return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
     },
     parse(report, context, invocation) {
-        let parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
-        if (parsed.findings.length === 0 && /prohibited patterns/.test(report)) {
-            throw new ToolOutputError('git-secrets', 'it reported matches but no match line could be read');
-        }
-        if (invocation.mode === 'history') {
-            const data = invocation.data;
-            const inRange = new Set(data.commits);
-            parsed = {
-                warnings: parsed.warnings,
-                findings: parsed.findings
-                    .filter((f) => inRange.has(String(f.identity).split(':')[0]))
-                    // History paths are relative to the repository root; ours to the workspace.
-                    .map((f) => ({
-                    ...f,
-                    inChange: true,
-                    location: { ...f.location, path: external_node_path_.relative(context.workspace, external_node_path_.join(data.toplevel, f.location.path)) }
-                }))
-            };
-        }
-        return parsed;
+        const parsed = parseGitSecretsOutput(report, invocation.mode ?? 'tree');
+        if (invocation.mode !== 'history')
+            return parsed;
+        // commits: the scanned range; allCommits (optional): every commit of the repository, so a
+        // commit id that is in neither (a garbled line) is an error rather than a silently dropped match.
+        const data = invocation.data;
+        const inRange = new Set(data.commits);
+        const known = data.allCommits ? new Set(data.allCommits) : undefined;
+        const commitOf = (f) => String(f.identity).split(':')[0];
+        const unknown = known ? parsed.findings.find((f) => !inRange.has(commitOf(f)) && !known.has(commitOf(f))) : undefined;
+        if (unknown)
+            throw new ToolOutputError('git-secrets', `a match names commit ${commitOf(unknown).slice(0, 12)}, which is not in this repository`);
+        const kept = parsed.findings.filter((f) => inRange.has(commitOf(f)));
+        return {
+            warnings: parsed.warnings,
+            dropped: parsed.findings.length - kept.length,
+            findings: kept.map((f) => ({
+                ...f,
+                inChange: true,
+                // History paths are relative to the repository root; ours to the workspace.
+                location: { ...f.location, path: external_node_path_.relative(context.workspace, external_node_path_.join(data.toplevel, f.location.path)) }
+            }))
+        };
     },
     combine: (reports) => firstByKey(reports, (f) => `${f.location?.path}:${f.location?.startLine}`)
 };
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./packages/sast/src/adapters/semgrep.ts
 
 
@@ -48221,7 +50736,7 @@ var external_node_url_ = __nccwpck_require__(3136);
  *
  * Severity words, old and new (semgrep ≥ 1.100 accepts both in rules and reports):
  * CRITICAL → critical; ERROR, HIGH → high; WARNING, MEDIUM → medium; LOW → low;
- * INFO, INVENTORY, EXPERIMENT → info.
+ * INFO, INVENTORY, EXPERIMENT → info. Any other word (or a padded one) is a ToolOutputError.
  */
 const SEMGREP_SEVERITY = {
     CRITICAL: 'critical',
@@ -48246,75 +50761,133 @@ function rulepackDir() {
             return candidate;
         dir = external_node_path_.dirname(dir);
     }
-    throw new ConfigurationError('the secgate ML rulepack (rules/ml) is missing from this installation', 'semgrep-rules');
+    throw new errors_ConfigurationError('the secgate ML rulepack (rules/ml) is missing from this installation', 'semgrep-rules');
 }
+const semgrep_reader = new ReportReader('semgrep');
+/** Metadata is free-form rule text: strings are kept, anything else is ignored (it never sets a verdict). */
 function asList(value) {
     if (Array.isArray(value))
         return value.filter((v) => typeof v === 'string');
     return typeof value === 'string' ? [value] : [];
 }
-function parseSemgrepReport(text) {
-    const output = parseJsonReport('semgrep', text);
-    if (!output || !Array.isArray(output.results) || !Array.isArray(output.errors)) {
-        throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
-    }
+const TITLE_MAX = 160;
+/** The message's first sentence, cut at a word boundary with an ellipsis when longer than `max`. */
+function firstSentence(message, max = TITLE_MAX) {
+    const sentence = (message.split(/(?<=\.)\s/)[0] ?? '').replace(/\s+/g, ' ').trim();
+    if (sentence.length <= max)
+        return sentence;
+    const cut = sentence.slice(0, max - 1);
+    const space = cut.lastIndexOf(' ');
+    // A single 160-character word is cut where it is; otherwise at the last space.
+    return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, '')}…`;
+}
+function readPosition(value, where) {
+    const position = semgrep_reader.object(value, where);
+    return { line: semgrep_reader.integer(position['line'], `${where}.line`, 1), col: semgrep_reader.integer(position['col'], `${where}.col`, 1) };
+}
+function readMatch(item, where, perRule) {
+    const match = semgrep_reader.object(item, where);
+    const checkId = semgrep_reader.word(match['check_id'], `${where}.check_id`);
+    const file = semgrep_reader.path(match['path'], `${where}.path`);
+    const start = readPosition(match['start'], `${where}.start`);
+    const end = readPosition(match['end'], `${where}.end`);
+    if (end.line < start.line)
+        semgrep_reader.fail(`${where}.end.line`, `(${end.line}) is before start.line (${start.line})`);
+    const extra = semgrep_reader.object(match['extra'], `${where}.extra`);
+    const rawMessage = semgrep_reader.string(extra['message'], `${where}.extra.message`);
+    const severity = semgrep_reader.oneOf(extra['severity'], `${where}.extra.severity`, SEMGREP_SEVERITY);
+    const metadata = extra['metadata'] === undefined ? {} : semgrep_reader.object(extra['metadata'], `${where}.extra.metadata`);
     // Everything but the location depends on the rule and its message: computed once per rule.
-    const perRule = new Map();
-    const ruleFacts = (match) => {
-        const rawMessage = match.extra?.message ?? '';
-        const cacheKey = `${match.check_id}\u0000${match.extra?.severity}\u0000${rawMessage}`;
-        let facts = perRule.get(cacheKey);
-        if (facts)
-            return facts;
-        const metadata = match.extra?.metadata ?? {};
-        const severityWord = String(match.extra?.severity ?? 'INFO').toUpperCase();
+    const cacheKey = `${checkId}\u0000${severity}\u0000${rawMessage}`;
+    let facts = perRule.get(cacheKey);
+    if (!facts) {
         const cwe = asList(metadata['cwe'])
             .map((c) => /CWE-\d+/i.exec(c)?.[0]?.toUpperCase())
             .filter((c) => Boolean(c));
-        const confidence = String(metadata['confidence'] ?? '').toLowerCase();
+        const confidence = asList(metadata['confidence'])[0]?.toLowerCase() ?? '';
         const message = rawMessage.trim();
-        const shortName = match.check_id.split('.').pop() ?? match.check_id;
+        const shortName = checkId.split('.').pop() || checkId;
         facts = {
             tool: 'semgrep',
-            ruleId: match.check_id,
-            title: `${shortName}: ${message.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ''}`,
+            ruleId: checkId,
+            title: `${shortName}: ${firstSentence(message)}`,
             message,
-            severity: SEMGREP_SEVERITY[severityWord] ?? 'info',
+            severity,
             confidence: ['high', 'medium', 'low'].includes(confidence) ? confidence : undefined,
             cwe: cwe.length > 0 ? [...new Set(cwe)] : undefined,
             helpUri: asList(metadata['references'])[0] ?? asList(metadata['source'])[0],
             tags: asList(metadata['category'])
         };
         perRule.set(cacheKey, facts);
-        return facts;
-    };
-    const findings = output.results.map((match) => {
-        if (typeof match.check_id !== 'string' || typeof match.path !== 'string' || !match.start) {
-            throw new ToolOutputError('semgrep', 'a result lacks check_id, path or start');
+    }
+    return {
+        ...facts,
+        location: {
+            path: file,
+            startLine: start.line,
+            endLine: end.line,
+            startColumn: start.col,
+            endColumn: end.line === start.line ? end.col : undefined
         }
-        return {
-            ...ruleFacts(match),
-            location: {
-                path: match.path,
-                startLine: match.start.line,
-                endLine: match.end?.line ?? match.start.line,
-                startColumn: match.start.col,
-                endColumn: match.end?.line === match.start.line ? match.end.col : undefined
-            }
-        };
-    });
-    const warnings = output.errors.map((e) => `${e.level ?? 'error'}: ${e.path ? `${e.path}: ` : ''}${(e.message ?? JSON.stringify(e.type)).split('\n')[0]}`);
+    };
+}
+/** semgrep's `errors[].level` words; anything else is treated as an error (fail closed). */
+const NON_FATAL_LEVELS = new Set(['warn', 'warning', 'info']);
+/** Error types that leave the file analysed apart from a span (tree-sitter recovered). */
+const PARTIAL_TYPES = new Set(['PartialParsing']);
+/** Share of scanned files semgrep may fail on (parse error, timeout, …) before the run counts as failed. */
+const semgrep_MAX_FAILED_FILE_SHARE = 0.5;
+function readProblem(item, where) {
+    const e = semgrep_reader.object(item, where);
+    const level = semgrep_reader.string(e['level'], `${where}.level`).toLowerCase();
+    // `type` is a word (`Timeout`) or a variant `["PartialParsing", [spans]]`.
+    const type = Array.isArray(e['type']) ? semgrep_reader.string(e['type'][0], `${where}.type[0]`) : semgrep_reader.string(e['type'], `${where}.type`);
+    const file = e['path'] === undefined ? undefined : semgrep_reader.path(e['path'], `${where}.path`).replace(/^\.\//, '');
+    // Only the first line: the rest quotes source or rule text.
+    const message = (semgrep_reader.optionalString(e['message'], `${where}.message`) ?? type).split('\n')[0].trim().slice(0, 300);
+    return { level, type, message, file };
+}
+/**
+ * Reads semgrep's JSON report. Its `errors[]`, per the rule documented here:
+ * - level `error` (or an unknown level): a rule failed to load or the scan failed — the run failed;
+ * - per-file problems (level `warn`: a file it could not parse, a rule that timed out on a file) are
+ *   file-level warnings; `PartialParsing` (a span skipped) never counts against the run;
+ * - but when no file was analysed, or more than half of the files semgrep scanned (`paths.scanned`)
+ *   failed, the run failed: its silence says nothing about the code.
+ */
+function parseSemgrepReport(text) {
+    const parsed = parseJsonReport('semgrep', text);
+    const output = (typeof parsed === 'object' && parsed !== null ? parsed : {});
+    if (Array.isArray(parsed) || !Array.isArray(output['results']) || !Array.isArray(output['errors'])) {
+        throw new ToolOutputError('semgrep', 'the report has no results/errors arrays: not semgrep JSON output');
+    }
+    const perRule = new Map();
+    const findings = semgrep_reader.each(output['results'], 'results', (item, where) => readMatch(item, where, perRule));
+    const problems = semgrep_reader.each(output['errors'], 'errors', readProblem);
+    const paths = output['paths'] === undefined ? {} : semgrep_reader.object(output['paths'], 'paths');
+    const scanned = paths['scanned'] === undefined ? undefined : semgrep_reader.each(paths['scanned'], 'paths.scanned', (p, at) => semgrep_reader.path(p, at));
+    const fatal = problems.filter((p) => !NON_FATAL_LEVELS.has(p.level));
+    if (fatal.length > 0) {
+        throw new ToolFailureError('semgrep', `reported ${fatal.length} error(s), e.g. ${fatal[0].type}: ${fatal[0].message}`);
+    }
+    const failedFiles = new Set(problems.filter((p) => p.file !== undefined && !PARTIAL_TYPES.has(p.type)).map((p) => p.file));
+    const total = scanned?.length ?? 0;
+    if (failedFiles.size > 0 && (failedFiles.size >= total || failedFiles.size > total * semgrep_MAX_FAILED_FILE_SHARE)) {
+        const first = problems.find((p) => p.file !== undefined && failedFiles.has(p.file));
+        throw new ToolFailureError('semgrep', `could not analyse ${failedFiles.size} of ${Math.max(total, failedFiles.size)} file(s) (${first.type}: ${first.message}): the run checked too little to count`);
+    }
+    const warnings = problems.map((p) => `${p.file ? `${p.file}: ` : ''}${p.message}`);
     return { findings, warnings };
 }
 /** Local rule paths only: a registry reference would need the network and a Semgrep account. */
 function userRuleConfigs(value, workspace) {
     return parseList(value).map((entry) => {
         if (/^(p|r|s)\/|^auto$|^https?:\/\//.test(entry)) {
-            throw new ConfigurationError(`'${entry}' is a registry or remote config; secgate runs Semgrep with local rule files only`, 'semgrep-rules');
+            throw new errors_ConfigurationError(`'${entry}' is a registry or remote config; secgate runs Semgrep with local rule files only`, 'semgrep-rules');
         }
         const resolved = external_node_path_.resolve(workspace, entry);
         if (!(0,external_node_fs_.existsSync)(resolved))
-            throw new ConfigurationError(`rule path '${entry}' does not exist`, 'semgrep-rules');
+            throw new errors_ConfigurationError(`rule path '${entry}' does not exist`, 'semgrep-rules');
         return resolved;
     });
 }
@@ -48330,6 +50903,12 @@ const semgrepAdapter = {
         const configs = [rulepackDir(), ...userRuleConfigs(context.options['semgrep-rules'], context.workspace)];
         const args = ['scan', ...configs.flatMap((c) => ['--config', c])];
         args.push('--json', '--output', report, '--metrics=off', '--disable-version-check', '--no-rewrite-rule-ids', '--quiet');
+        // One scan scope for every tool of the stage: every file under the targets except `.git/` and
+        // the user's `exclude`. Semgrep's own filters would otherwise drop `tests/`, `build/`,
+        // `vendor/`, … (its default .semgrepignore), the repo's .semgrepignore and git-ignored files,
+        // while bandit scans them. `--x-ignore-semgrepignore-files` is the only switch semgrep 1.185
+        // has for that (an `--x-` option: it prints a warning on stderr and is pinned with the version).
+        args.push('--no-git-ignore', '--x-ignore-semgrepignore-files', '--exclude', '.git');
         for (const pattern of context.exclude)
             args.push('--exclude', pattern);
         args.push(...context.targets);
@@ -48347,7 +50926,40 @@ const semgrepAdapter = {
     parse: (report) => parseSemgrepReport(report)
 };
 
+;// CONCATENATED MODULE: ./packages/sast/src/equivalences.ts
+/**
+ * Rules of the sast tools that report the same problem at the same place; on one line they become
+ * one finding listing every tool (the more severe report leads). Only pairs whose meaning is the
+ * same belong here — a shared CWE is not enough.
+ *
+ * Deliberately NOT equivalent: our code-execution rules (`llm-output-injection`,
+ * `dynamic-code-exec`, `llm-tool-code-exec`, `python-repl-exec`, `remote-response-code-exec`) and
+ * bandit's generic sink checks on the same call (B102 exec, B307 eval, B602/B605 shell, B608 SQL).
+ * Bandit says "this sink is risky", ours say "model output (or code arriving as data) reaches it" —
+ * a stronger claim. Merged, a reviewed exception for the generic check (`rule: bandit:B602`, e.g.
+ * for a constant shell command) would also silence the stronger finding once a later change feeds
+ * the call with LLM output. Bandit's import checks (B403 pickle, B404 subprocess) flag the import
+ * line, not the call, and are not equivalences either.
+ */
+const SAST_EQUIVALENT_RULES = [
+    { name: 'unsafe yaml.load', rules: ['bandit:B506', 'semgrep:secgate.ml.yaml-unsafe-load'] },
+    // B301 covers pickle, cPickle, dill and shelve loads, B302 marshal; our rule covers those and
+    // joblib, cloudpickle, pandas. Two loads on one line pair in order (see mergeDuplicates).
+    { name: 'deserialization that runs code', rules: ['bandit:B301', 'bandit:B302', 'semgrep:secgate.ml.pickle-deserialization'] },
+    { name: 'torch.load without weights_only', rules: ['bandit:B614', 'semgrep:secgate.ml.torch-load-unsafe'] },
+    { name: 'Hugging Face download without a pinned revision', rules: ['bandit:B615', 'semgrep:secgate.ml.hf-unpinned-revision'] },
+    { name: 'TLS verification turned off', rules: ['bandit:B501', 'semgrep:secgate.ml.requests-verify-false'] },
+    { name: 'tar extraction without a filter', rules: ['bandit:B202', 'semgrep:secgate.ml.tarfile-extractall-no-filter'] },
+    // Secrets found by two tools on one line are the same credential, whatever each tool calls it.
+    // Two secrets of one tool on one line stay two findings (mergeDuplicates never merges one tool's reports).
+    {
+        name: 'hardcoded credential',
+        rules: ['gitleaks:*', 'git-secrets:*', 'bandit:B105', 'bandit:B106', 'bandit:B107']
+    }
+];
+
 ;// CONCATENATED MODULE: ./packages/sast/src/index.ts
+
 
 
 
@@ -48361,7 +50973,8 @@ const sastStage = {
     id: 'sast',
     title: 'Static analysis',
     adapters: [banditAdapter, semgrepAdapter, gitleaksAdapter, gitSecretsAdapter],
-    defaultTools: ['bandit', 'semgrep', 'gitleaks', 'git-secrets']
+    defaultTools: ['bandit', 'semgrep', 'gitleaks', 'git-secrets'],
+    equivalentRules: SAST_EQUIVALENT_RULES
 };
 /** Stage-specific action inputs passed to adapters as options. */
 const SAST_OPTION_INPUTS = ['semgrep-rules', 'secrets-scan'];
@@ -48388,12 +51001,14 @@ const scaStage = {
 /** Every stage, in pipeline order: what the CLI and the top-level action choose from. */
 const STAGES = [sastStage, scaStage, adversarialStage, containerStage];
 const STAGE_OPTION_INPUTS = [...SAST_OPTION_INPUTS];
+/** Tools that read git history (`secrets-scan`): the CLI gives them the local history to scan. */
+const HISTORY_TOOLS = ['gitleaks', 'git-secrets'];
 function stagesByName(names) {
     const wanted = names.length > 0 ? names : ['sast'];
     return wanted.map((name) => {
         const stage = STAGES.find((s) => s.id === name);
         if (!stage)
-            throw new ConfigurationError(`unknown stage '${name}'; choose from ${STAGES.map((s) => s.id).join(', ')}`, 'stages');
+            throw new errors_ConfigurationError(`unknown stage '${name}'; choose from ${STAGES.map((s) => s.id).join(', ')}`, 'stages');
         return stage;
     });
 }
@@ -48404,30 +51019,126 @@ var picocolors_default = /*#__PURE__*/__nccwpck_require__.n(picocolors);
 ;// CONCATENATED MODULE: ./packages/cli/src/terminal.ts
 
 
-/** Strips control characters from tool text so a finding cannot rewrite the terminal. */
+// Escape sequences a terminal acts on: CSI (colours, cursor moves, erase), OSC (titles, hyperlinks,
+// clipboard), DCS/SOS/PM/APC strings, two-byte ESC forms and the 8-bit CSI.
+const terminal_ANSI_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[ -/]*[0-~])|\u009b[0-?]*[ -/]*[@-~]/g;
+// What is left that can move the cursor, rewrite a line or reorder text: C0/C1 controls but tab
+// and newline, DEL, Unicode line/paragraph separators and bidirectional overrides (Trojan Source).
+const terminal_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** Strips escape sequences and control characters from tool text so a finding cannot rewrite the terminal. */
 function clean(text) {
-    return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, '');
+    return text.replace(terminal_ANSI_SEQUENCE, '').replace(terminal_CONTROL, '');
+}
+/** Tool text for one line of the report: cleaned, whitespace (newlines too) collapsed. */
+function oneLine(text) {
+    return clean(text).replace(/\s+/g, ' ').trim();
+}
+/**
+ * Cuts text to at most `max` characters at a word boundary, marking the cut with `…` (never after
+ * a full stop or comma, so no `.…`). Text that fits is returned as it is.
+ */
+function cutText(text, max) {
+    if (text.length <= max)
+        return text;
+    let cut = text.lastIndexOf(' ', max - 1);
+    // One very long word (a path, a hash): cut inside it rather than drop nearly everything.
+    if (cut < max * 0.6)
+        cut = max - 1;
+    // Never split a surrogate pair.
+    if (/[\ud800-\udbff]/.test(text.charAt(cut - 1)))
+        cut--;
+    return `${text.slice(0, cut).replace(/[\s.,;:]+$/, '')}…`;
+}
+/**
+ * The runner reads `::command::` at a line start (after any whitespace) and `##[command]` anywhere,
+ * also in the output of a CLI run in a workflow step: both are broken with a zero-width space.
+ */
+function inert(line) {
+    // Our own colour codes (SGR) may stand before the text: skip them too, whatever the runner does with them.
+    return line.replace(/^((?:[\s\u0085\u180e\u200b-\u200d\u2060\ufeff]|\u001b\[[0-9;]*m)*)::/, '$1:\u200b:').replace(/##\[/g, '#\u200b#[');
 }
 function terminalLogger(verbose) {
-    const write = (line) => void process.stderr.write(`${line}\n`);
+    const write = (line) => void process.stderr.write(`${inert(line)}\n`);
     return {
-        debug: (m) => verbose && write(picocolors_default().dim(clean(m))),
-        info: (m) => write(`${picocolors_default().cyan('›')} ${clean(m)}`),
-        warning: (m) => write(`${picocolors_default().yellow('warning')} ${clean(m)}`),
-        error: (m) => write(`${picocolors_default().red('error')} ${clean(m)}`),
+        debug: (m) => verbose && write(picocolors_default().dim(oneLine(m))),
+        info: (m) => write(`${picocolors_default().cyan('›')} ${oneLine(m)}`),
+        warning: (m) => write(`${picocolors_default().yellow('warning')} ${oneLine(m)}`),
+        error: (m) => write(`${picocolors_default().red('error')} ${oneLine(m)}`),
         group: async (name, fn) => {
-            write(picocolors_default().bold(clean(name)));
+            write(picocolors_default().bold(oneLine(name)));
             return fn();
         }
     };
 }
 const COLOUR = { critical: (picocolors_default()).magenta, high: (picocolors_default()).red, medium: (picocolors_default()).yellow, low: (picocolors_default()).blue, info: (picocolors_default()).dim };
+const terminal_TITLE_MAX = 160;
+const MESSAGE_MAX = 300;
+const WARNING_MAX = 200;
+const WARNINGS_SHOWN = 3;
+// An error message is shown whole (it carries the tool's stderr tail), but a 1 MB path is not.
+const ERROR_MAX = 4000;
+const FULL_REPORT_HINT = 'every finding is in the --json <file> and --sarif <file> reports';
 function where(f) {
     const loc = f.location;
     return loc ? `${loc.path}${loc.startLine ? `:${loc.startLine}` : ''}${loc.startColumn ? `:${loc.startColumn}` : ''}` : '';
 }
-/** The human report: grouped by severity, most severe first; suppressed and baseline findings counted. */
-function renderReport(result, maxPerSeverity = 50) {
+/**
+ * Title and message for display, without saying the same sentence twice: titles often repeat the
+ * start of the message after the rule name (semgrep: `rule-name: First sentence.`), sometimes cut
+ * short. The title then shows as much of it as fits, ending on a whole word, and the message
+ * carries on from exactly there (`…` on both sides of a cut), so no word is lost or repeated.
+ */
+function titleAndMessage(rawTitle, rawMessage) {
+    const title = oneLine(rawTitle);
+    const message = oneLine(rawMessage);
+    const colon = title.indexOf(': ');
+    for (const start of colon > 0 ? [0, colon + 2] : [0]) {
+        const prefix = title.slice(0, start);
+        const lead = title.slice(start).replace(/(?:…|\.\.\.)$/, '');
+        if (lead.length < 12 || !message.startsWith(lead))
+            continue;
+        // Room for the repeated text and a closing `…`.
+        const budget = terminal_TITLE_MAX - prefix.length - 1;
+        let end = lead.length;
+        const endsOnWord = end === message.length || /\s/.test(message.charAt(end));
+        if (!endsOnWord || end > budget)
+            end = message.lastIndexOf(' ', Math.min(end, budget));
+        if (end <= 0)
+            break;
+        const shown = message.slice(0, end).trimEnd();
+        const rest = message.slice(end).trim();
+        if (rest === '')
+            return { title: `${prefix}${shown}`, message: '' };
+        if (/[.!?]$/.test(shown))
+            return { title: `${prefix}${shown}`, message: rest };
+        return { title: `${prefix}${shown.replace(/[\s,;:]+$/, '')}…`, message: `…${rest}` };
+    }
+    return { title: cutText(title, terminal_TITLE_MAX), message };
+}
+/** Tool text that names files: `./x.py` and absolute workspace paths shown as the findings show them. */
+function normalisePaths(text, workspace) {
+    const root = workspace.replace(/\/+$/, '');
+    let out = text;
+    if (root)
+        out = out.split(`${root}/`).join('');
+    return out.replace(/(^|[\s'"(=:,])\.\/(?=[^\s/])/g, '$1');
+}
+function toolLine(run) {
+    const name = `${clean(run.displayName)}${run.version ? ` ${clean(run.version)}` : ''}`;
+    const timing = `install ${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}, run ${(run.runMs / 1000).toFixed(2)} s`;
+    if (run.status === 'skipped')
+        return `  ${name}: ${picocolors_default().red(picocolors_default().bold('SKIPPED'))}: ${oneLine(run.skipReason ?? 'no reason given')} — nothing was checked`;
+    if (run.status === 'failed')
+        return `  ${name}: ${picocolors_default().red(picocolors_default().bold('FAILED'))}${run.error ? ` (${run.error.kind})` : ''}, ${timing}`;
+    const warnings = run.warnings.length > 0 ? `, ${picocolors_default().yellow(`${run.warnings.length} warning(s)`)}` : '';
+    return `  ${name}: ${picocolors_default().green('ok')}, ${run.findingCount} finding(s)${warnings}, ${timing}`;
+}
+/**
+ * The human report: findings grouped by severity, most severe first; then what each tool did
+ * (warnings counted, skips and failures named), errors in full, how the counts add up, the verdict.
+ */
+function renderReport(result, options = {}) {
+    const maxPerSeverity = options.maxPerSeverity ?? 50;
     const out = [''];
     for (const severity of severity_SEVERITIES) {
         const group = result.findings.filter((f) => f.severity === severity && f.reported && f.state.kind === 'active');
@@ -48436,37 +51147,88 @@ function renderReport(result, maxPerSeverity = 50) {
         out.push(COLOUR[severity](picocolors_default().bold(`${severity.toUpperCase()} (${group.length})`)));
         for (const f of group.slice(0, maxPerSeverity)) {
             const sources = f.sources.map((s) => `${s.tool}:${s.ruleId}`).join(', ');
-            out.push(`  ${picocolors_default().bold(clean(where(f)))}  ${clean(f.title)} ${picocolors_default().dim(`[${clean(sources)}]`)}`);
-            out.push(`      ${picocolors_default().dim(clean(f.message).slice(0, 300))}`);
+            const shown = titleAndMessage(f.title, f.message);
+            out.push(`  ${picocolors_default().bold(cutText(oneLine(where(f)), 300))}  ${shown.title} ${picocolors_default().dim(`[${cutText(oneLine(sources), 300)}]`)}`);
+            if (shown.message)
+                out.push(`      ${picocolors_default().dim(cutText(shown.message, MESSAGE_MAX))}`);
         }
-        if (group.length > maxPerSeverity)
-            out.push(picocolors_default().dim(`  … ${group.length - maxPerSeverity} more`));
+        if (group.length > maxPerSeverity) {
+            out.push(picocolors_default().dim(`  … ${group.length - maxPerSeverity} more ${severity} finding(s) not listed here: ${FULL_REPORT_HINT}`));
+        }
         out.push('');
     }
-    const suppressed = result.findings.filter((f) => f.state.kind === 'suppressed').length;
-    const baseline = result.findings.filter((f) => f.state.kind === 'baseline').length;
-    const outside = result.findings.filter((f) => f.state.kind === 'outside-changed-lines').length;
     for (const s of result.ledger.expired) {
-        out.push(picocolors_default().yellow(`expired exception #${s.index} (${s.entry.rule ?? s.entry.cve ?? s.entry.fingerprint}, owner ${s.entry.owner}, ${s.entry.expires}) no longer suppresses`));
+        out.push(picocolors_default().yellow(`expired exception #${s.index} (${oneLine(s.entry.rule ?? s.entry.cve ?? s.entry.fingerprint ?? '')}, owner ${oneLine(s.entry.owner)}, ${s.entry.expires}) no longer suppresses`));
     }
     for (const s of result.ledger.expiringSoon) {
-        out.push(picocolors_default().yellow(`exception #${s.index} expires in ${s.daysLeft} day(s) (${s.entry.expires}, owner ${s.entry.owner})`));
+        out.push(picocolors_default().yellow(`exception #${s.index} expires in ${s.daysLeft} day(s) (${s.entry.expires}, owner ${oneLine(s.entry.owner)})`));
     }
+    for (const note of options.notes ?? [])
+        out.push(oneLine(note));
+    out.push('Tools:');
     for (const run of result.tools) {
-        const status = run.status === 'failed' ? picocolors_default().red('FAILED') : run.status === 'skipped' ? picocolors_default().dim(`skipped (${run.skipReason})`) : picocolors_default().green('ok');
-        out.push(`${run.displayName} ${run.version ?? ''}: ${status}, ${run.findingCount} finding(s), install ${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}, run ${(run.runMs / 1000).toFixed(2)} s`);
+        out.push(toolLine(run));
+        for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
+            out.push(`    ${picocolors_default().yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
+        }
+        if (run.warnings.length > WARNINGS_SHOWN) {
+            out.push(picocolors_default().dim(`    … ${run.warnings.length - WARNINGS_SHOWN} more warning(s): all are in the --json <file> report`));
+        }
     }
-    for (const error of result.errors)
-        out.push(picocolors_default().red(`${error.name}: ${clean(error.message)}`));
+    if (result.errors.length > 0) {
+        out.push(picocolors_default().red(picocolors_default().bold(`Errors (${result.errors.length}):`)));
+        for (const error of result.errors) {
+            const text = clean(normalisePaths(error.message, result.workspace)).replace(/\s*\n\s*/g, ' | ');
+            // The kind, not the class name: bundlers rename classes (errors_ConfigurationError).
+            out.push(picocolors_default().red(`  ${error.kind}: ${text.length > ERROR_MAX ? cutText(text, ERROR_MAX) : text}`));
+        }
+    }
+    out.push(countsLine(result));
+    out.push(stateLine(result));
+    out.push(`Verdict: ${verdictText(result)}`);
+    return out.map(inert).join('\n');
+}
+/** How the tools' own counts become the report's: merged duplicates said in words, not left to add up. */
+function countsLine(result) {
+    const ran = result.tools.filter((t) => t.status === 'ok');
+    const raw = ran.reduce((sum, t) => sum + t.findingCount, 0);
+    const merged = result.findings.length;
+    const tools = `${ran.length} tool(s)`;
+    if (raw === merged)
+        return `Findings: ${merged} from ${tools}`;
+    const folded = raw - merged;
+    return folded > 0
+        ? `Findings: ${raw} raw from ${tools}, ${merged} after merging ${folded} that another tool (or rule) also reported`
+        : `Findings: ${raw} raw from ${tools}, ${merged} in the report`;
+}
+/** Active findings per severity and only the states the policy can produce in this run. */
+function stateLine(result) {
     const counts = countBySeverity(result);
-    out.push(`Findings: ${severity_SEVERITIES.map((s) => `${counts[s]} ${s}`).join(', ')}; ${suppressed} suppressed, ${baseline} in baseline, ${outside} outside the diff`);
-    const verdict = result.verdict === 'pass'
-        ? picocolors_default().green(picocolors_default().bold('PASS'))
-        : result.verdict === 'fail'
-            ? picocolors_default().red(picocolors_default().bold(`FAIL: ${result.blocking.length} finding(s) at or above ${result.policy.failOn}`))
-            : picocolors_default().red(picocolors_default().bold('ERROR: a tool failed; results are incomplete'));
-    out.push(`Verdict: ${verdict}`);
-    return out.join('\n');
+    const byState = (kind) => result.findings.filter((f) => f.state.kind === kind).length;
+    const states = [];
+    const suppressed = byState('suppressed');
+    if (result.policy.exceptions.length > 0 || suppressed > 0)
+        states.push(`${suppressed} suppressed by exceptions`);
+    const baseline = byState('baseline');
+    if (result.policy.newOnly === 'baseline' || baseline > 0)
+        states.push(`${baseline} in baseline`);
+    const outside = byState('outside-changed-lines');
+    if (result.policy.newOnly === 'changed-lines' || outside > 0)
+        states.push(`${outside} outside the diff`);
+    const unlisted = result.findings.filter((f) => f.state.kind === 'active' && !f.reported).length;
+    if (unlisted > 0)
+        states.push(`${unlisted} below report-severity ${result.policy.reportSeverity} (counted, not listed)`);
+    const perSeverity = severity_SEVERITIES.map((s) => `${counts[s]} ${s}`).join(', ');
+    return `Active: ${perSeverity}${states.length > 0 ? `; ${states.join(', ')}` : ''}`;
+}
+function verdictText(result) {
+    if (result.verdict === 'pass')
+        return picocolors_default().green(picocolors_default().bold('PASS'));
+    if (result.verdict === 'fail')
+        return picocolors_default().red(picocolors_default().bold(`FAIL: ${result.blocking.length} finding(s) at or above ${result.policy.failOn}`));
+    const kinds = [...new Set(result.errors.map((e) => e.kind))].join(', ') || 'unknown';
+    const over = result.blocking.length > 0 ? `; also ${result.blocking.length} finding(s) at or above ${result.policy.failOn}` : '';
+    return picocolors_default().red(picocolors_default().bold(`ERROR (${kinds}): results are incomplete, so this is not a pass${over}`));
 }
 
 ;// CONCATENATED MODULE: ./packages/cli/src/cli.ts
@@ -48494,6 +51256,7 @@ function settingsFrom(target, flags) {
     return {
         workspace: target,
         tools: flags.tools,
+        paths: flags.paths,
         exclude: flags.exclude,
         failOn: flags.failOn,
         reportSeverity: flags.reportSeverity,
@@ -48509,16 +51272,86 @@ function settingsFrom(target, flags) {
         options
     };
 }
+/**
+ * The CLI scans local history: all of it from HEAD by default, or `--range base..head`, or the
+ * commits since `--since`. Asked-for history that cannot be read is a configuration error; for the
+ * default (`both`) in a folder that is not a git repository the files are scanned and the run
+ * ends in an error naming what was not scanned, never in a pass.
+ */
+async function planHistory(prepared, flags, logger) {
+    const { workspace, options } = prepared.request;
+    const asked = flags.secretsScan !== undefined;
+    const mode = (flags.secretsScan ?? 'both').trim().toLowerCase();
+    const selection = flags.range !== undefined ? '--range' : flags.since !== undefined ? '--since' : undefined;
+    if (mode === 'tree') {
+        if (selection)
+            throw new errors_ConfigurationError(`${selection} selects commits to scan: it needs --secrets-scan history or both`, 'secrets-scan');
+        return {};
+    }
+    const historyTools = selectAdapters(prepared.request.stages, prepared.request.tools).filter((s) => HISTORY_TOOLS.includes(s.adapter.id));
+    if (historyTools.length === 0) {
+        if (selection)
+            throw new errors_ConfigurationError(`${selection} applies to ${HISTORY_TOOLS.join(' and ')}, and neither is selected`, 'tools');
+        return {};
+    }
+    if (!(await isGitWorkTree(workspace))) {
+        if (asked || selection) {
+            throw new errors_ConfigurationError(`history scanning was asked for, but the scanned folder is not a git repository (use --secrets-scan tree)`, 'secrets-scan');
+        }
+        options['secrets-scan'] = 'tree';
+        return {
+            notScanned: 'history not scanned: the scanned folder is not a git repository, so only its files were scanned (--secrets-scan tree scans the files alone)'
+        };
+    }
+    const since = flags.since !== undefined ? parseSinceDate(flags.since) : undefined;
+    const spec = flags.range !== undefined ? parseRangeSpec(flags.range) : undefined;
+    const head = await resolveCommit(workspace, spec?.head ?? 'HEAD');
+    if (!head) {
+        if (spec)
+            throw new errors_ConfigurationError(`'${spec.head}' is not a commit of this repository`, 'range');
+        if (asked || selection)
+            throw new errors_ConfigurationError('history scanning was asked for, but the repository has no commits yet', 'secrets-scan');
+        // Nothing committed, so no history can hold a secret: the files are all there is.
+        options['secrets-scan'] = 'tree';
+        return { note: 'Secrets history: the repository has no commits yet; only the files were scanned' };
+    }
+    const base = spec ? await resolveCommit(workspace, spec.base) : undefined;
+    if (spec && !base)
+        throw new errors_ConfigurationError(`'${spec.base}' is not a commit of this repository`, 'range');
+    const range = { head, ...(base ? { base } : {}), ...(since ? { since } : {}) };
+    const commits = await historyCommits(workspace, range, logger);
+    if (commits.length === 0) {
+        throw new errors_ConfigurationError(`${describeCommitRange(range)} holds no commits, so there is no history to scan`, selection === '--range' ? 'range' : 'since');
+    }
+    return { commitRange: range, note: `Secrets history: ${commits.length} commit(s), ${describeCommitRange(range)}` };
+}
+/** A history the default scan could not read is an error of the run, in the terminal and in the reports. */
+function withHistoryError(result, notScanned) {
+    if (!notScanned)
+        return result;
+    return { ...result, errors: [...result.errors, new errors_ConfigurationError(notScanned, 'secrets-scan')], verdict: 'error' };
+}
+/** `error` ends in 2 when only the settings were at fault, 3 when a tool failed. */
+function exitCodeOf(result) {
+    if (result.verdict === 'pass')
+        return EXIT.pass;
+    if (result.verdict === 'fail')
+        return EXIT.fail;
+    return result.errors.length > 0 && result.errors.every((e) => e.kind === 'configuration') ? EXIT.configuration : EXIT.tool;
+}
 async function scan(target, flags, writeBaselineTo) {
     ensureRunnerDirs();
     const logger = terminalLogger(Boolean(flags.verbose));
     const stages = stagesByName(parseList(flags.stage));
     const prepared = await prepareScan(stages, settingsFrom(target, flags), { logger, now: new Date() });
+    const history = await planHistory(prepared, flags, logger);
     const installer = new ToolInstaller({ ...prepared.installer, logger });
-    const result = await runScan(prepared.request, { installer, logger });
+    const scanned = await runScan({ ...prepared.request, commitRange: history.commitRange }, { installer, logger });
+    const result = withHistoryError(scanned, history.notScanned);
+    const report = () => renderReport(result, { notes: history.note ? [history.note] : [] }) + '\n';
     if (writeBaselineTo) {
         if (result.errors.length > 0) {
-            process.stdout.write(renderReport(result) + '\n');
+            process.stdout.write(report());
             logger.error('baseline not written: a tool failed, so the baseline would be incomplete');
             return EXIT.tool;
         }
@@ -48535,8 +51368,8 @@ async function scan(target, flags, writeBaselineTo) {
         await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(external_node_path_.resolve(flags.json)), { recursive: true });
         await (0,promises_namespaceObject.writeFile)(flags.json, buildJsonReport(result));
     }
-    process.stdout.write(renderReport(result) + '\n');
-    return result.verdict === 'pass' ? EXIT.pass : result.verdict === 'fail' ? EXIT.fail : EXIT.tool;
+    process.stdout.write(report());
+    return exitCodeOf(result);
 }
 function addScanOptions(command) {
     return command
@@ -48546,7 +51379,8 @@ function addScanOptions(command) {
         .addOption(new Option('--report-severity <severity>', 'show findings at or above this severity').choices(['critical', 'high', 'medium', 'low', 'info']))
         .addOption(new Option('--new-only <mode>', 'count only new findings').choices(['off', 'baseline']))
         .option('-c, --config <file>', 'policy file (default .secgate.yml in the scanned folder)')
-        .option('--baseline <file>', `baseline file (default ${DEFAULT_BASELINE_FILE})`)
+        .option('--baseline <file>', `baseline file (default ${baseline_DEFAULT_BASELINE_FILE})`)
+        .option('--paths <paths>', 'comma list of paths inside the folder to scan (default: all of it)')
         .option('--exclude <globs>', 'comma list of paths/globs to leave out')
         .option('--tool-versions <list>', 'tool=version[@sha256] overrides, comma separated')
         .option('--allow-unverified-tools', 'allow overridden versions without a checksum')
@@ -48555,11 +51389,14 @@ function addScanOptions(command) {
         .option('--pip-index-url <url>', 'Python package index for tool installs')
         .option('--python <path>', 'Python interpreter for tool venvs')
         .option('--semgrep-rules <paths>', 'extra Semgrep rule files/folders (sast)')
-        .option('--secrets-scan <mode>', 'tree | history | both (sast)')
+        .addOption(new Option('--secrets-scan <mode>', 'secret scanners read the files (tree), the local git history (history) or both; default both (sast)').choices(['tree', 'history', 'both']))
+        .option('--range <base..head>', 'history: only the commits of base..head (branches, tags or SHAs; default: all history from HEAD)')
+        .option('--since <date>', 'history: only commits dated on or after this ISO 8601 date (YYYY-MM-DD means 00:00 UTC)')
         .option('-v, --verbose', 'debug output');
 }
 function buildProgram() {
-    const program = new Command('secgate').description('Security gate for AI/ML repositories').showHelpAfterError();
+    // exitOverride: a bad flag is a configuration error (exit 2), not commander's exit 1 = "findings".
+    const program = new Command('secgate').description('Security gate for AI/ML repositories').showHelpAfterError().exitOverride();
     addScanOptions(program.command('scan').argument('[path]', 'folder to scan', '.'))
         .option('--sarif <file>', 'write SARIF 2.1.0 here')
         .option('--json <file>', 'write the normalised JSON report here')
@@ -48568,7 +51405,7 @@ function buildProgram() {
         process.exitCode = await scan(target, flags);
     });
     addScanOptions(program.command('baseline').argument('[path]', 'folder to scan', '.'))
-        .option('-o, --output <file>', 'where to write the baseline', DEFAULT_BASELINE_FILE)
+        .option('-o, --output <file>', 'where to write the baseline', baseline_DEFAULT_BASELINE_FILE)
         .description('record the current findings so that only new ones fail (new-only: baseline)')
         .action(async (target, flags) => {
         process.exitCode = await scan(target, { ...flags, newOnly: 'off' }, flags.output);
@@ -48581,8 +51418,11 @@ async function main(argv) {
         return typeof process.exitCode === 'number' ? process.exitCode : 0;
     }
     catch (error) {
+        // commander has printed its message (or the help) already.
+        if (error instanceof CommanderError)
+            return error.exitCode === 0 ? EXIT.pass : EXIT.configuration;
         const kind = error instanceof SecgateError ? error.kind : 'internal error';
-        process.stderr.write(`secgate: ${kind}: ${errorMessage(error)}\n`);
+        process.stderr.write(`secgate: ${kind}: ${errors_errorMessage(error)}\n`);
         return error instanceof SecgateError ? (error.kind === 'configuration' ? EXIT.configuration : EXIT.tool) : EXIT.internal;
     }
 }
@@ -48594,7 +51434,7 @@ async function main(argv) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6236);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(457);
 
 // @actions/tool-cache logs through @actions/core, which writes `::debug::` workflow commands to
 // stdout. Outside a runner they are noise in the terminal report (kept with SECGATE_DEBUG=1).
@@ -48623,10 +51463,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
+/***/ 9140:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
+
+/***/ }),
+
 /***/ 4434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -48819,10 +51673,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
 /***/ 932:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 

@@ -38,7 +38,8 @@ export function cutText(text: string, max: number): string {
  * also in the output of a CLI run in a workflow step: both are broken with a zero-width space.
  */
 function inert(line: string): string {
-  return line.replace(/^([\s\u180e\u200b-\u200d\u2060\ufeff]*)::/, '$1:\u200b:').replace(/##\[/g, '#\u200b#[');
+  // Our own colour codes (SGR) may stand before the text: skip them too, whatever the runner does with them.
+  return line.replace(/^((?:[\s\u0085\u180e\u200b-\u200d\u2060\ufeff]|\u001b\[[0-9;]*m)*)::/, '$1:\u200b:').replace(/##\[/g, '#\u200b#[');
 }
 
 export function terminalLogger(verbose: boolean): Logger {
