@@ -14,22 +14,25 @@ cd "$project" || exit 2
 ok() { local code=$1; shift; for allowed in "$@"; do [ "$code" = "$allowed" ] && return 0; done; echo "raw: exit $code" >&2; return 1; }
 
 run_bandit() {
-  "$(BANDIT_DIR)/bin/python" -m bandit -r . -f json -o "$out/bandit.json" -q; ok $? 0 1
+  "$(BANDIT_DIR)/bin/python" -m bandit -r . -f json -o "$out/bandit.json" -q -x '*/.git/*'; ok $? 0 1
 }
 run_semgrep() {
   SEMGREP_SEND_METRICS=off SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SETTINGS_FILE="$out/semgrep-settings.yml" \
     "$(SEMGREP_DIR)/bin/python" "$(SEMGREP_DIR)/bin/semgrep" scan --config "$REPO_ROOT/rules/ml" \
-    --json --output "$out/semgrep.json" --metrics=off --disable-version-check --no-rewrite-rule-ids --quiet .
+    --json --output "$out/semgrep.json" --metrics=off --disable-version-check --no-rewrite-rule-ids --quiet \
+    --no-git-ignore --x-ignore-semgrepignore-files --exclude .git .
   ok $? 0
 }
 run_gitleaks() {
+  # The stage's config: secgate's rules (URL credentials) on top of gitleaks' defaults.
+  { cat "$REPO_ROOT/rules/gitleaks/secgate.toml"; printf '\n[extend]\nuseDefault = true\n'; } >"$out/gitleaks.toml"
   "$(GITLEAKS_BIN)" dir . --report-format json --redact --exit-code 3 --no-banner --no-color --log-level warn \
-    --report-path "$out/gitleaks.json"
+    --config "$out/gitleaks.toml" --report-path "$out/gitleaks.json"
   ok $? 0 3
 }
 run_git_secrets() {
   GIT_CONFIG_GLOBAL="$out/gitconfig" GIT_CONFIG_NOSYSTEM=1 PATH="$(dirname "$(GIT_SECRETS_BIN)"):$PATH" \
-    "$(GIT_SECRETS_BIN)" --scan -r . 2>"$out/git-secrets.txt"
+    "$(GIT_SECRETS_BIN)" --scan --no-index -- . 2>"$out/git-secrets.txt"
   ok $? 0 1
 }
 

@@ -103,7 +103,7 @@ async function run(reportFile: string, workspace: string): Promise<void> {
     findingCount: findings.length, warnings: parsed.warnings, installMs: 0, runMs: 0, cacheHit: true, verified: true
   };
   const result: ScanResult = {
-    stages: ['sast'], workspace, tools: [run], findings, blocking: blockingFindings(findings, policy.failOn),
+    stages: ['sast'], workspace, tools: [run], findings, blocking: blockingFindings(findings, policy),
     ledger, policy, verdict: 'fail', errors: [], durationMs: 0
   };
   const sarif = buildSarif(result);

@@ -128,7 +128,7 @@ async function run(fixturesDir: string, workDir: string, count: number): Promise
     findingCount: count, warnings: [], installMs: 0, runMs: 0, cacheHit: true, verified: true
   }));
   const result: ScanResult = {
-    stages: ['sast'], workspace, tools, findings, blocking: blockingFindings(findings, policy.failOn),
+    stages: ['sast'], workspace, tools, findings, blocking: blockingFindings(findings, policy),
     ledger, policy, verdict: 'fail', errors: [], durationMs: 0
   };
   const sarif = buildSarif(result);

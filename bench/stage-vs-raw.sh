@@ -19,7 +19,7 @@ trap stop_mirror EXIT
 work=$(mktemp -d "${TMPDIR:-/tmp}/secgate-bench-XXXXXX")
 raw="$work/raw" && mkdir -p "$raw"
 stage_json="$work/stage.json"
-stage_cmd="'$NODE24' '$REPO_ROOT/dist/cli/index.js' scan '$project' --stage sast --tools bandit,semgrep,gitleaks,git-secrets \
+stage_cmd="'$NODE24' '$REPO_ROOT/dist/cli/index.js' scan '$project' --stage sast --tools bandit,semgrep,gitleaks,git-secrets --secrets-scan tree \
 --json '$stage_json' --mirror-url '$MIRROR_URL' --tool-versions '$TOOL_PINS' >'$work/stage.log' 2>&1; test \$? -le 1"
 
 # Exit 1 means "findings" for the CLI but also "crashed" for node: every stage run is checked

@@ -92,9 +92,10 @@ const REGISTER = `import { register } from 'node:module';\nregister(new URL('./r
 const RESULT_SENTINEL = '--- secgate install result ---';
 const WORKER = `
 const RESULT_SENTINEL = ${JSON.stringify(RESULT_SENTINEL)};
-const [installerPath, requestJson] = process.argv.slice(2);
+const [installerPath, requestFile] = process.argv.slice(2);
 const { ToolInstaller } = await import(installerPath);
-const request = JSON.parse(requestJson);
+const { readFileSync } = await import('node:fs');
+const request = JSON.parse(readFileSync(requestFile, 'utf8'));
 const logs = [];
 const logger = { debug() {}, info: (m) => logs.push(m), warning: (m) => logs.push(m), error: (m) => logs.push(m), group: async (_n, fn) => fn() };
 const installer = new ToolInstaller({ ...request.options, logger });
@@ -132,7 +133,9 @@ export async function installInProcesses(request: {
   await writeFile(path.join(scripts, 'register.mjs'), REGISTER);
   await writeFile(path.join(scripts, 'worker.mjs'), WORKER);
   const installer = path.join(request.repoRoot, 'packages', 'core', 'src', 'install', 'installer.ts');
-  const payload = JSON.stringify({ options: request.options, recipes: request.recipes, startAt: Date.now() + 1_500 });
+  // In a file: the options hold the whole tools lock (npm lockfiles included), too big for argv.
+  const payload = path.join(scripts, 'request.json');
+  await writeFile(payload, JSON.stringify({ options: request.options, recipes: request.recipes, startAt: Date.now() + 1_500 }));
   const runs = Array.from({ length: request.count }, async (_, i) => {
     const temp = path.join(request.tempRoot, `process-${i}`);
     await mkdir(temp, { recursive: true });

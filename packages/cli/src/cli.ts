@@ -9,6 +9,7 @@ import {
   ToolInstaller,
   buildJsonReport,
   buildSarif,
+  buildSbom,
   describeCommitRange,
   errorMessage,
   historyCommits,
@@ -53,10 +54,25 @@ interface ScanFlags {
   python?: string;
   semgrepRules?: string;
   secretsScan?: string;
+  osvUrl?: string;
+  vulnerabilityService?: string;
+  unknownSeverity?: string;
+  ignoreUnfixed?: boolean;
+  osvOfflineDb?: string;
+  manifests?: string;
+  modelPaths?: string;
+  sbom?: string;
   range?: string;
   since?: string;
   verbose?: boolean;
 }
+
+/** Secret sca options and the environment variables the CLI reads them from. */
+const SECRET_ENV: readonly (readonly [string, string])[] = [
+  ['safety-api-key', 'SECGATE_SAFETY_API_KEY'],
+  ['snyk-token', 'SNYK_TOKEN'],
+  ['token', 'GITHUB_TOKEN']
+];
 
 /** Outside a runner, tool-cache needs these; a per-user cache makes the second run fast. */
 function ensureRunnerDirs(): void {
@@ -69,6 +85,18 @@ function settingsFrom(target: string, flags: ScanFlags): RawSettings {
   const options: Record<string, string> = {};
   if (flags.semgrepRules) options['semgrep-rules'] = flags.semgrepRules;
   if (flags.secretsScan) options['secrets-scan'] = flags.secretsScan;
+  if (flags.osvUrl) options['osv-url'] = flags.osvUrl;
+  if (flags.vulnerabilityService) options['vulnerability-service'] = flags.vulnerabilityService;
+  if (flags.unknownSeverity) options['unknown-severity'] = flags.unknownSeverity;
+  if (flags.ignoreUnfixed) options['ignore-unfixed'] = 'true';
+  if (flags.osvOfflineDb) options['osv-offline-db'] = path.resolve(flags.osvOfflineDb);
+  if (flags.manifests) options['manifests'] = flags.manifests;
+  if (flags.modelPaths) options['model-paths'] = flags.modelPaths;
+  // Keys come from the environment only, never from flags (flags end up in shell history).
+  for (const [option, variable] of SECRET_ENV) {
+    const value = process.env[variable];
+    if (value) options[option] = value;
+  }
   return {
     workspace: target,
     tools: flags.tools,
@@ -189,6 +217,10 @@ async function scan(target: string, flags: ScanFlags, writeBaselineTo?: string):
     await mkdir(path.dirname(path.resolve(flags.json)), { recursive: true });
     await writeFile(flags.json, buildJsonReport(result));
   }
+  if (flags.sbom) {
+    await mkdir(path.dirname(path.resolve(flags.sbom)), { recursive: true });
+    await writeFile(flags.sbom, buildSbom(result));
+  }
   process.stdout.write(report());
   return exitCodeOf(result);
 }
@@ -216,6 +248,13 @@ function addScanOptions(command: Command): Command {
     )
     .option('--range <base..head>', 'history: only the commits of base..head (branches, tags or SHAs; default: all history from HEAD)')
     .option('--since <date>', 'history: only commits dated on or after this ISO 8601 date (YYYY-MM-DD means 00:00 UTC)')
+    .addOption(new Option('--vulnerability-service <service>', 'where pip-audit looks advisories up (sca; default osv)').choices(['osv', 'pypi']))
+    .option('--osv-url <url>', 'base URL of an OSV-compatible API for lookups and severity enrichment (sca; default https://api.osv.dev)')
+    .option('--osv-offline-db <dir>', 'offline OSV database directory for osv-scanner (sca; air-gapped)')
+    .addOption(new Option('--unknown-severity <severity>', 'severity of an advisory without one (sca; default high)').choices(['critical', 'high', 'medium', 'low', 'info']))
+    .option('--ignore-unfixed', 'vulnerabilities no release fixes are shown but never block (sca)')
+    .option('--manifests <paths>', 'comma list of dependency manifests/lockfiles to audit (sca; default: discovered)')
+    .option('--model-paths <paths>', 'comma list of model files/folders to scan (sca; default: discovered by extension)')
     .option('-v, --verbose', 'debug output');
 }
 
@@ -225,6 +264,7 @@ export function buildProgram(): Command {
   addScanOptions(program.command('scan').argument('[path]', 'folder to scan', '.'))
     .option('--sarif <file>', 'write SARIF 2.1.0 here')
     .option('--json <file>', 'write the normalised JSON report here')
+    .option('--sbom <file>', 'write a CycloneDX 1.6 SBOM (dependencies and model files) here')
     .description('scan a folder and gate on the findings')
     .action(async (target: string, flags: ScanFlags) => {
       process.exitCode = await scan(target, flags);

@@ -112,6 +112,7 @@ function toolLine(run: ToolRun): string {
   const name = `${clean(run.displayName)}${run.version ? ` ${clean(run.version)}` : ''}`;
   const timing = `install ${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}, run ${(run.runMs / 1000).toFixed(2)} s`;
   if (run.status === 'skipped') return `  ${name}: ${pc.red(pc.bold('SKIPPED'))}: ${oneLine(run.skipReason ?? 'no reason given')} — nothing was checked`;
+  if (run.status === 'not-applicable') return `  ${name}: ${pc.dim('not applicable')}: ${oneLine(run.skipReason ?? '')}`;
   if (run.status === 'failed') return `  ${name}: ${pc.red(pc.bold('FAILED'))}${run.error ? ` (${run.error.kind})` : ''}, ${timing}`;
   const warnings = run.warnings.length > 0 ? `, ${pc.yellow(`${run.warnings.length} warning(s)`)}` : '';
   return `  ${name}: ${pc.green('ok')}, ${run.findingCount} finding(s)${warnings}, ${timing}`;
@@ -152,6 +153,7 @@ export function renderReport(result: ScanResult, options: ReportOptions = {}): s
   for (const s of result.ledger.expiringSoon) {
     out.push(pc.yellow(`exception #${s.index} expires in ${s.daysLeft} day(s) (${s.entry.expires}, owner ${oneLine(s.entry.owner)})`));
   }
+  out.push(...supplyChainLines(result, maxPerSeverity));
   for (const note of options.notes ?? []) out.push(oneLine(note));
 
   out.push('Tools:');
@@ -177,6 +179,46 @@ export function renderReport(result: ScanResult, options: ReportOptions = {}): s
   out.push(stateLine(result));
   out.push(`Verdict: ${verdictText(result)}`);
   return out.map(inert).join('\n');
+}
+
+/** sca: vulnerable dependencies (installed → fixed), model file verdicts, and what was not checked. */
+function supplyChainLines(result: ScanResult, max: number): string[] {
+  const out: string[] = [];
+  const dependencies = result.findings.filter((f) => f.reported && f.package && f.tags?.includes('dependency'));
+  if (dependencies.length > 0) {
+    out.push(pc.bold(`Vulnerable dependencies (${dependencies.length}):`));
+    for (const f of dependencies.slice(0, max)) {
+      const pkg = f.package!;
+      const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.join(', ') : 'no fix released';
+      const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].join(', ');
+      const basis = f.severityBasis ? ` (${f.severityBasis})` : '';
+      const state = f.state.kind === 'active' ? '' : ` [${f.state.kind}]`;
+      out.push(cutText(oneLine(`  ${pkg.name} ${pkg.version ?? '?'} → ${fixed}: ${f.severity}${basis} ${ids} at ${where(f)}${state}`), 600));
+    }
+    if (dependencies.length > max) out.push(pc.dim(`  … ${dependencies.length - max} more: ${FULL_REPORT_HINT}`));
+    out.push('');
+  }
+  const models = (result.inventory ?? []).filter((item) => item.kind === 'machine-learning-model');
+  if (models.length > 0) {
+    out.push(pc.bold(`Model files (${models.length}):`));
+    for (const model of models.slice(0, max)) {
+      const verdict = model.verdict === 'unsafe' ? pc.red('UNSAFE') : model.verdict === 'clean' ? pc.green('clean') : pc.yellow('NOT SCANNED');
+      const scanners = Object.entries(model.verdicts ?? {}).map(([tool, v]) => `${tool}: ${v}`).join(', ') || model.tools.join(', ');
+      out.push(`  ${cutText(oneLine(model.path ?? model.name), 300)}: ${verdict} ${pc.dim(`[${oneLine(scanners)}]`)}`);
+    }
+    out.push('');
+  }
+  const unchecked = result.unchecked ?? [];
+  if (unchecked.length > 0) {
+    out.push(pc.yellow(pc.bold(`Not checked (${unchecked.length}):`)));
+    for (const item of unchecked.slice(0, max)) {
+      const allowed = item.allowedBy ? pc.dim(` (allowed by ledger entry ${item.allowedBy.entry} until ${item.allowedBy.expires})`) : '';
+      out.push(cutText(oneLine(`  ${item.tool}: ${item.name}${item.version ? ` ${item.version}` : ''}: ${item.reason}`), 600) + allowed);
+    }
+    if (unchecked.length > max) out.push(pc.dim(`  … ${unchecked.length - max} more: ${FULL_REPORT_HINT}`));
+    out.push('');
+  }
+  return out;
 }
 
 /** How the tools' own counts become the report's: merged duplicates said in words, not left to add up. */

@@ -59,6 +59,44 @@ export interface ParsedReport {
    * commits): an exit code saying "findings" is then consistent with an empty `findings`.
    */
   dropped?: number;
+  /**
+   * What the tool was asked to check but could not (a dependency its service does not know, a
+   * model file no scanner could read). Never clean: the engine makes the run incomplete.
+   */
+  unchecked?: UncheckedItem[];
+  /** Everything the tool saw, vulnerable or not (dependencies, model files): the stage's SBOM. */
+  inventory?: InventoryItem[];
+}
+
+export interface SkipDecision {
+  reason: string;
+  notApplicable?: boolean;
+}
+
+/** A dependency or file a tool should have checked and did not, with the tool's reason. */
+export interface UncheckedItem {
+  kind: 'dependency' | 'file';
+  /** Package name (dependencies) or workspace-relative path (files). */
+  name: string;
+  version?: string;
+  ecosystem?: string;
+  reason: string;
+}
+
+/** One component seen by a tool, for the CycloneDX SBOM. */
+export interface InventoryItem {
+  kind: 'library' | 'machine-learning-model';
+  name: string;
+  version?: string;
+  /** OSV ecosystem name, e.g. `PyPI`, `npm`. */
+  ecosystem?: string;
+  /** Package URL, e.g. `pkg:pypi/torch@2.1.0`. */
+  purl?: string;
+  /** Workspace-relative path (model files, the manifest that declares a library). */
+  path?: string;
+  sha256?: string;
+  /** Model files: what the scanners concluded. */
+  verdict?: 'clean' | 'unsafe' | 'not-scanned';
 }
 
 /**
@@ -74,8 +112,13 @@ export interface ToolAdapter {
   defaultTimeoutMs: number;
   /** Documented mapping from the tool's severity words to ours (shown in docs, used by the parser). */
   severityMap: Readonly<Record<string, Severity>>;
-  /** Skip the tool when it has nothing to scan (e.g. no Python files); returns the reason. */
-  skip?(context: ToolContext): Promise<string | undefined>;
+  /**
+   * Skip the tool when it cannot or need not run; returns the reason. A plain reason is a real
+   * skip (a named error). `notApplicable` says there is nothing of the tool's kind here (no
+   * lockfile of its ecosystem, no model file): a default tool is then listed as not applicable
+   * and does not make the run red; one the user selected explicitly still does.
+   */
+  skip?(context: ToolContext): Promise<string | SkipDecision | undefined>;
   /**
    * One invocation, or several run one after another (each checked and parsed on its own).
    * An empty list means nothing applies to this run (reported as skipped).
@@ -85,10 +128,20 @@ export interface ToolAdapter {
     context: ToolContext
   ): Promise<ToolInvocation | ToolInvocation[]> | ToolInvocation | ToolInvocation[];
   exitMeaning(exitCode: number, invocation: ToolInvocation): ExitMeaning;
+  /**
+   * For tools that can fail yet exit 0 with a well-formed empty report (gitleaks when git cannot
+   * read an object): the reason the run failed, read from its stderr, or undefined.
+   */
+  stderrFailure?(stderr: string, invocation: ToolInvocation): string | undefined;
   /** Throws ToolOutputError for missing, empty, truncated or foreign output. */
   parse(report: string, context: ToolContext, invocation: ToolInvocation): ParsedReport;
   /** Combines the findings of several invocations (e.g. drop history duplicates of tree findings). */
   combine?(perInvocation: ParsedReport[]): ParsedReport;
+  /**
+   * Tools reached over an API rather than run as a process (e.g. Dependabot alerts): when present,
+   * the engine calls this instead of `command`/`exitMeaning`/`parse`. Errors are SecgateErrors.
+   */
+  collect?(tool: InstalledTool, context: ToolContext): Promise<ParsedReport>;
 }
 
 /** A stage is a named list of adapters; the engine does the rest. */

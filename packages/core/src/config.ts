@@ -7,9 +7,9 @@ import { ConfigurationError } from './errors.js';
 import type { InstallerOptions, VersionOverride } from './install/installer.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_BASELINE_FILE, MAX_BASELINE_BYTES, parseBaseline } from './policy/baseline.js';
-import type { EffectivePolicy } from './policy/evaluate.js';
-import { DEFAULT_POLICY_FILE, MAX_POLICY_BYTES, parsePolicy, type NewOnlyMode, type PolicyFile } from './policy/policy.js';
-import { parseThreshold, type Severity } from './severity.js';
+import { DEFAULT_UNKNOWN_SEVERITY, stricterThreshold, type EffectivePolicy } from './policy/evaluate.js';
+import { DEFAULT_POLICY_FILE, MAX_POLICY_BYTES, parsePolicy, type NewOnlyMode, type PackageRule, type PolicyFile } from './policy/policy.js';
+import { parseThreshold, type Severity, type Threshold } from './severity.js';
 import { WorkspaceBoundary, workingTreeSource, type RepoFileSource } from './workspace.js';
 
 /**
@@ -82,6 +82,30 @@ function timeoutMinutes(value: string, key: string): number {
   return n;
 }
 
+/** A true/false input (`ignore-unfixed`); undefined when not given. Anything else is an error, never false. */
+function booleanSetting(value: string | undefined, key: string): boolean | undefined {
+  const normalised = value?.trim().toLowerCase();
+  if (normalised === undefined || normalised === '') return undefined;
+  if (normalised === 'true') return true;
+  if (normalised === 'false') return false;
+  throw new ConfigurationError(`'${value!.slice(0, 40)}' is not true or false`, key);
+}
+
+/**
+ * The package rules that make the gate stricter. A rule at or below `fail-on` changes nothing (a
+ * package rule never loosens the gate): it is dropped with a warning, not an error, because
+ * `fail-on` may come from an input that differs between workflows sharing one policy file.
+ */
+function effectivePackagePolicy(rules: readonly PackageRule[], failOn: Threshold, logger: Logger): PackageRule[] {
+  return rules.filter((rule, index) => {
+    if (stricterThreshold(failOn, rule['fail-on']) === rule['fail-on'] && rule['fail-on'] !== failOn) return true;
+    logger.warning(
+      `Policy: package-policy[${index}] (fail-on ${rule['fail-on']} for ${rule.packages.join(', ')}) is not stricter than fail-on ${failOn} and has no effect; a package rule never loosens the gate`
+    );
+    return false;
+  });
+}
+
 export interface PrepareContext {
   logger: Logger;
   now: Date;
@@ -119,7 +143,21 @@ export async function prepareScan(stages: readonly StageDefinition[], raw: RawSe
   const newOnly = newOnlyAliases[newOnlyValue];
   if (!newOnly) throw new ConfigurationError(`'${newOnlyValue}' is not one of off, baseline, changed-lines`, 'new-only');
 
-  const policy: EffectivePolicy = { failOn, reportSeverity, newOnly, exceptions: policyFile?.exceptions ?? [] };
+  const ignoreUnfixed = booleanSetting(raw.options['ignore-unfixed'], 'ignore-unfixed') ?? policyFile?.['ignore-unfixed'] ?? false;
+  const unknownThreshold = parseThreshold(raw.options['unknown-severity'] || policyFile?.['unknown-severity'] || DEFAULT_UNKNOWN_SEVERITY, 'unknown-severity');
+  if (unknownThreshold === 'none') throw new ConfigurationError(`'none' is not a severity; use info for the lowest`, 'unknown-severity');
+  const unknownSeverity: Severity = unknownThreshold;
+  const packagePolicy = effectivePackagePolicy(policyFile?.['package-policy'] ?? [], failOn, context.logger);
+
+  const policy: EffectivePolicy = {
+    failOn,
+    reportSeverity,
+    newOnly,
+    exceptions: policyFile?.exceptions ?? [],
+    packagePolicy,
+    ignoreUnfixed,
+    unknownSeverity
+  };
 
   let baseline: Set<string> | undefined;
   if (newOnly === 'baseline' || raw.baseline) {
@@ -187,7 +225,8 @@ export async function prepareScan(stages: readonly StageDefinition[], raw: RawSe
       exclude: [...(policyFile?.exclude ?? []), ...parseList(raw.exclude)],
       tools,
       policy,
-      options: raw.options,
+      // Adapters that enrich advisories read the one effective value (input > policy file > default).
+      options: { ...raw.options, 'unknown-severity': unknownSeverity },
       timeoutsMs,
       baseline,
       now: context.now,

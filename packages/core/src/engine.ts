@@ -1,8 +1,17 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Minimatch } from 'minimatch';
-import type { CommitRange, ParsedReport, StageDefinition, ToolAdapter, ToolContext, ToolInvocation } from './adapter.js';
-import { ConfigurationError, SecgateError, ToolFailureError, ToolOutputError, ToolSkippedError, errorMessage } from './errors.js';
+import type { CommitRange, InventoryItem, ParsedReport, SkipDecision, StageDefinition, ToolAdapter, ToolContext, ToolInvocation, UncheckedItem } from './adapter.js';
+import {
+  ConfigurationError,
+  NothingCheckedError,
+  SecgateError,
+  ToolFailureError,
+  ToolIncompleteError,
+  ToolOutputError,
+  ToolSkippedError,
+  errorMessage
+} from './errors.js';
 import type { EvaluatedFinding, Finding, RawFinding } from './finding.js';
 import { SourceCache, identify } from './fingerprint.js';
 import { WorkspaceBoundary, isWithin } from './workspace.js';
@@ -13,7 +22,7 @@ import { mergeDuplicates } from './dedup.js';
 import { hideSecretLines } from './redact.js';
 import type { ChangedLines } from './policy/changed-lines.js';
 import type { PolicyChangeReport } from './policy/relaxation.js';
-import { blockingFindings, evaluate, type EffectivePolicy, type LedgerReport, type Verdict } from './policy/evaluate.js';
+import { blockingFindings, evaluate, uncheckedAllowance, type EffectivePolicy, type LedgerReport, type Verdict } from './policy/evaluate.js';
 
 export interface ScanRequest {
   stages: readonly StageDefinition[];
@@ -37,7 +46,8 @@ export interface ToolRun {
   tool: string;
   displayName: string;
   version?: string;
-  status: 'ok' | 'skipped' | 'failed';
+  /** `not-applicable`: a default tool with nothing of its kind here (no lockfile, no model file); not an error. */
+  status: 'ok' | 'skipped' | 'not-applicable' | 'failed';
   skipReason?: string;
   error?: SecgateError;
   exitCode?: number;
@@ -47,6 +57,21 @@ export interface ToolRun {
   runMs: number;
   cacheHit?: boolean;
   verified?: boolean;
+  /** What the tool could not check, each marked when the policy ledger allows it. */
+  unchecked?: UncheckedEntry[];
+}
+
+/** An unchecked dependency or file, with the ledger entry that allows it (if one does). */
+export interface UncheckedEntry extends UncheckedItem {
+  tool: string;
+  allowedBy?: { entry: number; reason: string; owner: string; expires: string };
+}
+
+/** One component of the scanned project (for the SBOM), with every tool that saw it. */
+export interface InventoryEntry extends InventoryItem {
+  tools: string[];
+  /** Model files: each scanner's own verdict (the entry's `verdict` is the worst of them). */
+  verdicts?: Record<string, NonNullable<InventoryItem['verdict']>>;
 }
 
 export interface ScanResult {
@@ -60,6 +85,10 @@ export interface ScanResult {
   verdict: Verdict;
   errors: SecgateError[];
   durationMs: number;
+  /** Every dependency and model file the tools saw, deduplicated (purl, else path). */
+  inventory?: InventoryEntry[];
+  /** Everything some tool could not check (also under each ToolRun). */
+  unchecked?: UncheckedEntry[];
   /** Pull requests and merge groups: how the change's policy file compares with the base commit's (set by the action). */
   policyChange?: PolicyChangeReport;
 }
@@ -115,7 +144,12 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
   });
   findings.sort(rankFindings);
   const errors = outcomes.flatMap((o) => (o.run.error ? [o.run.error] : []));
-  const blocking = blockingFindings(findings, request.policy.failOn);
+  const notApplicable = outcomes.filter((o) => o.run.status === 'not-applicable');
+  // Default tools that do not apply are fine one by one; all of them together checked nothing.
+  if (notApplicable.length === outcomes.length) {
+    errors.push(new NothingCheckedError(notApplicable.map((o) => ({ tool: o.run.tool, reason: o.run.skipReason ?? '' }))));
+  }
+  const blocking = blockingFindings(findings, request.policy);
   const verdict: Verdict = errors.length > 0 ? 'error' : blocking.length > 0 ? 'fail' : 'pass';
   return {
     stages: request.stages.map((s) => s.id),
@@ -127,8 +161,43 @@ export async function runScan(request: ScanRequest, deps: EngineDeps): Promise<S
     policy: request.policy,
     verdict,
     errors,
-    durationMs: Date.now() - started
+    durationMs: Date.now() - started,
+    inventory: mergeInventory(outcomes),
+    unchecked: outcomes.flatMap((o) => o.run.unchecked ?? [])
   };
+}
+
+/** Order of model verdicts, worst last: an unsafe verdict from one scanner outweighs a clean one from another. */
+const VERDICT_RANK = { clean: 0, 'not-scanned': 1, unsafe: 2 } as const;
+
+/**
+ * One entry per component: libraries by purl (else ecosystem, name and version), model files by
+ * path. A model file keeps each scanner's verdict and the worst of them.
+ */
+function mergeInventory(outcomes: readonly ToolOutcome[]): InventoryEntry[] {
+  const byKey = new Map<string, InventoryEntry>();
+  for (const { run, inventory } of outcomes) {
+    for (const item of inventory) {
+      const key =
+        item.kind === 'machine-learning-model'
+          ? `model:${item.path ?? item.name}`
+          : (item.purl ?? `${item.ecosystem ?? ''}:${item.name}@${item.version ?? ''}`);
+      let entry = byKey.get(key);
+      if (!entry) {
+        entry = { ...item, tools: [] };
+        delete entry.verdict;
+        byKey.set(key, entry);
+      }
+      if (!entry.tools.includes(run.tool)) entry.tools.push(run.tool);
+      entry.sha256 ??= item.sha256;
+      entry.path ??= item.path;
+      if (item.verdict) {
+        entry.verdicts = { ...entry.verdicts, [run.tool]: item.verdict };
+        if (!entry.verdict || VERDICT_RANK[item.verdict] > VERDICT_RANK[entry.verdict]) entry.verdict = item.verdict;
+      }
+    }
+  }
+  return [...byKey.values()].sort((a, b) => a.kind.localeCompare(b.kind) || (a.purl ?? a.path ?? a.name).localeCompare(b.purl ?? b.path ?? b.name));
 }
 
 /** New first, then most severe, then by place: the order annotations and the summary use. */
@@ -144,12 +213,13 @@ export function rankFindings(a: EvaluatedFinding, b: EvaluatedFinding): number {
   );
 }
 
-async function runOneTool(
-  stage: string,
-  adapter: ToolAdapter,
-  request: ScanRequest,
-  deps: EngineDeps
-): Promise<{ run: ToolRun; findings: RawFinding[] }> {
+interface ToolOutcome {
+  run: ToolRun;
+  findings: RawFinding[];
+  inventory: InventoryItem[];
+}
+
+async function runOneTool(stage: string, adapter: ToolAdapter, request: ScanRequest, deps: EngineDeps): Promise<ToolOutcome> {
   const run: ToolRun = {
     stage,
     tool: adapter.id,
@@ -172,15 +242,22 @@ async function runOneTool(
   };
   try {
     const skip = await adapter.skip?.(context);
-    if (skip) return skipped(run, skip, deps);
+    if (skip) return skipped(run, skip, request.tools.length > 0, deps);
     const installed = await deps.installer.install(adapter.install);
     run.version = installed.version;
     run.installMs = installed.durationMs;
     run.cacheHit = installed.cacheHit;
     run.verified = installed.verified;
+    if (adapter.collect) {
+      deps.logger.info(`${adapter.displayName} ${installed.version}: collecting`);
+      const collectStarted = Date.now();
+      const collected = await adapter.collect(installed, context);
+      run.runMs = Date.now() - collectStarted;
+      return await finishRun(run, adapter, collected, request, deps);
+    }
     const planned = await adapter.command(installed, context);
     const invocations = Array.isArray(planned) ? planned : [planned];
-    if (invocations.length === 0) return skipped(run, 'no commit range was given for a history-only scan', deps);
+    if (invocations.length === 0) return skipped(run, 'no commit range was given for a history-only scan', true, deps);
     const timeoutMs = request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs;
     const reports: ParsedReport[] = [];
     for (const invocation of invocations) {
@@ -200,6 +277,8 @@ async function runOneTool(
       if (meaning === 'error') {
         throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
       }
+      const stderrFailure = adapter.stderrFailure?.(result.stderr, invocation);
+      if (stderrFailure) throw new ToolFailureError(adapter.id, stderrFailure, result.exitCode, result.stderr);
       const report = invocation.reportFile
         ? await readReport(adapter.id, invocation.reportFile, result.stderr)
         : invocation.reportFrom === 'stderr'
@@ -213,13 +292,13 @@ async function runOneTool(
     }
     const parsed: ParsedReport = adapter.combine
       ? adapter.combine(reports)
-      : { findings: reports.flatMap((r) => r.findings), warnings: reports.flatMap((r) => r.warnings) };
-    const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
-    run.findingCount = findings.length;
-    run.warnings = parsed.warnings;
-    for (const warning of parsed.warnings) deps.logger.warning(`${adapter.displayName}: ${warning}`);
-    deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(run.runMs / 1000).toFixed(1)} s`);
-    return { run, findings };
+      : {
+          findings: reports.flatMap((r) => r.findings),
+          warnings: reports.flatMap((r) => r.warnings),
+          unchecked: reports.flatMap((r) => r.unchecked ?? []),
+          inventory: reports.flatMap((r) => r.inventory ?? [])
+        };
+    return await finishRun(run, adapter, parsed, request, deps);
   } catch (error) {
     run.status = 'failed';
     // Anything else is a bug in secgate's adapter, named as such (never a bare TypeError text).
@@ -228,22 +307,85 @@ async function runOneTool(
         ? error
         : new ToolFailureError(adapter.id, `internal error in secgate's ${adapter.displayName} adapter (${error instanceof Error ? error.name : 'exception'}: ${errorMessage(error).slice(0, 300)})`);
     deps.logger.error(run.error.message);
-    return { run, findings: [] };
+    return { run, findings: [], inventory: [] };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
 /**
- * A requested tool that did not run: shown as skipped, and an error (ToolSkippedError), never a
- * pass — its silence says nothing about the code. Users deselect tools they do not want.
+ * The same for every tool, run or collected: findings placed in the workspace and filtered by
+ * `exclude`, inventory paths made workspace-relative, and unchecked items checked against the
+ * ledger — any the ledger does not allow make the run an error (ToolIncompleteError).
  */
-function skipped(run: ToolRun, reason: string, deps: EngineDeps): { run: ToolRun; findings: RawFinding[] } {
-  run.status = 'skipped';
+async function finishRun(run: ToolRun, adapter: ToolAdapter, parsed: ParsedReport, request: ScanRequest, deps: EngineDeps): Promise<ToolOutcome> {
+  const boundary = await WorkspaceBoundary.open(request.workspace);
+  const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
+  run.findingCount = findings.length;
+  run.warnings = parsed.warnings;
+  const inventory = placeInventory(parsed.inventory ?? [], boundary, parsed.warnings);
+  const unchecked = (parsed.unchecked ?? []).map((item): UncheckedEntry => {
+    const placed = item.kind === 'file' ? { ...item, name: lexicallyInside(boundary, item.name) ?? item.name } : item;
+    const allowing = uncheckedAllowance(placed, request.policy.exceptions, request.now);
+    if (!allowing) return { ...placed, tool: adapter.id };
+    const index = request.policy.exceptions.indexOf(allowing);
+    return { ...placed, tool: adapter.id, allowedBy: { entry: index, reason: allowing.reason, owner: allowing.owner, expires: allowing.expires } };
+  });
+  if (unchecked.length > 0) run.unchecked = unchecked;
+  for (const warning of parsed.warnings) deps.logger.warning(`${adapter.displayName}: ${warning}`);
+  const refused = unchecked.filter((item) => !item.allowedBy);
+  if (refused.length > 0) {
+    run.status = 'failed';
+    const noun = refused.every((item) => item.kind === 'file') ? 'files' : refused.every((item) => item.kind === 'dependency') ? 'dependencies' : 'dependencies or files';
+    run.error = new ToolIncompleteError(adapter.id, refused, noun);
+    deps.logger.error(run.error.message);
+  }
+  const allowed = unchecked.length - refused.length;
+  if (allowed > 0) deps.logger.info(`${adapter.displayName}: ${allowed} unchecked item(s) allowed by the policy ledger (unaudited)`);
+  deps.logger.info(`${adapter.displayName}: ${findings.length} finding(s) in ${(run.runMs / 1000).toFixed(1)} s`);
+  // Findings still count when the run is incomplete: what was checked is reported.
+  return { run, findings, inventory };
+}
+
+/**
+ * Inventory paths made workspace-relative. A model file outside the workspace is left out (its
+ * content is not the repository's); a library keeps its purl but loses such a manifest path.
+ */
+function placeInventory(items: readonly InventoryItem[], boundary: WorkspaceBoundary, warnings: string[]): InventoryItem[] {
+  const placed: InventoryItem[] = [];
+  let outside = 0;
+  for (const item of items) {
+    if (!item.path) {
+      placed.push(item);
+      continue;
+    }
+    const relative = boundary.locate(item.path);
+    if (relative !== undefined) placed.push({ ...item, path: relative });
+    else if (item.kind === 'library') placed.push({ ...item, path: undefined });
+    else outside++;
+  }
+  if (outside > 0) warnings.push(`${outside} model file(s) left out of the inventory: they resolve outside the workspace`);
+  return placed;
+}
+
+/**
+ * A requested tool that did not run: shown as skipped, and an error (ToolSkippedError), never a
+ * pass — its silence says nothing about the code. Users deselect tools they do not want. The one
+ * exception: a default tool (not chosen with `tools`) that has nothing of its kind here is listed
+ * as not applicable, without an error (all of them at once is NothingCheckedError).
+ */
+function skipped(run: ToolRun, decision: string | SkipDecision, explicitlySelected: boolean, deps: EngineDeps): ToolOutcome {
+  const reason = typeof decision === 'string' ? decision : decision.reason;
   run.skipReason = reason;
+  if (typeof decision !== 'string' && decision.notApplicable && !explicitlySelected) {
+    run.status = 'not-applicable';
+    deps.logger.info(`${run.displayName}: not applicable: ${reason}`);
+    return { run, findings: [], inventory: [] };
+  }
+  run.status = 'skipped';
   run.error = new ToolSkippedError(run.tool, reason);
   deps.logger.error(run.error.message);
-  return { run, findings: [] };
+  return { run, findings: [], inventory: [] };
 }
 
 /**

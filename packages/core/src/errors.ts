@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'tool-timeout'
   | 'tool-output'
   | 'tool-skipped'
+  | 'tool-incomplete'
+  | 'nothing-checked'
   | 'findings-over-threshold';
 
 // Each subclass spells out its `name`: bundlers rename classes (ncc: `errors_ConfigurationError`),
@@ -99,6 +101,43 @@ export class ToolSkippedError extends SecgateError {
     readonly reason: string
   ) {
     super(`${tool}: requested but not run: ${reason}; deselect it (tools input) if it is not wanted here`);
+  }
+}
+
+/** One thing a tool could not check, as the incomplete-run error lists it. */
+export interface UncheckedLabel {
+  name: string;
+  version?: string;
+  reason: string;
+}
+
+/**
+ * The tool ran but could not check everything it was asked to (a dependency its vulnerability
+ * service does not know, a model file no scanner could read). Its silence about those says
+ * nothing, so the run is not a pass unless the policy ledger allows each item (`unaudited`).
+ */
+export class ToolIncompleteError extends SecgateError {
+  override readonly name: string = 'ToolIncompleteError';
+  readonly kind = 'tool-incomplete' as const;
+  constructor(
+    readonly tool: string,
+    readonly items: readonly UncheckedLabel[],
+    readonly noun: string = 'dependencies'
+  ) {
+    const shown = items.slice(0, 10).map((item) => `${item.name}${item.version ? ` ${item.version}` : ''} (${item.reason})`);
+    super(`${tool} could not check ${items.length} ${noun}: ${shown.join(', ')}${items.length > 10 ? `, … ${items.length - 10} more` : ''}`);
+  }
+}
+
+/**
+ * Every selected tool found nothing of its kind here (no lockfile, no model file): nothing was
+ * checked, which is not a pass.
+ */
+export class NothingCheckedError extends SecgateError {
+  override readonly name: string = 'NothingCheckedError';
+  readonly kind = 'nothing-checked' as const;
+  constructor(readonly reasons: readonly { tool: string; reason: string }[]) {
+    super(`no selected tool had anything to check: ${reasons.map((r) => `${r.tool} (${r.reason})`).join(', ')}`);
   }
 }
 

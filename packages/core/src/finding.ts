@@ -25,6 +25,11 @@ export interface RawFinding {
   title: string;
   message: string;
   severity: Severity;
+  /**
+   * Where the severity came from when the tool gives none of its own (e.g. `CVSS:3.1 9.8`,
+   * `GHSA moderate`, `unknown: unknown-severity high`). Shown, so an assumed severity is never silent.
+   */
+  severityBasis?: string;
   confidence?: Confidence;
   location?: FindingLocation;
   cwe?: string[];
@@ -51,6 +56,13 @@ export interface RawFinding {
 export interface FindingSource {
   tool: string;
   ruleId: string;
+  /**
+   * The fingerprint of this source's own report, kept when vulnerabilities of several tools merge:
+   * the merged finding takes its lead's fingerprint, and the lead may differ from run to run (a
+   * tool not run, a severity changed), so a baseline or fingerprint exception written under another
+   * lead must still match.
+   */
+  fingerprint?: string;
 }
 
 export interface Finding extends RawFinding {
@@ -67,7 +79,9 @@ export type FindingState =
   | { kind: 'active' }
   | { kind: 'suppressed'; reason: string; owner?: string; expires?: string; entry: number }
   | { kind: 'baseline' }
-  | { kind: 'outside-changed-lines' };
+  | { kind: 'outside-changed-lines' }
+  /** `ignore-unfixed`: a vulnerability no released version fixes. Shown and counted, never blocking. */
+  | { kind: 'unfixed' };
 
 export interface EvaluatedFinding extends Finding {
   state: FindingState;

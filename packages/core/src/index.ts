@@ -21,6 +21,7 @@ export * from './report/annotations.js';
 export * from './report/escape.js';
 export * from './report/json-report.js';
 export * from './report/sarif.js';
+export * from './report/sbom.js';
 export * from './report/summary.js';
 export * from './severity.js';
 export * from './workspace.js';

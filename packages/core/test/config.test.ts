@@ -73,7 +73,17 @@ describe('prepareScan', () => {
     const prepared = await prepare();
     expect(prepared.policyFile).toBeUndefined();
     expect(prepared.policyPath).toBe(path.join(workspace, '.secgate.yml'));
-    expect(prepared.request.policy).toEqual({ failOn: DEFAULTS.failOn, reportSeverity: DEFAULTS.reportSeverity, newOnly: 'off', exceptions: [] });
+    expect(prepared.request.policy).toEqual({
+      failOn: DEFAULTS.failOn,
+      reportSeverity: DEFAULTS.reportSeverity,
+      newOnly: 'off',
+      exceptions: [],
+      packagePolicy: [],
+      ignoreUnfixed: false,
+      unknownSeverity: 'high'
+    });
+    // Adapters that enrich advisories see the one effective value.
+    expect(prepared.request.options['unknown-severity']).toBe('high');
     expect(prepared.request.targets).toEqual(['.']);
     expect(prepared.request.tools).toEqual([]);
     expect(prepared.request.baseline).toBeUndefined();
@@ -142,6 +152,48 @@ describe('prepareScan', () => {
     expect((await configError(prepare({ newOnly: 'sometimes' }))).key).toBe('new-only');
     expect((await configError(prepare({ timeoutMinutes: '-1' }))).key).toBe('timeout-minutes');
     expect((await configError(prepare({ mirrorUrl: 'ftp://mirror' }))).key).toBe('mirror-url');
+  });
+
+  it('takes ignore-unfixed and unknown-severity from the input over the policy file, and puts the effective unknown-severity into the options', async () => {
+    await writeFile(path.join(workspace, '.secgate.yml'), 'ignore-unfixed: true\nunknown-severity: medium\n');
+    const fromPolicy = await prepare();
+    expect(fromPolicy.request.policy.ignoreUnfixed).toBe(true);
+    expect(fromPolicy.request.policy.unknownSeverity).toBe('medium');
+    expect(fromPolicy.request.options['unknown-severity']).toBe('medium');
+
+    const fromInput = await prepare({ options: { 'ignore-unfixed': ' False ', 'unknown-severity': 'CRITICAL', 'osv-url': 'http://127.0.0.1:1' } });
+    expect(fromInput.request.policy.ignoreUnfixed).toBe(false);
+    expect(fromInput.request.policy.unknownSeverity).toBe('critical');
+    expect(fromInput.request.options).toEqual({ 'ignore-unfixed': ' False ', 'unknown-severity': 'critical', 'osv-url': 'http://127.0.0.1:1' });
+    // An empty input (an action input left blank) means "not given".
+    expect((await prepare({ options: { 'ignore-unfixed': '', 'unknown-severity': '' } })).request.policy).toMatchObject({ ignoreUnfixed: true, unknownSeverity: 'medium' });
+  });
+
+  it('names ignore-unfixed or unknown-severity when the input is not a valid value (never read as false)', async () => {
+    const unfixed = await configError(prepare({ options: { 'ignore-unfixed': 'yes' } }));
+    expect(unfixed.key).toBe('ignore-unfixed');
+    expect(unfixed.message).toBe("ignore-unfixed: 'yes' is not true or false");
+    expect((await configError(prepare({ options: { 'unknown-severity': 'none' } }))).key).toBe('unknown-severity');
+    expect((await configError(prepare({ options: { 'unknown-severity': 'severe' } }))).key).toBe('unknown-severity');
+  });
+
+  it('keeps package rules stricter than fail-on and drops a looser one with a warning (a package rule never loosens the gate)', async () => {
+    await writeFile(
+      path.join(workspace, '.secgate.yml'),
+      ['fail-on: high', 'package-policy:', '  - packages: [torch, tensorflow*]', '    fail-on: medium', '  - packages: [requests]', '    fail-on: critical', ''].join('\n')
+    );
+    const prepared = await prepare();
+    expect(prepared.request.policy.packagePolicy).toEqual([{ packages: ['torch', 'tensorflow*'], 'fail-on': 'medium' }]);
+    expect(logger.lines).toContainEqual({
+      level: 'warning',
+      message:
+        'Policy: package-policy[1] (fail-on critical for requests) is not stricter than fail-on high and has no effect; a package rule never loosens the gate'
+    });
+    // With fail-on from an input, the rules are compared with that value.
+    const lowGate = await prepare({ failOn: 'low' });
+    expect(lowGate.request.policy.packagePolicy).toEqual([]);
+    const noGate = await prepare({ failOn: 'none' });
+    expect(noGate.request.policy.packagePolicy).toHaveLength(2);
   });
 
   it('accepts new-only aliases', async () => {

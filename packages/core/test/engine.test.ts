@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import {
   ConfigurationError,
   MemoryLogger,
+  NothingCheckedError,
+  ToolIncompleteError,
   ToolFailureError,
   ToolOutputError,
   ToolSkippedError,
@@ -15,6 +17,7 @@ import {
   type ExitMeaning,
   type InstallSpec,
   type InstalledTool,
+  type ParsedReport,
   type ScanRequest,
   type ScanResult,
   type StageDefinition,
@@ -402,5 +405,147 @@ describe('runScan: what a parser says is never lost', () => {
     const summary = buildSummary(result);
     expect(summary).toContain('| Fake good | sast | 0.0.0-test | ⚠️ ok · ⚠️ 1 warning(s) | 1 |');
     expect(summary).toContain('Tool warnings: 1 (files a tool could not fully scan, …)');
+  });
+});
+
+/**
+ * A dependency-audit-like adapter: the "tool" prints a JSON report of what it checked, could not
+ * check and saw, exactly as an sca adapter's parse() turns real tool output into a ParsedReport.
+ */
+function auditLike(id: string, report: ParsedReport, extra: Partial<ToolAdapter> = {}): { adapter: ToolAdapter; script: string } {
+  return {
+    script: `process.stdout.write(${JSON.stringify(JSON.stringify(report))}); process.exit(0);`,
+    adapter: {
+      id,
+      displayName: `Fake ${id}`,
+      description: 'test adapter',
+      install: { kind: 'none', tool: id, defaultVersion: '0.0.0-test' },
+      defaultTimeoutMs: 60_000,
+      severityMap: {},
+      command: () => ({ args: [] }),
+      exitMeaning: (code): ExitMeaning => (code === 0 ? 'clean' : 'error'),
+      parse: (text) => JSON.parse(text) as ParsedReport,
+      ...extra
+    }
+  };
+}
+
+const torchUnchecked = { kind: 'dependency' as const, name: 'torch', version: '2.1.0', ecosystem: 'PyPI', reason: 'not found on the service' };
+
+describe('runScan: unchecked items, inventory, collect() and not-applicable tools (sca)', () => {
+  it('an unchecked dependency makes the run incomplete: ToolIncompleteError naming each item, findings still reported', async () => {
+    const audit = auditLike('audit', {
+      findings: [],
+      warnings: [],
+      unchecked: [torchUnchecked, { kind: 'dependency', name: 'numpy', version: '1.21.0', ecosystem: 'PyPI', reason: 'not found on the service' }]
+    });
+    const { result } = await scan({ audit: audit.script }, [audit.adapter]);
+    const run = runOf(result, 'audit');
+    expect(run.status).toBe('failed');
+    expect(run.error).toBeInstanceOf(ToolIncompleteError);
+    expect(run.error?.kind).toBe('tool-incomplete');
+    expect(run.error?.message).toBe('audit could not check 2 dependencies: torch 2.1.0 (not found on the service), numpy 1.21.0 (not found on the service)');
+    expect(run.unchecked?.map((u) => [u.tool, u.name, u.allowedBy])).toEqual([
+      ['audit', 'torch', undefined],
+      ['audit', 'numpy', undefined]
+    ]);
+    expect(result.unchecked).toHaveLength(2);
+    expect(result.verdict).toBe('error');
+  });
+
+  it('an unchecked dependency the ledger allows (unaudited, not expired) is listed as allowed and the run passes; an expired entry allows nothing', async () => {
+    const audit = auditLike('audit', { findings: [], warnings: [], unchecked: [torchUnchecked] });
+    const entry = { unaudited: 'torch', reason: 'private mirror build', owner: 'ml-platform', expires: '2026-03-01' };
+    const allowed = await scan({ audit: audit.script }, [audit.adapter], { policy: { ...policy(), exceptions: [entry] } });
+    expect(allowed.result.verdict).toBe('pass');
+    expect(runOf(allowed.result, 'audit')).toMatchObject({ status: 'ok' });
+    expect(allowed.result.unchecked).toEqual([
+      { ...torchUnchecked, tool: 'audit', allowedBy: { entry: 0, reason: 'private mirror build', owner: 'ml-platform', expires: '2026-03-01' } }
+    ]);
+    const expired = await scan({ audit: audit.script }, [audit.adapter], { policy: { ...policy(), exceptions: [{ ...entry, expires: '2026-01-01' }] } });
+    expect(expired.result.verdict).toBe('error');
+    expect(runOf(expired.result, 'audit').error).toBeInstanceOf(ToolIncompleteError);
+  });
+
+  it('inventory from several tools is merged (libraries by purl, models by path; the worst model verdict wins) and paths are workspace-relative', async () => {
+    await writeFile(path.join(workspace, 'model.pkl'), 'x');
+    const lib = { kind: 'library' as const, name: 'torch', version: '2.1.0', ecosystem: 'PyPI', purl: 'pkg:pypi/torch@2.1.0', path: 'requirements.txt' };
+    const model = { kind: 'machine-learning-model' as const, name: 'model.pkl', path: path.join(workspace, 'model.pkl'), sha256: 'ab'.repeat(32) };
+    const a = auditLike('scan-a', { findings: [], warnings: [], inventory: [lib, { ...model, verdict: 'clean' }] });
+    const b = auditLike('scan-b', {
+      findings: [],
+      warnings: [],
+      inventory: [lib, { ...model, verdict: 'unsafe' }, { kind: 'machine-learning-model', name: 'passwd', path: '/etc/passwd', verdict: 'clean' }]
+    });
+    const { result } = await scan({ 'scan-a': a.script, 'scan-b': b.script }, [a.adapter, b.adapter]);
+    expect(result.verdict).toBe('pass');
+    expect(result.inventory).toEqual([
+      { ...lib, tools: ['scan-a', 'scan-b'] },
+      { ...model, path: 'model.pkl', verdict: 'unsafe', verdicts: { 'scan-a': 'clean', 'scan-b': 'unsafe' }, tools: ['scan-a', 'scan-b'] }
+    ]);
+    expect(runOf(result, 'scan-b').warnings).toEqual(['1 model file(s) left out of the inventory: they resolve outside the workspace']);
+  });
+
+  it('collect(): an API tool runs no process; its report gets the same placement, exclude and error handling', async () => {
+    await writeFile(path.join(workspace, 'requirements.txt'), 'torch==2.1.0\n');
+    const finding = (file: string) => ({
+      tool: 'api',
+      ruleId: 'GHSA-1234-5678-9abc',
+      title: 'torch 2.1.0: GHSA-1234-5678-9abc',
+      message: 'upgrade torch',
+      severity: 'critical' as const,
+      location: { path: file, startLine: 1 }
+    });
+    const api = auditLike('api', { findings: [], warnings: [] }, {
+      command: () => {
+        throw new Error('command() must not be called for a collect() tool');
+      },
+      collect: async (tool) => {
+        expect(tool).toMatchObject({ tool: 'api', version: '0.0.0-test' });
+        return { findings: [finding('requirements.txt'), finding('vendor/requirements.txt'), finding('../../etc/passwd')], warnings: [] };
+      }
+    });
+    const { result } = await scan({ api: '' }, [api.adapter], { exclude: ['vendor'] });
+    expect(result.findings.map((f) => [f.ruleId, f.location?.path, f.severity])).toEqual([['GHSA-1234-5678-9abc', 'requirements.txt', 'critical']]);
+    expect(runOf(result, 'api')).toMatchObject({ status: 'ok', findingCount: 1 });
+    expect(runOf(result, 'api').warnings[0]).toMatch(/^1 finding\(s\) dropped: 1 file\(s\) resolve outside the workspace/);
+    expect(result.verdict).toBe('fail');
+
+    const failing = auditLike('api', { findings: [], warnings: [] }, { collect: async () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'x')")) });
+    const failed = await scan({ api: '' }, [failing.adapter]);
+    expect(runOf(failed.result, 'api').error).toBeInstanceOf(ToolFailureError);
+    expect(failed.result.errors[0]?.message).toMatch(/^api: internal error in secgate's Fake api adapter \(TypeError: /);
+    expect(failed.result.verdict).toBe('error');
+  });
+
+  it('a default tool with nothing of its kind here is "not applicable", not an error; selected explicitly it is ToolSkippedError', async () => {
+    const nothing = { reason: 'no package-lock.json in scope', notApplicable: true };
+    const npmLike = auditLike('npm-like', { findings: [], warnings: [] }, { skip: async () => nothing });
+    const pipLike = auditLike('pip-like', { findings: [], warnings: [] });
+    const byDefault = await scan({ 'npm-like': npmLike.script, 'pip-like': pipLike.script }, [npmLike.adapter, pipLike.adapter]);
+    expect(runOf(byDefault.result, 'npm-like')).toMatchObject({ status: 'not-applicable', skipReason: 'no package-lock.json in scope' });
+    expect(runOf(byDefault.result, 'npm-like').error).toBeUndefined();
+    expect(byDefault.installer.installs).toEqual(['pip-like']);
+    expect(byDefault.result.verdict).toBe('pass');
+    expect(byDefault.logger.lines).toContainEqual({ level: 'info', message: 'Fake npm-like: not applicable: no package-lock.json in scope' });
+
+    const explicit = await scan({ 'npm-like': npmLike.script, 'pip-like': pipLike.script }, [npmLike.adapter, pipLike.adapter], {
+      tools: ['npm-like', 'pip-like']
+    });
+    expect(runOf(explicit.result, 'npm-like').status).toBe('skipped');
+    expect(runOf(explicit.result, 'npm-like').error).toBeInstanceOf(ToolSkippedError);
+    expect(explicit.result.verdict).toBe('error');
+  });
+
+  it('every selected tool not applicable: nothing was checked, NothingCheckedError', async () => {
+    const a = auditLike('npm-like', { findings: [], warnings: [] }, { skip: async () => ({ reason: 'no package-lock.json in scope', notApplicable: true }) });
+    const b = auditLike('model-like', { findings: [], warnings: [] }, { skip: async () => ({ reason: 'no model file in scope', notApplicable: true }) });
+    const { result } = await scan({}, [a.adapter, b.adapter]);
+    expect(result.verdict).toBe('error');
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toBeInstanceOf(NothingCheckedError);
+    expect(result.errors[0]?.message).toBe(
+      'no selected tool had anything to check: npm-like (no package-lock.json in scope), model-like (no model file in scope)'
+    );
   });
 });

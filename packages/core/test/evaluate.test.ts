@@ -1,13 +1,23 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   ChangedLines,
   ConfigurationError,
   EXPIRY_WARNING_DAYS,
   blockingFindings,
   evaluate,
+  failOnFor,
+  mergeDuplicates,
+  readBaseline,
+  uncheckedAllowance,
+  writeBaseline,
   type EffectivePolicy,
   type ExceptionEntry,
-  type Finding
+  type Finding,
+  type UncheckedItem
 } from '@secgate/core';
+import { advisoryFinding } from './advisory-findings.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 
@@ -247,9 +257,167 @@ describe('blockingFindings', () => {
       now: NOW,
       baseline: new Set([baselineHigh.fingerprint])
     });
-    expect(blockingFindings(findings, 'high').map((f) => f.fingerprint)).toEqual([crit.fingerprint, high.fingerprint]);
-    expect(blockingFindings(findings, 'critical').map((f) => f.fingerprint)).toEqual([crit.fingerprint]);
-    expect(blockingFindings(findings, 'medium')).toHaveLength(3);
-    expect(blockingFindings(findings, 'none')).toEqual([]);
+    expect(blockingFindings(findings, { failOn: 'high' }).map((f) => f.fingerprint)).toEqual([crit.fingerprint, high.fingerprint]);
+    expect(blockingFindings(findings, { failOn: 'critical' }).map((f) => f.fingerprint)).toEqual([crit.fingerprint]);
+    expect(blockingFindings(findings, { failOn: 'medium' })).toHaveLength(3);
+    expect(blockingFindings(findings, { failOn: 'none' })).toEqual([]);
+  });
+});
+
+// Findings built from the real advisory records (../shared/fixtures/advisories), shaped as the sca adapters report them.
+const requirements = (line: number) => ({ path: 'requirements.txt', startLine: line });
+const pyyamlPipAudit = (): Finding => advisoryFinding('PYSEC-2021-142', { tool: 'pip-audit', name: 'pyyaml', version: '5.3.1', location: requirements(3) });
+const pyyamlOsv = (): Finding => advisoryFinding('GHSA-8q59-q68h-6hv4', { tool: 'osv-scanner', name: 'PyYAML', version: '5.3.1', location: requirements(3) });
+const tensorflow = (name = 'tensorflow'): Finding => advisoryFinding('GHSA-558h-mq8x-7q9g', { tool: 'osv-scanner', name, version: '2.11.0', location: requirements(5) });
+const torch = (): Finding => advisoryFinding('PYSEC-2022-43015', { tool: 'pip-audit', name: 'torch', version: '1.13.0', unknownSeverity: 'medium', location: requirements(4) });
+/** mlflow ≤ 2.9.2: GHSA-5mvj-wmgj-7q8c has no fixed release (last_affected only). */
+const mlflow = (): Finding => advisoryFinding('GHSA-5mvj-wmgj-7q8c', { tool: 'osv-scanner', name: 'mlflow', version: '2.9.2', location: requirements(6) });
+
+describe('package-policy: a stricter gate for core packages', () => {
+  it('uses the real records: tensorflow high (CVSS 7.5), torch without a severity, mlflow without a fix', () => {
+    expect([tensorflow().severity, tensorflow().severityBasis]).toEqual(['high', 'CVSS:3.1 7.5']);
+    expect([torch().severity, torch().severityBasis]).toEqual(['medium', 'unknown → medium (unknown-severity)']);
+    expect(mlflow().package?.fixedVersions).toEqual([]);
+  });
+
+  it('blocks a finding of a listed package at the stricter threshold, and leaves other packages at fail-on', () => {
+    const packagePolicy = [{ packages: ['torch', 'tensorflow*'], 'fail-on': 'medium' as const }];
+    const { findings } = evaluate([tensorflow(), tensorflow('tensorflow-cpu'), torch(), pyyamlPipAudit()], policy({ failOn: 'critical', packagePolicy }), { now: NOW });
+    const blocking = blockingFindings(findings, { failOn: 'critical', packagePolicy });
+    expect(blocking.map((f) => f.package!.name)).toEqual(['tensorflow', 'tensorflow-cpu', 'torch']);
+    expect(failOnFor(pyyamlPipAudit(), { failOn: 'critical', packagePolicy })).toBe('critical');
+    expect(failOnFor(torch(), { failOn: 'critical', packagePolicy })).toBe('medium');
+    // Without the rule, only fail-on counts.
+    expect(blockingFindings(findings, { failOn: 'critical' })).toEqual([]);
+  });
+
+  it('never loosens the gate: a rule looser than fail-on leaves fail-on in force', () => {
+    const packagePolicy = [{ packages: ['tensorflow'], 'fail-on': 'critical' as const }];
+    expect(failOnFor(tensorflow(), { failOn: 'medium', packagePolicy })).toBe('medium');
+    const { findings } = evaluate([tensorflow()], policy({ failOn: 'high', packagePolicy }), { now: NOW });
+    expect(blockingFindings(findings, { failOn: 'high', packagePolicy })).toHaveLength(1);
+    // Several rules for one package: the strictest wins; `fail-on: none` still gates the listed packages.
+    const twoRules = [...packagePolicy, { packages: ['tensor*'], 'fail-on': 'low' as const }];
+    expect(failOnFor(tensorflow(), { failOn: 'none', packagePolicy: twoRules })).toBe('low');
+  });
+
+  it('compares PyPI names PEP 503-normalised, other ecosystems exactly, and honours a rule ecosystem', () => {
+    const pyyaml = pyyamlOsv();
+    expect(failOnFor(pyyaml, { failOn: 'critical', packagePolicy: [{ packages: ['PyYAML'], 'fail-on': 'low' }] })).toBe('low');
+    expect(failOnFor(pyyaml, { failOn: 'critical', packagePolicy: [{ packages: ['py_yaml'], 'fail-on': 'low' }] })).toBe('critical');
+    expect(failOnFor(pyyaml, { failOn: 'critical', packagePolicy: [{ packages: ['Py.YAML*'], 'fail-on': 'low' }] })).toBe('critical');
+    expect(failOnFor({ ...pyyaml, package: { ...pyyaml.package!, name: 'py_yaml' } }, { failOn: 'critical', packagePolicy: [{ packages: ['Py.YAML'], 'fail-on': 'low' }] })).toBe('low');
+    const npmFinding = { ...pyyaml, package: { name: 'Lodash', version: '4.17.20', ecosystem: 'npm' } };
+    expect(failOnFor(npmFinding, { failOn: 'critical', packagePolicy: [{ packages: ['lodash'], 'fail-on': 'low' }] })).toBe('critical');
+    expect(failOnFor(npmFinding, { failOn: 'critical', packagePolicy: [{ packages: ['Lodash'], 'fail-on': 'low', ecosystem: 'npm' }] })).toBe('low');
+    expect(failOnFor(pyyaml, { failOn: 'critical', packagePolicy: [{ packages: ['pyyaml'], 'fail-on': 'low', ecosystem: 'npm' }] })).toBe('critical');
+    // A finding without a package (a code finding, a model file) is never named by a package rule.
+    expect(failOnFor(finding(), { failOn: 'critical', packagePolicy: [{ packages: ['*'], 'fail-on': 'info' }] })).toBe('critical');
+  });
+});
+
+describe('ignore-unfixed', () => {
+  it('marks a vulnerability without a fixed release unfixed: shown and reported, never blocking', () => {
+    const { findings } = evaluate([mlflow(), tensorflow()], policy({ ignoreUnfixed: true }), { now: NOW });
+    expect(findings.map((f) => f.state.kind)).toEqual(['unfixed', 'active']);
+    expect(findings[0]!.reported).toBe(true);
+    expect(blockingFindings(findings, { failOn: 'high' }).map((f) => f.package!.name)).toEqual(['tensorflow']);
+  });
+
+  it('is off by default, and never hides a finding whose tool did not say (fixedVersions absent) or a code finding', () => {
+    expect(evaluate([mlflow()], policy(), { now: NOW }).findings[0]!.state.kind).toBe('active');
+    const unsaid = { ...mlflow(), package: { ...mlflow().package!, fixedVersions: undefined } };
+    expect(evaluate([unsaid, finding()], policy({ ignoreUnfixed: true }), { now: NOW }).findings.map((f) => f.state.kind)).toEqual(['active', 'active']);
+  });
+
+  it('lets an exception win (its reason and owner are shown) and counts it as used', () => {
+    const { findings, ledger } = evaluate([mlflow()], policy({ ignoreUnfixed: true, exceptions: [entry({ advisory: 'CVE-2024-1560' })] }), { now: NOW });
+    expect(findings[0]!.state.kind).toBe('suppressed');
+    expect(ledger.unused).toEqual([]);
+  });
+});
+
+describe('exceptions by advisory id', () => {
+  it('matches any alias of a finding, case-insensitively; cve stays a synonym', () => {
+    for (const selector of [{ advisory: 'CVE-2020-14343' }, { advisory: 'ghsa-8q59-q68h-6hv4' }, { cve: 'CVE-2020-14343' }]) {
+      const { findings } = evaluate([pyyamlPipAudit(), pyyamlOsv(), tensorflow()], policy({ exceptions: [entry(selector)] }), { now: NOW });
+      expect(findings.map((f) => f.state.kind)).toEqual(['suppressed', 'suppressed', 'active']);
+    }
+  });
+
+  it('matches an id only one tool knew once the findings are merged by alias set', () => {
+    // osv-scanner's GHSA record does not list PYSEC-2021-142; pip-audit's does. Merged, the finding knows both.
+    const byPysec = policy({ exceptions: [entry({ advisory: 'PYSEC-2021-142' })] });
+    expect(evaluate([pyyamlOsv()], byPysec, { now: NOW }).findings[0]!.state.kind).toBe('active');
+    const merged = mergeDuplicates([pyyamlPipAudit(), pyyamlOsv()]);
+    expect(merged).toHaveLength(1);
+    expect(merged[0]!.tool).toBe('osv-scanner');
+    expect(evaluate(merged, byPysec, { now: NOW }).findings[0]!.state.kind).toBe('suppressed');
+  });
+
+  it('keeps baseline and fingerprint entries working whichever tool leads the merged finding', () => {
+    const pip = pyyamlPipAudit();
+    const merged = mergeDuplicates([pip, pyyamlOsv()]);
+    // osv-scanner leads (critical); a baseline or exception written when pip-audit ran alone still matches.
+    expect(merged[0]!.fingerprint).not.toBe(pip.fingerprint);
+    const baselined = evaluate(merged, policy({ newOnly: 'baseline' }), { now: NOW, baseline: new Set([pip.fingerprint]) });
+    expect(baselined.findings[0]!.isNew).toBe(false);
+    expect(baselined.findings[0]!.state.kind).toBe('baseline');
+    expect(evaluate(merged, policy({ exceptions: [entry({ fingerprint: pip.fingerprint })] }), { now: NOW }).findings[0]!.state.kind).toBe('suppressed');
+    expect(evaluate(merged, policy({ newOnly: 'baseline' }), { now: NOW, baseline: new Set(['0'.repeat(32)]) }).findings[0]!.isNew).toBe(true);
+  });
+
+  it('writes every merged tool’s fingerprint to the baseline, so a later run led by either tool is not new', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'secgate-baseline-'));
+    try {
+      const file = path.join(dir, 'baseline.json');
+      const merged = mergeDuplicates([pyyamlPipAudit(), pyyamlOsv()]);
+      const written = await writeBaseline(file, merged, NOW);
+      expect(written.findings.map((f) => `${f.tool}:${f.ruleId}`).sort()).toEqual(['osv-scanner:GHSA-8q59-q68h-6hv4', 'pip-audit:PYSEC-2021-142']);
+      const baseline = await readBaseline(file);
+      for (const alone of [pyyamlPipAudit(), pyyamlOsv()]) {
+        expect(evaluate([alone], policy({ newOnly: 'baseline' }), { now: NOW, baseline }).findings[0]!.state.kind).toBe('baseline');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('narrows by package (normalised) and paths; an expired entry suppresses nothing', () => {
+    const check = (e: Partial<ExceptionEntry>): string => evaluate([pyyamlOsv()], policy({ exceptions: [entry(e)] }), { now: NOW }).findings[0]!.state.kind;
+    expect(check({ advisory: 'CVE-2020-14343', package: 'PyYAML' })).toBe('suppressed');
+    expect(check({ advisory: 'CVE-2020-14343', package: 'pyyaml' })).toBe('suppressed');
+    expect(check({ advisory: 'CVE-2020-14343', package: 'numpy' })).toBe('active');
+    expect(check({ advisory: 'CVE-2020-14343', paths: ['requirements.txt'] })).toBe('suppressed');
+    expect(check({ advisory: 'CVE-2020-14343', paths: ['requirements-dev.txt'] })).toBe('active');
+    expect(check({ advisory: 'CVE-2020-14343', expires: '2026-02-28' })).toBe('active');
+    expect(check({ advisory: 'CVE-2020-14343', cve: 'CVE-2023-25665' })).toBe('active');
+  });
+});
+
+describe('unaudited: a dependency allowed to stay unchecked', () => {
+  const torchUnchecked: UncheckedItem = { kind: 'dependency', name: 'Torch', version: '2.1.0', ecosystem: 'PyPI', reason: 'Dependency not found on PyPI' };
+
+  it('allows the named dependency (PEP 503 names, globs) until it expires, and nothing else', () => {
+    const allow = entry({ unaudited: 'torch' });
+    expect(uncheckedAllowance(torchUnchecked, [allow], NOW)).toBe(allow);
+    expect(uncheckedAllowance({ ...torchUnchecked, name: 'internal_models' }, [entry({ unaudited: 'internal-*' })], NOW)).toBeDefined();
+    expect(uncheckedAllowance({ ...torchUnchecked, name: 'numpy' }, [allow], NOW)).toBeUndefined();
+    expect(uncheckedAllowance(torchUnchecked, [entry({ unaudited: 'torch', expires: '2026-02-28' })], NOW)).toBeUndefined();
+    // The expiry day itself still allows (UTC end of day).
+    expect(uncheckedAllowance(torchUnchecked, [entry({ unaudited: 'torch', expires: '2026-03-01' })], NOW)).toMatchObject({ unaudited: 'torch' });
+    // Finding exceptions never allow an unchecked dependency, and files (an unreadable model) are never allowed.
+    expect(uncheckedAllowance(torchUnchecked, [entry({ rule: 'torch' }), entry({ advisory: 'CVE-2022-45907', package: 'torch' })], NOW)).toBeUndefined();
+    expect(uncheckedAllowance({ kind: 'file', name: 'models/torch', reason: 'unreadable' }, [entry({ unaudited: '*' })], NOW)).toBeUndefined();
+  });
+
+  it('never suppresses a finding, and is counted as used against the unchecked items', () => {
+    const exceptions = [entry({ unaudited: 'torch' }), entry({ unaudited: 'jax' })];
+    const withItems = evaluate([torch()], policy({ exceptions }), { now: NOW, unchecked: [torchUnchecked] });
+    expect(withItems.findings[0]!.state.kind).toBe('active');
+    expect(withItems.ledger.unused.map((u) => u.index)).toEqual([1]);
+    expect(withItems.ledger.expiringSoon).toEqual([]);
+    // Without the unchecked items the use is unknown: not reported unused.
+    expect(evaluate([torch()], policy({ exceptions }), { now: NOW }).ledger.unused).toEqual([]);
   });
 });

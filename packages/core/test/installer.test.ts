@@ -14,6 +14,8 @@ import {
   ToolInstaller,
   type BinaryInstallSpec,
   type InstallerOptions,
+  type NoInstallSpec,
+  type NpmInstallSpec,
   type PythonInstallSpec,
   type ToolsLock
 } from '@secgate/core';
@@ -532,7 +534,8 @@ describe('hash-pinned Python requirement sets (packages/core/src/install/locks)'
   const locksDir = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks');
 
   it('every lock file is in TOOLS_LOCK.python and every entry has its file, byte for byte', async () => {
-    const files = (await readdir(locksDir)).sort();
+    // locks/npm/ holds the npm tools' lockfiles (checked below).
+    const files = (await readdir(locksDir)).filter((name) => name.endsWith('.txt')).sort();
     const entries = Object.entries(TOOLS_LOCK.python).flatMap(([tool, versions]) => Object.keys(versions).map((v) => `${tool}-${v}.txt`));
     expect(entries.sort()).toEqual(files);
     for (const [tool, versions] of Object.entries(TOOLS_LOCK.python)) {
@@ -542,11 +545,169 @@ describe('hash-pinned Python requirement sets (packages/core/src/install/locks)'
         expect(file).toBe(`${text}\n`);
         expect(text).toMatch(new RegExp(`^${tool}==${version.replace(/\./g, '\\.')} \\\\$`, 'm'));
         // Every requirement is pinned (==) and carries at least one sha256 hash.
-        const requirements = text.split(/\n(?=\S)/);
+        // pip-compile may close with comment lines (e.g. pip-audit's "not pinned: pip", which the venv provides).
+        const requirements = text.replace(/(^#.*\n?)+/gm, '').trimEnd().split(/\n(?=\S)/);
         for (const requirement of requirements) {
           expect(requirement).toMatch(/^[A-Za-z0-9._-]+==\S+ \\\n(\s+--hash=sha256:[0-9a-f]{64}( \\\n|$))+$/);
         }
       }
     }
+  });
+});
+
+describe('committed npm lockfiles (packages/core/src/install/locks/npm)', () => {
+  const npmLocksDir = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks', 'npm');
+
+  it('every lock directory is in TOOLS_LOCK.npm byte for byte, and every locked package carries a sha512 integrity', async () => {
+    const dirs = existsSync(npmLocksDir) ? (await readdir(npmLocksDir)).sort() : [];
+    const entries = Object.entries(TOOLS_LOCK.npm ?? {}).flatMap(([tool, versions]) => Object.keys(versions).map((v) => `${tool}-${v}`));
+    expect(entries.sort()).toEqual(dirs);
+    for (const [tool, versions] of Object.entries(TOOLS_LOCK.npm ?? {})) {
+      for (const [version, lock] of Object.entries(versions)) {
+        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}`, 'package.json'), 'utf8')).toBe(lock.manifest);
+        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}`, 'package-lock.json'), 'utf8')).toBe(lock.lockfile);
+        const packages = (JSON.parse(lock.lockfile) as { packages: Record<string, { integrity?: string; inBundle?: boolean }> }).packages;
+        for (const [where, entry] of Object.entries(packages)) {
+          // Bundled dependencies come inside their parent's tarball, which its integrity covers.
+          if (where !== '' && !entry.inBundle) expect(`${where} ${entry.integrity ?? 'none'}`).toMatch(/ sha512-[A-Za-z0-9+/]+=*$/);
+        }
+      }
+    }
+  });
+});
+
+/**
+ * npm tools, with the real npm and the real registry: a lock for a small real package (semver,
+ * whose CLI prints the versions it is given) is generated once with `npm install --package-lock-only`,
+ * exactly as a committed tool lock is made.
+ */
+describe('ToolInstaller: npm tools from a committed lockfile', () => {
+  const SEMVER_VERSION = '7.6.3';
+  const semverSpec: NpmInstallSpec = { kind: 'npm', tool: 'semver-cli', package: 'semver', defaultVersion: SEMVER_VERSION, entry: 'semver/bin/semver.js' };
+  let realLock: { manifest: string; lockfile: string };
+  const npmLock = (lock: { manifest: string; lockfile: string } | undefined): ToolsLock => ({
+    binary: {},
+    python: {},
+    npm: lock ? { 'semver-cli': { [SEMVER_VERSION]: lock } } : {}
+  });
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'secgate-npm-lock-'));
+    try {
+      await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'secgate-tool-semver-cli', private: true }));
+      await run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--save-exact', '--no-audit', '--no-fund', `semver@${SEMVER_VERSION}`], {
+        cwd: dir,
+        timeout: 120_000
+      });
+      realLock = {
+        manifest: await readFile(path.join(dir, 'package.json'), 'utf8'),
+        lockfile: await readFile(path.join(dir, 'package-lock.json'), 'utf8')
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('npm ci installs the locked tree into the tool cache; the entry runs under this node; the second install is a cache hit', async () => {
+    const tools = installer(undefined, { lock: npmLock(realLock) });
+    const first = await tools.install(semverSpec);
+    expect(first).toMatchObject({ tool: 'semver-cli', version: SEMVER_VERSION, cacheHit: false, verified: true, command: process.execPath });
+    expect(first.dir).toBe(path.join(job.toolCache, 'secgate-npm-semver-cli', SEMVER_VERSION, 'linux-x64'));
+    expect(first.baseArgs).toEqual([path.join(first.dir, 'node_modules', 'semver', 'bin', 'semver.js')]);
+    expect(existsSync(`${first.dir}.complete`)).toBe(true);
+    // The installed package is the locked one, and its CLI works.
+    const installedManifest = JSON.parse(await readFile(path.join(first.dir, 'node_modules', 'semver', 'package.json'), 'utf8')) as { version: string };
+    expect(installedManifest.version).toBe(SEMVER_VERSION);
+    const { stdout } = await run(first.command, [...first.baseArgs, '1.2.3', '0.9.0', '-r', '>=1.0.0'], { timeout: 30_000 });
+    expect(stdout.trim()).toBe('1.2.3');
+    const second = await tools.install(semverSpec);
+    expect(second).toMatchObject({ cacheHit: true, verified: true, dir: first.dir });
+    expect(await cachedEntries('secgate-npm-semver-cli')).toEqual([`${SEMVER_VERSION}/linux-x64`, `${SEMVER_VERSION}/linux-x64.complete`]);
+  }, 180_000);
+
+  it('a lock whose integrity does not match the registry tarball fails in npm ci (EINTEGRITY), nothing cached', async () => {
+    const parsed = JSON.parse(realLock.lockfile) as { packages: Record<string, { integrity?: string }> };
+    const other = `sha512-${createHash('sha512').update('not the semver tarball').digest('base64')}`;
+    parsed.packages[`node_modules/semver`]!.integrity = other;
+    const tampered = { manifest: realLock.manifest, lockfile: JSON.stringify(parsed, null, 2) };
+    const error = await installer(undefined, { lock: npmLock(tampered) })
+      .install(semverSpec)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ToolInstallError);
+    expect((error as Error).message).toMatch(/^semver-cli: install failed: npm ci .*exited [1-9]/s);
+    expect((error as Error).message).toMatch(/EINTEGRITY|integrity/i);
+    expect(await cachedEntries('secgate-npm-semver-cli')).toEqual([]);
+  }, 180_000);
+
+  it('a lock entry without a sha512 integrity, or locking another version, is refused before npm runs', async () => {
+    const parsed = JSON.parse(realLock.lockfile) as { packages: Record<string, { integrity?: string; version?: string }> };
+    const noIntegrity = structuredClone(parsed);
+    delete noIntegrity.packages['node_modules/semver']!.integrity;
+    const noIntegrityError = await installer(undefined, { lock: npmLock({ manifest: realLock.manifest, lockfile: JSON.stringify(noIntegrity) }) })
+      .install(semverSpec)
+      .catch((e: unknown) => e);
+    expect(noIntegrityError).toBeInstanceOf(ToolInstallError);
+    expect((noIntegrityError as Error).message).toBe(
+      `semver-cli: install failed: the committed npm lockfile for ${SEMVER_VERSION} has no sha512 integrity for node_modules/semver`
+    );
+    const otherVersion = structuredClone(parsed);
+    otherVersion.packages['node_modules/semver']!.version = '7.0.0';
+    const otherError = await installer(undefined, { lock: npmLock({ manifest: realLock.manifest, lockfile: JSON.stringify(otherVersion) }) })
+      .install(semverSpec)
+      .catch((e: unknown) => e);
+    expect((otherError as Error).message).toMatch(/installs semver 7\.0\.0, not 7\.6\.3$/);
+    expect(existsSync(path.join(job.toolCache, 'secgate-npm-semver-cli'))).toBe(false);
+  });
+
+  it('no committed lock for the version: ConfigurationError unless explicitly opted out, then installed and marked unverified', async () => {
+    const missing = await installer(undefined, { lock: npmLock(undefined) })
+      .install(semverSpec)
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ConfigurationError);
+    expect((missing as ConfigurationError).key).toBe('semver-cli-version');
+    const optedOut = await installer(undefined, {
+      lock: npmLock(undefined),
+      overrides: { 'semver-cli': { version: '7.6.2', allowUnverified: true } }
+    }).install(semverSpec);
+    expect(optedOut).toMatchObject({ version: '7.6.2', verified: false, cacheHit: false });
+    const { stdout } = await run(optedOut.command, [...optedOut.baseArgs, '--help'], { timeout: 30_000 });
+    expect(stdout).toMatch(/^SemVer 7\.6\.2/);
+  }, 180_000);
+});
+
+describe('ToolInstaller: tools that install nothing (a program from PATH, an API)', () => {
+  it('a program from PATH: resolved now, its version is what it prints, nothing cached', async () => {
+    const spec: NoInstallSpec = { kind: 'none', tool: 'npm-audit', defaultVersion: 'npm', command: 'npm', versionArgs: ['--version'] };
+    const tools = installer(undefined);
+    const result = await tools.install(spec);
+    const { stdout } = await run('npm', ['--version'], { timeout: 30_000 });
+    expect(result).toMatchObject({ tool: 'npm-audit', version: stdout.trim(), verified: true, cacheHit: true, baseArgs: [] });
+    expect(path.basename(result.command)).toBe('npm');
+    expect(statSync(result.command).isFile()).toBe(true);
+    expect(await tools.cacheEntry(spec)).toBeUndefined();
+    expect(await readdir(job.toolCache)).toEqual([]);
+  });
+
+  it('a program missing from PATH is an install error naming it; a program that prints no version too', async () => {
+    const missing = await installer(undefined)
+      .install({ kind: 'none', tool: 'ghost', defaultVersion: '1', command: 'secgate-no-such-program' })
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ToolInstallError);
+    expect((missing as Error).message).toBe(`ghost: install failed: 'secgate-no-such-program' was not found on PATH`);
+    const silent = await installer(undefined)
+      .install({ kind: 'none', tool: 'quiet', defaultVersion: '1', command: 'sh', versionArgs: ['-c', 'exit 0'] })
+      .catch((e: unknown) => e);
+    expect(silent).toBeInstanceOf(ToolInstallError);
+    expect((silent as Error).message).toMatch(/^quiet: install failed: \S+\/sh -c exit 0 exited 0 without a version/);
+  });
+
+  it('an API: a synthetic tool with the default version; choosing another version is a configuration error', async () => {
+    const spec: NoInstallSpec = { kind: 'none', tool: 'dependabot', defaultVersion: 'rest-api-2022-11-28' };
+    expect(await installer(undefined).install(spec)).toMatchObject({ tool: 'dependabot', version: 'rest-api-2022-11-28', verified: true, command: '' });
+    const error = await installer(undefined, { overrides: { dependabot: { version: '2' } } })
+      .install(spec)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).key).toBe('dependabot-version');
   });
 });

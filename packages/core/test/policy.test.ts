@@ -95,12 +95,80 @@ describe('parsePolicy', () => {
     expect(error.message).toMatch(/\.secgate\.yml:2: fail-on: must be one of critical, high, medium, low, info, none/);
   });
 
-  it('requires fingerprint, rule or cve on an exception', () => {
+  it('requires fingerprint, rule, advisory, cve or unaudited on an exception', () => {
     const text = ['exceptions:', '  - reason: no selector', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
     const error = errorOf(() => parsePolicy(text, '.secgate.yml'));
-    expect(error.message).toContain('exceptions[0]: needs one of fingerprint, rule or cve');
+    expect(error.message).toContain('exceptions[0]: needs one of fingerprint, rule, advisory, cve or unaudited');
+    // `package` and `paths` narrow a selector; alone they would suppress every finding of a package.
+    const packageOnly = ['exceptions:', '  - package: torch', '    reason: no selector', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
+    expect(errorOf(() => parsePolicy(packageOnly, '.secgate.yml')).message).toContain('exceptions[0]: needs one of');
     // The anyOf branches' own "required" errors are folded into that one line.
     expect(error.message).not.toMatch(/must have required property 'fingerprint'/);
+  });
+
+  it('accepts the dependency keys: package-policy, ignore-unfixed, unknown-severity, advisory and unaudited entries', () => {
+    const text = [
+      'fail-on: high',
+      'package-policy:',
+      '  - packages: [torch, tensorflow*, numpy, transformers]',
+      '    fail-on: medium',
+      '  - packages: [lodash]',
+      '    ecosystem: npm',
+      '    fail-on: low',
+      'ignore-unfixed: true',
+      'unknown-severity: critical',
+      'exceptions:',
+      '  - advisory: GHSA-8q59-q68h-6hv4',
+      '    package: PyYAML',
+      '    paths: [requirements-dev.txt]',
+      '    reason: dev only, never loads untrusted YAML',
+      '    owner: "@ml-platform"',
+      '    expires: 2026-09-30',
+      '  - unaudited: internal-models',
+      '    reason: private package, unknown to the vulnerability service',
+      '    owner: "@ml-platform"',
+      '    expires: 2026-06-30',
+      ''
+    ].join('\n');
+    const policy = parsePolicy(text, '.secgate.yml');
+    expect(policy['package-policy']).toEqual([
+      { packages: ['torch', 'tensorflow*', 'numpy', 'transformers'], 'fail-on': 'medium' },
+      { packages: ['lodash'], ecosystem: 'npm', 'fail-on': 'low' }
+    ]);
+    expect(policy['ignore-unfixed']).toBe(true);
+    expect(policy['unknown-severity']).toBe('critical');
+    expect(policy.exceptions![0]).toMatchObject({ advisory: 'GHSA-8q59-q68h-6hv4', package: 'PyYAML', paths: ['requirements-dev.txt'] });
+    expect(policy.exceptions![1]).toMatchObject({ unaudited: 'internal-models' });
+  });
+
+  it('names the line of a bad package-policy rule, ignore-unfixed or unknown-severity value', () => {
+    const text = [
+      'package-policy:',
+      '  - packages: [torch]',
+      '    fail-on: none',
+      '  - packages: []',
+      '    fail-on: high',
+      '  - packages: [numpy]',
+      '    failon: high',
+      'ignore-unfixed: yes please',
+      'unknown-severity: none',
+      ''
+    ].join('\n');
+    const error = errorOf(() => parsePolicy(text, '.secgate.yml'));
+    expect(error.message).toContain('.secgate.yml:3: package-policy[0].fail-on: must be one of critical, high, medium, low, info');
+    expect(error.message).toContain('.secgate.yml:4: package-policy[1].packages: must NOT have fewer than 1 items');
+    expect(error.message).toContain('.secgate.yml:7: package-policy[2].failon: unknown key');
+    expect(error.message).toContain('.secgate.yml:8: ignore-unfixed: must be boolean');
+    expect(error.message).toContain('.secgate.yml:9: unknown-severity: must be one of critical, high, medium, low, info');
+  });
+
+  it('refuses an unaudited entry mixed with finding selectors, and an advisory that is not an id', () => {
+    const mixed = ['exceptions:', '  - unaudited: torch', '    advisory: CVE-2024-1', '    reason: because', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
+    expect(errorOf(() => parsePolicy(mixed, '.secgate.yml')).message).toContain(
+      '.secgate.yml:2: exceptions[0]: unaudited allows an unchecked dependency only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths'
+    );
+    const notAnId = ['exceptions:', '  - advisory: "*"', '    reason: because', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
+    expect(errorOf(() => parsePolicy(notAnId, '.secgate.yml')).message).toContain('.secgate.yml:2: exceptions[0].advisory: must be an advisory id such as CVE-2020-14343');
   });
 
   it('rejects an expiry that is not YYYY-MM-DD', () => {

@@ -171,7 +171,7 @@ describe('hideSecretLines: every line of every secret range is off limits', () =
       workspace: dir,
       tools: [],
       findings,
-      blocking: blockingFindings(findings, 'high'),
+      blocking: blockingFindings(findings, { failOn: 'high' }),
       ledger,
       policy: POLICY,
       verdict: 'fail',

@@ -130,6 +130,72 @@ describe('findRelaxations', () => {
       'timeout-minutes',
       'tool-versions.bandit'
     ]);
+    expect([...overriddenKeys({ workspace: '.', options: { 'ignore-unfixed': 'true', 'unknown-severity': 'low', 'osv-url': 'http://x' } })].sort()).toEqual([
+      'ignore-unfixed',
+      'unknown-severity'
+    ]);
+  });
+});
+
+describe('findRelaxations: dependency policy', () => {
+  const CORE = ['fail-on: high', 'package-policy:', '  - packages: [torch, tensorflow*]', '    fail-on: medium', '  - packages: [numpy]', '    fail-on: low'];
+
+  it('finds nothing when package rules, ignore-unfixed and unknown-severity stay or get stricter', () => {
+    const base = lines(...CORE, 'unknown-severity: high');
+    expect(relax(base, base)).toEqual([]);
+    // Stricter rules, a glob that covers a listed name, a stricter unknown-severity, ignore-unfixed turned off.
+    const stricter = lines('fail-on: high', 'package-policy:', '  - packages: [torch, tensorflow*, "num*"]', '    fail-on: low', 'unknown-severity: critical', 'ignore-unfixed: false');
+    expect(relax(base, stricter)).toEqual([]);
+    // A rule superseded by a global fail-on at least as strict is not a relaxation.
+    expect(relax(base, lines('fail-on: low'))).toEqual([]);
+  });
+
+  it('reports a package rule loosened or removed, narrowed to one ecosystem, ignore-unfixed turned on and unknown-severity lowered', () => {
+    const head = lines(
+      'fail-on: high',
+      'package-policy:',
+      '  - packages: [torch]',
+      '    fail-on: high',
+      '  - packages: [tensorflow*]',
+      '    ecosystem: PyPI',
+      '    fail-on: medium',
+      'ignore-unfixed: true',
+      'unknown-severity: low'
+    );
+    expect(relax(lines(...CORE), head)).toEqual([
+      '8: ignore-unfixed: ignore-unfixed turned on: vulnerabilities without a fixed version no longer fail the gate',
+      '9: unknown-severity: unknown-severity lowered from high to low: vulnerabilities without a severity may no longer fail the gate',
+      '4: package-policy[0].fail-on: package-policy for torch loosened from medium to high',
+      '6: package-policy[1].ecosystem: package-policy for tensorflow* narrowed to ecosystem PyPI (was fail-on medium in every ecosystem)',
+      // A removed entry has no line of its own: the list's first line.
+
+      '3: package-policy: package-policy for numpy removed (was fail-on low)'
+    ]);
+    expect(relax(lines(...CORE), lines('fail-on: high'))).toEqual([
+      '-: package-policy: package-policy for torch removed (was fail-on medium)',
+      '-: package-policy: package-policy for tensorflow* removed (was fail-on medium)',
+      '-: package-policy: package-policy for numpy removed (was fail-on low)'
+    ]);
+  });
+
+  it('skips ignore-unfixed and unknown-severity when an input sets them, and does not let an overridden fail-on stand in for a rule', () => {
+    expect(relax(undefined, lines('ignore-unfixed: true', 'unknown-severity: info'), ['ignore-unfixed', 'unknown-severity'])).toEqual([]);
+    expect(relax(lines(...CORE), lines('fail-on: info'), ['fail-on'])).toHaveLength(3);
+  });
+
+  it('reports new advisory and unaudited exceptions; cve and advisory are one selector; a dropped package narrowing widens', () => {
+    const entry = (...keys: string[]): string[] => ['  - ' + keys[0]!, ...keys.slice(1).map((k) => `    ${k}`), '    reason: accepted', '    owner: "@ml"', '    expires: 2027-01-31'];
+    const base = lines('exceptions:', ...entry('cve: CVE-2020-14343', 'package: PyYAML'), ...entry('unaudited: internal-models'));
+    expect(relax(base, base)).toEqual([]);
+    // The synonym and a normalised package name select the same findings.
+    expect(relax(base, lines('exceptions:', ...entry('advisory: cve-2020-14343', 'package: pyyaml'), ...entry('unaudited: internal_models')))).toEqual([]);
+    expect(
+      relax(base, lines('exceptions:', ...entry('advisory: CVE-2020-14343'), ...entry('unaudited: torch'), ...entry('advisory: GHSA-8q59-q68h-6hv4', 'paths: [requirements-dev.txt]')))
+    ).toEqual([
+      '2: exceptions[0]: new exception advisory CVE-2020-14343 on all paths, until 2027-01-31',
+      '6: exceptions[1]: new exception unaudited torch, until 2027-01-31: torch may stay unchecked by the vulnerability tools',
+      '10: exceptions[2]: new exception advisory GHSA-8q59-q68h-6hv4 on requirements-dev.txt, until 2027-01-31'
+    ]);
   });
 });
 

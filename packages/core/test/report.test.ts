@@ -4,6 +4,7 @@ import {
   SARIF_MAX_RESULTS_PER_RUN,
   SUMMARY_LIMIT_BYTES,
   annotationLevel,
+  buildJsonReport,
   buildSarif,
   buildSummary,
   escapeCode,
@@ -365,5 +366,63 @@ describe('escape helpers', () => {
     for (const text of ['##[error]pwned', 'tool said: ##[warning]forged', '  ##[stop-commands]tok', '##[add-mask]x']) {
       expect(neutraliseCommands(text)).not.toContain('##[');
     }
+  });
+});
+
+describe('summary and JSON report: the sca sections', () => {
+  const langchain = (): EvaluatedFinding =>
+    ef({
+      tool: 'pip-audit',
+      ruleId: 'PYSEC-2023-18',
+      title: 'langchain 0.0.141: PYSEC-2023-18 arbitrary code execution',
+      message: 'upgrade langchain to 0.0.142',
+      severity: 'critical',
+      severityBasis: 'CVSS:3.1 9.8',
+      location: { path: 'requirements.txt', startLine: 3 },
+      package: { name: 'langchain', version: '0.0.141', ecosystem: 'PyPI', fixedVersions: ['0.0.142'] },
+      aliases: ['PYSEC-2023-18', 'CVE-2023-29374', 'GHSA-fprp-p869-w6q2'],
+      tags: ['dependency', 'PyPI'],
+      sources: [
+        { tool: 'pip-audit', ruleId: 'PYSEC-2023-18' },
+        { tool: 'osv-scanner', ruleId: 'GHSA-fprp-p869-w6q2' }
+      ]
+    });
+  const result = (): ScanResult =>
+    scanResult([langchain()], {
+      stages: ['sca'],
+      tools: [toolRun('pip-audit', { stage: 'sca' }), toolRun('npm-audit', { stage: 'sca', status: 'not-applicable', skipReason: 'no package-lock.json in scope' })],
+      inventory: [
+        { kind: 'machine-learning-model', name: 'evil.pkl', path: 'models/evil.pkl', sha256: 'ab'.repeat(32), verdict: 'unsafe', verdicts: { modelscan: 'unsafe', picklescan: 'unsafe' }, tools: ['modelscan', 'picklescan'] },
+        { kind: 'library', name: 'langchain', version: '0.0.141', ecosystem: 'PyPI', purl: 'pkg:pypi/langchain@0.0.141', tools: ['pip-audit'] }
+      ],
+      unchecked: [
+        { kind: 'dependency', name: 'torch', version: '2.1.0', ecosystem: 'PyPI', reason: 'Dependency not found on PyPI', tool: 'pip-audit' },
+        { kind: 'dependency', name: 'internal-lib', version: '1.0', ecosystem: 'PyPI', reason: 'not on the service', tool: 'pip-audit', allowedBy: { entry: 2, reason: 'private', owner: 'ml', expires: '2026-06-30' } }
+      ]
+    });
+
+  it('vulnerable dependencies (installed → fixed, severity basis, advisory links, manifest line), model files, not checked, not applicable', () => {
+    const md = buildSummary(result(), { blobBaseUrl: 'https://github.com/o/r/blob/abc/' });
+    expect(md).toContain('### Vulnerable dependencies (1)');
+    expect(md).toContain(
+      '| langchain \\(PyPI\\) | 0.0.141 → 0.0.142 | critical (CVSS:3.1 9.8) | [PYSEC-2023-18](https://osv.dev/vulnerability/PYSEC-2023-18) [CVE-2023-29374](https://osv.dev/vulnerability/CVE-2023-29374) [GHSA-fprp-p869-w6q2](https://osv.dev/vulnerability/GHSA-fprp-p869-w6q2) | new | [requirements.txt:3](https://github.com/o/r/blob/abc/requirements.txt#L3) | pip-audit, osv-scanner |'
+    );
+    expect(md).toContain('### Model files (1)');
+    expect(md).toContain('| <code>models/evil.pkl</code> | ⛔ unsafe | modelscan: unsafe, picklescan: unsafe | <code>abababababab</code> |');
+    expect(md).toContain('### ⚠️ Not checked (2: 1 not allowed, 1 allowed by the policy ledger)');
+    expect(md).toContain('| pip-audit | torch 2.1.0 \\(PyPI\\) | Dependency not found on PyPI | ⛔ no |');
+    expect(md).toContain('| pip-audit | internal-lib 1.0 \\(PyPI\\) | not on the service | yes: ledger entry 2, owner ml, until 2026-06-30 |');
+    expect(md).toContain('➖ not applicable: no package-lock.json in scope');
+    expect(md).toContain('### Not applicable');
+  });
+
+  it('the JSON report carries inventory and unchecked items', () => {
+    const json = JSON.parse(buildJsonReport(result())) as { inventory: unknown[]; unchecked: { name: string; allowedBy?: unknown }[]; tools: { status: string }[] };
+    expect(json.inventory).toHaveLength(2);
+    expect(json.unchecked.map((u) => [u.name, Boolean(u.allowedBy)])).toEqual([
+      ['torch', false],
+      ['internal-lib', true]
+    ]);
+    expect(json.tools.map((t) => t.status)).toEqual(['ok', 'not-applicable']);
   });
 });

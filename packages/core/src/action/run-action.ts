@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
+import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BoundedCommitRange, StageDefinition } from '../adapter.js';
@@ -13,6 +14,7 @@ import { changedLinesFromApiPatches, changedLinesFromGit, ChangedLines } from '.
 import { DEFAULT_POLICY_FILE } from '../policy/policy.js';
 import { assessPolicyChange, type PolicyChangeReport } from '../policy/relaxation.js';
 import { commandText, hasUnsafeCharacters } from '../report/escape.js';
+import { buildSbom } from '../report/sbom.js';
 import { WorkspaceBoundary, gitCommitSource, workingTreeSource, type RepoFileSource } from '../workspace.js';
 import { booleanInput, optionalInput, policySourceInput, readSettings, type PolicySource } from './inputs.js';
 import { actionsLogger, failStep } from './logger.js';
@@ -127,14 +129,20 @@ export function conclude(result: ScanResult): void {
  * The whole action: inputs → engine → reports → verdict. Any thrown value ends the step red
  * with its kind named; nothing can fall through to a green step.
  */
-export async function runAction(stages: StageDefinition[], optionInputs: readonly string[] = []): Promise<void> {
+export async function runAction(stages: StageDefinition[], optionInputs: readonly string[] = [], secretInputs: readonly string[] = []): Promise<void> {
   const logger = actionsLogger;
   const label = stages.map((s) => s.id).join('+');
   try {
+    // Masked before anything is logged. Secret inputs reach adapters through `options`; adapters
+    // hand them to tools only in environment variables, never in argv or workspace files.
+    for (const name of ['token', ...secretInputs]) {
+      const secret = optionalInput(name);
+      if (secret) core.setSecret(secret);
+    }
     const token = optionalInput('token');
-    if (token) core.setSecret(token);
+    const writeSbom = booleanInput('sbom', false);
     const workspace = path.resolve(process.env['GITHUB_WORKSPACE'] || process.cwd());
-    const settings = readSettings(workspace, optionInputs);
+    const settings = readSettings(workspace, [...optionInputs, ...secretInputs.filter((name) => !optionInputs.includes(name))]);
     // auto: publish through the Checks API whenever a token is there; without `checks: write`
     // (fork PRs, default permissions) that is one warning, and the annotations stand alone.
     const checks = (optionalInput('checks') ?? 'auto').toLowerCase();
@@ -168,6 +176,12 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
       reportFile: path.join(outDir, `${label}.json`)
     };
     await publishResult(result, files, logger, relaxationWarnings);
+    if (writeSbom) {
+      const sbomFile = path.join(outDir, `${label}.cdx.json`);
+      await writeFile(sbomFile, buildSbom(result));
+      core.setOutput('sbom-file', sbomFile);
+      logger.info(`CycloneDX 1.6 SBOM: ${sbomFile} (${result.inventory?.length ?? 0} component(s))`);
+    }
     if (checks !== 'false' && token) await publishCheckRun(result, token, `secgate ${label}`, logger);
     conclude(result);
   } catch (error) {

@@ -29,9 +29,11 @@ export class ToolCachePersistence {
   async restore(adapters: ToolAdapter[], installer: ToolInstaller): Promise<void> {
     const root = process.env['RUNNER_TOOL_CACHE'];
     if (!root) return;
-    this.entries = await Promise.all(
-      adapters.map(async (adapter) => {
+    const entries = await Promise.all(
+      adapters.map(async (adapter): Promise<Entry | undefined> => {
         const where = await installer.cacheEntry(adapter.install);
+        // An API or a program from PATH: nothing installed, nothing to keep.
+        if (!where) return undefined;
         const dir = path.join(root, where.name, where.version);
         const key = `secgate-tool-${where.name}-${where.version}-${where.arch}`;
         let restored = false;
@@ -46,6 +48,7 @@ export class ToolCachePersistence {
         return { tool: adapter.id, key, dir, restored };
       })
     );
+    this.entries = entries.filter((entry): entry is Entry => entry !== undefined);
   }
 
   async save(installedFresh: ReadonlySet<string>): Promise<void> {

@@ -1,3 +1,4 @@
+import * as io from '@actions/io';
 import * as tc from '@actions/tool-cache';
 import lockfile from 'proper-lockfile';
 import semver from 'semver';
@@ -14,10 +15,12 @@ import {
   type BinaryInstallSpec,
   type InstallSpec,
   type InstalledTool,
+  type NoInstallSpec,
+  type NpmInstallSpec,
   type PlatformKey,
   type PythonInstallSpec
 } from './spec.js';
-import { TOOLS_LOCK, type ToolsLock } from './tools-lock.js';
+import { TOOLS_LOCK, type NpmLock, type ToolsLock } from './tools-lock.js';
 
 /** A user's request to run another version than the pinned one. */
 export interface VersionOverride {
@@ -73,15 +76,111 @@ export class ToolInstaller {
     this.platform = options.platform ?? currentPlatform();
   }
 
-  /** Where a tool lands in the tool cache (for persisting it across workflow runs). */
-  async cacheEntry(spec: InstallSpec): Promise<{ name: string; version: string; arch: string }> {
+  /**
+   * Where a tool lands in the tool cache (for persisting it across workflow runs); undefined for
+   * tools that install nothing (APIs, programs from PATH).
+   */
+  async cacheEntry(spec: InstallSpec): Promise<{ name: string; version: string; arch: string } | undefined> {
+    if (spec.kind === 'none') return undefined;
     const { version } = this.resolveVersion(spec.tool, spec.defaultVersion);
     if (spec.kind === 'binary') return { name: spec.tool, version, arch: this.platform };
+    if (spec.kind === 'npm') return { name: npmCacheName(spec.tool), version, arch: this.platform };
     return { name: `secgate-py-${spec.tool}`, version: `${version}-py${await this.getPythonVersion()}`, arch: this.platform };
   }
 
   install(spec: InstallSpec): Promise<InstalledTool> {
-    return spec.kind === 'binary' ? this.installBinary(spec) : this.installPython(spec);
+    switch (spec.kind) {
+      case 'binary':
+        return this.installBinary(spec);
+      case 'python':
+        return this.installPython(spec);
+      case 'npm':
+        return this.installNpm(spec);
+      case 'none':
+        return this.useExisting(spec);
+    }
+  }
+
+  /**
+   * An API or a program the runner already has: nothing is downloaded, so nothing needs
+   * verifying. A program is resolved on PATH now, so a missing one is an install error rather
+   * than a failure to start later; its version is what the program itself prints.
+   */
+  async useExisting(spec: NoInstallSpec): Promise<InstalledTool> {
+    const started = Date.now();
+    const override = this.options.overrides?.[spec.tool];
+    if (override && override.version !== spec.defaultVersion) {
+      throw new ConfigurationError(
+        spec.command
+          ? `${spec.tool} runs the ${spec.command} found on PATH; its version cannot be chosen here`
+          : `${spec.tool} is a service, not an installed tool; it has no version to choose`,
+        `${spec.tool}-version`
+      );
+    }
+    if (!spec.command) return installed(spec.tool, spec.defaultVersion, '', '', [], true, started, true);
+    const resolved = await io.which(spec.command, false);
+    if (!resolved) throw new ToolInstallError(spec.tool, `'${spec.command}' was not found on PATH`);
+    let version = spec.defaultVersion;
+    if (spec.versionArgs) {
+      const result = await runTool({ tool: spec.tool, command: resolved, args: spec.versionArgs, timeoutMs: 60_000 }).catch(
+        (error: unknown) => {
+          throw new ToolInstallError(spec.tool, `could not run ${resolved}: ${errorMessage(error)}`);
+        }
+      );
+      const firstLine = result.stdout.trim().split(/\r?\n/)[0]?.trim() ?? '';
+      if (result.exitCode !== 0 || !firstLine) {
+        throw new ToolInstallError(
+          spec.tool,
+          `${resolved} ${spec.versionArgs.join(' ')} exited ${result.exitCode} without a version: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`
+        );
+      }
+      version = firstLine;
+    }
+    return installed(spec.tool, version, path.dirname(resolved), resolved, [], true, started, true);
+  }
+
+  /**
+   * An npm package from its committed lockfile: `npm ci` installs exactly the locked tree and
+   * checks every tarball against its sha512 `integrity`; `--ignore-scripts` keeps install scripts
+   * (e.g. the Snyk wrapper's binary download) from running. Cached like a binary.
+   */
+  async installNpm(spec: NpmInstallSpec): Promise<InstalledTool> {
+    const started = Date.now();
+    const { version, override } = this.resolveVersion(spec.tool, spec.defaultVersion);
+    const lock = this.lock.npm?.[spec.tool]?.[version];
+    if (!lock && !override?.allowUnverified) {
+      throw new ConfigurationError(
+        `no npm lockfile is committed for ${spec.tool} ${version}; use the pinned ${spec.defaultVersion} ` +
+          `or opt out explicitly (allow-unverified-tools: true)`,
+        `${spec.tool}-version`
+      );
+    }
+    if (lock) checkNpmLock(spec, version, lock);
+    const digest = lock ? createHash('sha256').update(lock.manifest).update('\0').update(lock.lockfile).digest('hex') : 'unverified';
+    const entry = (dir: string): string => path.join(dir, 'node_modules', spec.entry);
+    const slot = cacheSlot(npmCacheName(spec.tool), version, this.platform);
+    const check = async (dir: string): Promise<InstallMarker | undefined> => {
+      const marker = await readMarker(dir);
+      if (!marker || (lock && marker.digest !== digest)) return undefined;
+      return (await stat(entry(dir)).then((info) => info.isFile(), () => false)) ? marker : undefined;
+    };
+    const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (staging) => {
+      const npm = await io.which('npm', false);
+      if (!npm) throw new ToolInstallError(spec.tool, `'npm' was not found on PATH`);
+      const npmArgs = ['--ignore-scripts', '--no-audit', '--no-fund', '--no-update-notifier'];
+      if (lock) {
+        this.options.logger.info(`Installing ${spec.package} ${version} with npm ci from the committed lockfile`);
+        await writeFile(path.join(staging, 'package.json'), lock.manifest);
+        await writeFile(path.join(staging, 'package-lock.json'), lock.lockfile);
+        await this.step(spec.tool, npm, ['ci', ...npmArgs], staging);
+      } else {
+        this.options.logger.warning(`${spec.tool} ${version}: installing WITHOUT a lockfile (opted out)`);
+        await writeFile(path.join(staging, 'package.json'), JSON.stringify({ name: `secgate-tool-${spec.tool}`, private: true }));
+        await this.step(spec.tool, npm, ['install', '--save-exact', ...npmArgs, `${spec.package}@${version}`], staging);
+      }
+      await writeMarker(staging, { digest, verified: Boolean(lock) });
+    });
+    return installed(spec.tool, version, slot.dir, process.execPath, [entry(slot.dir)], cacheHit, started, marker.verified);
   }
 
   private resolveVersion(tool: string, defaultVersion: string): { version: string; override?: VersionOverride } {
@@ -370,8 +469,8 @@ export class ToolInstaller {
     return this.pythonTool(spec, version, slot.dir, cacheHit, started, marker.verified);
   }
 
-  private async step(tool: string, command: string, args: string[]): Promise<void> {
-    const result = await runTool({ tool, command, args, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error: unknown) => {
+  private async step(tool: string, command: string, args: string[], cwd?: string): Promise<void> {
+    const result = await runTool({ tool, command, args, cwd, timeoutMs: INSTALL_TIMEOUT_MS }).catch((error: unknown) => {
       throw new ToolInstallError(tool, errorMessage(error));
     });
     if (result.exitCode !== 0) {
@@ -392,6 +491,37 @@ function installed(
   verified: boolean
 ): InstalledTool {
   return { tool, version, command, baseArgs, dir, cacheHit, durationMs: Date.now() - started, verified };
+}
+
+function npmCacheName(tool: string): string {
+  return `secgate-npm-${tool}`;
+}
+
+/**
+ * Refuses a committed lock that npm ci would install without verifying: every installed package
+ * needs a sha512 `integrity`, and the tool's own package must be the version asked for.
+ */
+function checkNpmLock(spec: NpmInstallSpec, version: string, lock: NpmLock): void {
+  const bad = (why: string): ToolInstallError => new ToolInstallError(spec.tool, `the committed npm lockfile for ${version} ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(lock.lockfile);
+    JSON.parse(lock.manifest);
+  } catch (error) {
+    throw bad(`is not JSON: ${errorMessage(error)}`);
+  }
+  const packages = (parsed as { packages?: unknown }).packages;
+  if (typeof packages !== 'object' || packages === null || Array.isArray(packages)) throw bad('has no "packages" map (lockfileVersion 2 or 3 is required)');
+  let tool: { version?: unknown } | undefined;
+  for (const [where, value] of Object.entries(packages as Record<string, unknown>)) {
+    if (where === '') continue;
+    const entry = value as { integrity?: unknown; link?: unknown; version?: unknown };
+    if (entry.link === true) throw bad(`links ${where} to a local directory`);
+    if (typeof entry.integrity !== 'string' || !entry.integrity.startsWith('sha512-')) throw bad(`has no sha512 integrity for ${where}`);
+    if (where === `node_modules/${spec.package}`) tool = entry;
+  }
+  if (!tool) throw bad(`does not install ${spec.package}`);
+  if (tool.version !== version) throw bad(`installs ${spec.package} ${String(tool.version)}, not ${version}`);
 }
 
 /** Written into every install: what was verified, so a cache hit reports the truth. */

@@ -1,5 +1,33 @@
 /** How a tool gets onto the machine. Each adapter carries one; versions and hashes live in tools-lock.ts. */
-export type InstallSpec = PythonInstallSpec | BinaryInstallSpec;
+export type InstallSpec = PythonInstallSpec | BinaryInstallSpec | NpmInstallSpec | NoInstallSpec;
+
+/**
+ * An npm package installed into the tool cache with `npm ci --ignore-scripts` from a committed
+ * lockfile (every tarball verified by its `integrity` sha512), run as `node <entry>` (e.g. the Snyk CLI).
+ */
+export interface NpmInstallSpec {
+  kind: 'npm';
+  tool: string;
+  /** The npm package, e.g. `snyk`. */
+  package: string;
+  defaultVersion: string;
+  /** The JS entry point relative to the install's `node_modules`, e.g. `snyk/dist/cli/index.js`. */
+  entry: string;
+}
+
+/**
+ * Nothing to install: an API (Dependabot alerts) or a program the runner already has (`npm` for
+ * npm audit). `command` is looked up on PATH when given; `version` is what the summary shows.
+ */
+export interface NoInstallSpec {
+  kind: 'none';
+  tool: string;
+  defaultVersion: string;
+  /** A program from PATH, e.g. `npm`; omitted for APIs. */
+  command?: string;
+  /** Arguments that print the program's version (first line kept), e.g. `['--version']`. */
+  versionArgs?: string[];
+}
 
 export interface PythonInstallSpec {
   kind: 'python';

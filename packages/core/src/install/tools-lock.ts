@@ -10,6 +10,13 @@ import { readFileSync } from 'node:fs';
 export interface ToolsLock {
   binary: Record<string, Record<string, Record<string, string>>>;
   python: Record<string, Record<string, string>>;
+  /** npm tools: the committed package.json and package-lock.json per tool and version (locks/npm/<tool>-<version>/). */
+  npm?: Record<string, Record<string, NpmLock>>;
+}
+
+export interface NpmLock {
+  manifest: string;
+  lockfile: string;
 }
 
 /**
@@ -24,7 +31,21 @@ export function requirementSet(fileText: string): string {
 // bundle (a computed name or a directory listing would not be bundled).
 export const PYTHON_LOCKS: ToolsLock['python'] = {
   bandit: { '1.9.4': requirementSet(readFileSync(new URL('./locks/bandit-1.9.4.txt', import.meta.url), 'utf8')) },
-  semgrep: { '1.185.0': requirementSet(readFileSync(new URL('./locks/semgrep-1.185.0.txt', import.meta.url), 'utf8')) }
+  semgrep: { '1.185.0': requirementSet(readFileSync(new URL('./locks/semgrep-1.185.0.txt', import.meta.url), 'utf8')) },
+  modelscan: { '0.8.8': requirementSet(readFileSync(new URL('./locks/modelscan-0.8.8.txt', import.meta.url), 'utf8')) },
+  picklescan: { '1.0.5': requirementSet(readFileSync(new URL('./locks/picklescan-1.0.5.txt', import.meta.url), 'utf8')) },
+  'pip-audit': { '2.10.1': requirementSet(readFileSync(new URL('./locks/pip-audit-2.10.1.txt', import.meta.url), 'utf8')) },
+  safety: { '3.8.1': requirementSet(readFileSync(new URL('./locks/safety-3.8.1.txt', import.meta.url), 'utf8')) }
+};
+
+// Same rule as PYTHON_LOCKS: one static read per file.
+export const NPM_LOCKS: NonNullable<ToolsLock['npm']> = {
+  snyk: {
+    '1.1307.4': {
+      manifest: readFileSync(new URL('./locks/npm/snyk-1.1307.4/package.json', import.meta.url), 'utf8'),
+      lockfile: readFileSync(new URL('./locks/npm/snyk-1.1307.4/package-lock.json', import.meta.url), 'utf8')
+    }
+  }
 };
 
 export const TOOLS_LOCK: ToolsLock = {
@@ -38,7 +59,18 @@ export const TOOLS_LOCK: ToolsLock = {
     'git-secrets': {
       // Source archive of tag 1.3.0 (a shell script): the same file on every platform.
       '1.3.0': { any: 'f1d50c6c5c7564f460ff8d279081879914abe920415c2923934c1f1d1fac3606' }
+    },
+    'osv-scanner': {
+      // Bare binaries (osv-scanner_<os>_<arch>), digests as listed in the release's osv-scanner_SHA256SUMS.
+      '2.6.0': {
+        'linux-x64': 'ca69b3d3cd08f889a49dc0a383122f71cc528b83803671df5fd874d97485b108',
+        'linux-arm64': '2c71403eb443d05891c4f268c3ad771cf4f16e5443463fd7851ef8f454d3c7e4',
+        'darwin-x64': '60c5296637e977b28eeda5c7f13573e447659a632922737f94d11fa7e30ad6ca',
+        'darwin-arm64': '98c460dcd37de25819babd757d04542045b6243113e209edcd4d89fedb0256b4',
+        'windows-x64': 'e0ed7644118b717b028c249ee9d3515024e55e8510747ca08906eb96765354d6'
+      }
     }
   },
-  python: PYTHON_LOCKS
+  python: PYTHON_LOCKS,
+  npm: NPM_LOCKS
 };

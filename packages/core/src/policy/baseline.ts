@@ -64,8 +64,14 @@ export async function writeBaseline(file: string, findings: Finding[], now = new
   const content: BaselineFile = {
     version: 1,
     generatedAt: now.toISOString(),
+    // A merged vulnerability contributes every tool's fingerprint: the next run's lead may be another tool.
     findings: findings
-      .map((f) => ({ fingerprint: f.fingerprint, tool: f.tool, ruleId: f.ruleId, path: f.location?.path }))
+      .flatMap((f) => [
+        { fingerprint: f.fingerprint, tool: f.tool, ruleId: f.ruleId, path: f.location?.path },
+        ...f.sources.flatMap((s) =>
+          s.fingerprint !== undefined && s.fingerprint !== f.fingerprint ? [{ fingerprint: s.fingerprint, tool: s.tool, ruleId: s.ruleId, path: f.location?.path }] : []
+        )
+      ])
       .sort((a, b) => (a.path ?? '').localeCompare(b.path ?? '') || a.fingerprint.localeCompare(b.fingerprint))
   };
   await writeFile(file, `${JSON.stringify(content, null, 2)}\n`);

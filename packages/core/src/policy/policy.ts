@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { minimatch } from 'minimatch';
 import { stat } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigurationError } from '../errors.js';
@@ -12,8 +13,18 @@ export interface ExceptionEntry {
   fingerprint?: string;
   /** `B602` or `bandit:B602` (tool-qualified). */
   rule?: string;
+  /** An advisory id (`CVE-…`, `GHSA-…`, `PYSEC-…`): matches a finding with that id among its aliases. */
+  advisory?: string;
+  /** Older synonym of `advisory`. */
   cve?: string;
+  /** Only findings of this package (PEP 503 names for PyPI; globs allowed). */
+  package?: string;
   paths?: string[];
+  /**
+   * A dependency (package name, globs allowed) a tool may leave unchecked (e.g. unknown to the
+   * vulnerability service). Allows nothing else: such an entry never suppresses a finding.
+   */
+  unaudited?: string;
   reason: string;
   owner: string;
   /** `YYYY-MM-DD`; the entry suppresses up to and including that day (UTC). */
@@ -28,10 +39,25 @@ export interface ToolSettings {
   enabled?: boolean;
 }
 
+/**
+ * A stricter gate for some packages ("a critical vulnerability in TensorFlow blocks the build"):
+ * a finding of a listed package blocks at the stricter of this `fail-on` and the global one.
+ */
+export interface PackageRule {
+  /** Package names or globs (`tensorflow*`); PyPI names compare PEP 503-normalised. */
+  packages: string[];
+  'fail-on': Severity;
+  /** Only this ecosystem (`PyPI`, `npm`, …; case-insensitive); default every ecosystem. */
+  ecosystem?: string;
+}
+
 /** The validated content of `.secgate.yml`. */
 export interface PolicyFile {
   version?: 1;
   'fail-on'?: Threshold;
+  'package-policy'?: PackageRule[];
+  'ignore-unfixed'?: boolean;
+  'unknown-severity'?: Severity;
   'report-severity'?: Severity;
   'new-only'?: NewOnlyMode;
   baseline?: string;
@@ -142,10 +168,39 @@ function describe(error: ErrorObject): string {
     case 'enum':
       return `must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
     case 'anyOf':
-      return 'needs one of fingerprint, rule or cve';
+      return 'needs one of fingerprint, rule, advisory, cve or unaudited';
+    case 'not':
+      return 'unaudited allows an unchecked dependency only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths';
     case 'pattern':
-      return error.instancePath.endsWith('/expires') ? 'must be a date YYYY-MM-DD' : `${error.message}`;
+      if (error.instancePath.endsWith('/expires')) return 'must be a date YYYY-MM-DD';
+      if (error.instancePath.endsWith('/advisory')) return 'must be an advisory id such as CVE-2020-14343, GHSA-8q59-q68h-6hv4 or PYSEC-2021-142';
+      return `${error.message}`;
     default:
       return error.message ?? error.keyword;
   }
+}
+
+/**
+ * A package name as its ecosystem compares it: PyPI names are PEP 503-normalised (lower-case,
+ * runs of `-`, `_`, `.` become one `-`), so `PyYAML`, `pyyaml` and `py_yaml` are one package;
+ * other ecosystems compare names exactly.
+ */
+export function normalisePackageName(name: string, ecosystem: string | undefined): string {
+  return isPyPI(ecosystem) ? name.toLowerCase().replace(/[-_.]+/g, '-') : name;
+}
+
+function isPyPI(ecosystem: string | undefined): boolean {
+  return ecosystem?.toLowerCase() === 'pypi';
+}
+
+/**
+ * True when `pattern` (a name or a glob such as `tensorflow*`) names the package, both compared as
+ * the package's ecosystem compares names (a rule written `PyYAML` matches the PyPI package `pyyaml`).
+ */
+export function packagePatternMatches(pattern: string, name: string, ecosystem: string | undefined): boolean {
+  const normalisedName = normalisePackageName(name, ecosystem);
+  // Glob characters survive normalisation: `-`, `_` and `.` are not glob syntax.
+  const normalisedPattern = normalisePackageName(pattern, ecosystem);
+  if (normalisedPattern === normalisedName) return true;
+  return /[*?[\]]/.test(normalisedPattern) && minimatch(normalisedName, normalisedPattern, { dot: true, nocomment: true, nonegate: true });
 }

@@ -4,7 +4,20 @@ import { errorMessage } from '../errors.js';
 import { parseToolVersions } from '../config.js';
 import type { RepoFileSource } from '../workspace.js';
 import { DEFAULT_BASELINE_FILE, MAX_BASELINE_BYTES, parseBaseline } from './baseline.js';
-import { DEFAULT_POLICY_FILE, MAX_POLICY_BYTES, parsePolicy, parsePolicyDocument, type ExceptionEntry, type PolicyDocument, type PolicyFile } from './policy.js';
+import { minimatch } from 'minimatch';
+import { stricterThreshold } from './evaluate.js';
+import {
+  DEFAULT_POLICY_FILE,
+  MAX_POLICY_BYTES,
+  normalisePackageName,
+  parsePolicy,
+  parsePolicyDocument,
+  type ExceptionEntry,
+  type PackageRule,
+  type PolicyDocument,
+  type PolicyFile
+} from './policy.js';
+import type { Threshold } from '../severity.js';
 
 /**
  * The policy file is part of the code under review: a pull request can lower its own gate. These
@@ -49,6 +62,7 @@ const DEFAULT_REPORT_SEVERITY = 'low';
 /** How much a fail-on value blocks: info blocks most, none blocks nothing. */
 const FAIL_ON_STRICTNESS: Record<string, number> = { info: 5, low: 4, medium: 3, high: 2, critical: 1, none: 0 };
 const REPORT_RANK: Record<string, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+const DEFAULT_UNKNOWN_SEVERITY = 'high';
 
 /** Every way `head` is weaker than `base` (undefined = no policy file = built-in defaults). */
 export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocument | undefined, options: RelaxationOptions): Relaxation[] {
@@ -82,6 +96,18 @@ export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocume
     const now = after.baseline ?? DEFAULT_BASELINE_FILE;
     if (now !== was) add('baseline', `baseline file changed from ${was} to ${now}`, ['baseline']);
   }
+
+  if (!overridden.has('ignore-unfixed') && after['ignore-unfixed'] === true && before['ignore-unfixed'] !== true) {
+    add('ignore-unfixed', 'ignore-unfixed turned on: vulnerabilities without a fixed version no longer fail the gate', ['ignore-unfixed']);
+  }
+  if (!overridden.has('unknown-severity')) {
+    const was = before['unknown-severity'] ?? DEFAULT_UNKNOWN_SEVERITY;
+    const now = after['unknown-severity'] ?? DEFAULT_UNKNOWN_SEVERITY;
+    if (REPORT_RANK[now]! < REPORT_RANK[was]!) {
+      add('unknown-severity', `unknown-severity lowered from ${was} to ${now}: vulnerabilities without a severity may no longer fail the gate`, ['unknown-severity']);
+    }
+  }
+  packagePolicyRelaxations(before, after, overridden.has('fail-on'), (key, message, keyPath) => add(key, message, keyPath));
 
   const excludedBefore = new Set(before.exclude ?? []);
   (after.exclude ?? []).forEach((pattern, index) => {
@@ -123,6 +149,8 @@ export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocume
       ]);
     } else if (sameSelector) {
       add(`exceptions[${index}].expires`, `${what} extended from ${sameSelector.expires} to ${entry.expires}`, ['exceptions', index, 'expires']);
+    } else if (entry.unaudited !== undefined) {
+      add(`exceptions[${index}]`, `new ${what}, until ${entry.expires}: ${entry.unaudited} may stay unchecked by the vulnerability tools`, ['exceptions', index]);
     } else {
       add(`exceptions[${index}]`, `new ${what} on ${entry.paths ? entry.paths.join(', ') : 'all paths'}, until ${entry.expires}`, ['exceptions', index]);
     }
@@ -130,11 +158,73 @@ export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocume
   return relaxations;
 }
 
+/**
+ * Package rules the head weakens: for every package a base rule names, the head's gate for it (its
+ * own rules, or its `fail-on` when that is stricter) must block at least as much as the base rule.
+ */
+function packagePolicyRelaxations(
+  before: PolicyFile,
+  after: PolicyFile,
+  failOnOverridden: boolean,
+  add: (key: string, message: string, keyPath: (string | number)[]) => void
+): void {
+  const headRules = after['package-policy'] ?? [];
+  // With `fail-on` set by an input, the file's value has no effect and cannot stand in for a rule.
+  const headFailOn: Threshold = failOnOverridden ? 'none' : (after['fail-on'] ?? DEFAULT_FAIL_ON);
+  const reported = new Set<string>();
+  for (const rule of before['package-policy'] ?? []) {
+    for (const pattern of rule.packages) {
+      const covering = headRules
+        .map((headRule, index) => ({ headRule, index }))
+        .filter(({ headRule }) => ruleScopeCovers(headRule, rule) && headRule.packages.some((p) => patternCovers(p, pattern, rule.ecosystem)));
+      const headThreshold = covering.reduce<Threshold>((t, { headRule }) => stricterThreshold(t, headRule['fail-on']), headFailOn);
+      if (stricterThreshold(headThreshold, rule['fail-on']) === headThreshold) continue;
+      const id = `${pattern}\u0000${rule.ecosystem ?? ''}`;
+      if (reported.has(id)) continue;
+      reported.add(id);
+      const what = `package-policy for ${pattern}${rule.ecosystem ? ` (${rule.ecosystem})` : ''}`;
+      const strictest = covering.sort((a, b) => FAIL_ON_STRICTNESS[b.headRule['fail-on']]! - FAIL_ON_STRICTNESS[a.headRule['fail-on']]!)[0];
+      if (strictest) {
+        add(`package-policy[${strictest.index}].fail-on`, `${what} loosened from ${rule['fail-on']} to ${strictest.headRule['fail-on']}`, ['package-policy', strictest.index, 'fail-on']);
+      } else {
+        const narrowed = headRules.findIndex((headRule) => headRule.packages.some((p) => patternCovers(p, pattern, rule.ecosystem)));
+        if (narrowed >= 0) {
+          add(`package-policy[${narrowed}].ecosystem`, `${what} narrowed to ecosystem ${headRules[narrowed]!.ecosystem ?? '(none)'} (was fail-on ${rule['fail-on']} in ${rule.ecosystem ?? 'every ecosystem'})`, ['package-policy', narrowed, 'ecosystem']);
+        } else {
+          add('package-policy', `${what} removed (was fail-on ${rule['fail-on']})`, ['package-policy']);
+        }
+      }
+    }
+  }
+}
+
+/** A head rule applies to every package the base rule did when it names no ecosystem or the same one. */
+function ruleScopeCovers(headRule: PackageRule, baseRule: PackageRule): boolean {
+  return headRule.ecosystem === undefined || headRule.ecosystem.toLowerCase() === baseRule.ecosystem?.toLowerCase();
+}
+
+/** The same pattern, or a glob that matches a plain base name (glob containment is not decidable in general). */
+function patternCovers(headPattern: string, basePattern: string, ecosystem: string | undefined): boolean {
+  const normalise = (p: string): string => normalisePackageName(p, ecosystem ?? 'PyPI');
+  if (normalise(headPattern) === normalise(basePattern)) return true;
+  return !/[*?[\]]/.test(basePattern) && minimatch(normalise(basePattern), normalise(headPattern), { dot: true, nocomment: true, nonegate: true });
+}
+
+/** The advisory ids an entry selects (`advisory` and its synonym `cve`), upper-case. */
+function advisorySelectors(entry: ExceptionEntry): string[] {
+  return [entry.advisory, entry.cve].filter((id): id is string => id !== undefined).map((id) => id.toUpperCase());
+}
+
 /** True when every finding `entry` suppresses, and for as long, `old` suppressed already. */
 function covers(old: ExceptionEntry, entry: ExceptionEntry): boolean {
   if (old.fingerprint && old.fingerprint !== entry.fingerprint) return false;
-  if (old.cve && old.cve.toUpperCase() !== entry.cve?.toUpperCase()) return false;
+  // `cve: X` and `advisory: X` select the same findings; the new entry must select at least the same ids.
+  const newIds = advisorySelectors(entry);
+  if (!advisorySelectors(old).every((id) => newIds.includes(id))) return false;
   if (old.rule && !(entry.rule && ruleCovers(old.rule, entry.rule))) return false;
+  if (old.package && !(entry.package && normalisePackageName(entry.package, 'PyPI') === normalisePackageName(old.package, 'PyPI'))) return false;
+  if ((old.unaudited === undefined) !== (entry.unaudited === undefined)) return false;
+  if (old.unaudited !== undefined && normalisePackageName(old.unaudited, 'PyPI') !== normalisePackageName(entry.unaudited!, 'PyPI')) return false;
   return pathsCovered(old.paths, entry.paths) && entry.expires <= old.expires;
 }
 
@@ -150,7 +240,16 @@ function pathsCovered(old: string[] | undefined, paths: string[] | undefined): b
 }
 
 function describeEntry(entry: ExceptionEntry): string {
-  return [entry.rule && `rule ${entry.rule}`, entry.fingerprint && `fingerprint ${entry.fingerprint}`, entry.cve && `cve ${entry.cve}`].filter(Boolean).join(' + ');
+  return [
+    entry.rule && `rule ${entry.rule}`,
+    entry.fingerprint && `fingerprint ${entry.fingerprint}`,
+    entry.advisory && `advisory ${entry.advisory}`,
+    entry.cve && `cve ${entry.cve}`,
+    entry.package && `package ${entry.package}`,
+    entry.unaudited && `unaudited ${entry.unaudited}`
+  ]
+    .filter(Boolean)
+    .join(' + ');
 }
 
 /** Keys the action inputs / CLI flags set, so the policy file's values for them are ignored. */
@@ -161,6 +260,8 @@ export function overriddenKeys(raw: RawSettings): Set<string> {
   if (raw.newOnly) keys.add('new-only');
   if (raw.baseline) keys.add('baseline');
   if (raw.timeoutMinutes) keys.add('timeout-minutes');
+  if (raw.options['ignore-unfixed']?.trim()) keys.add('ignore-unfixed');
+  if (raw.options['unknown-severity']?.trim()) keys.add('unknown-severity');
   try {
     for (const tool of Object.keys(parseToolVersions(raw.toolVersions, false))) keys.add(`tool-versions.${tool}`);
   } catch {

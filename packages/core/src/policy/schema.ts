@@ -6,6 +6,22 @@ export const POLICY_SCHEMA = {
   properties: {
     version: { const: 1 },
     'fail-on': { enum: ['critical', 'high', 'medium', 'low', 'info', 'none'] },
+    // A package rule can only make the gate stricter, so `none` has no meaning there.
+    'package-policy': {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['packages', 'fail-on'],
+        properties: {
+          packages: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 214 }, minItems: 1 },
+          'fail-on': { enum: ['critical', 'high', 'medium', 'low', 'info'] },
+          ecosystem: { type: 'string', minLength: 1 }
+        }
+      }
+    },
+    'ignore-unfixed': { type: 'boolean' },
+    'unknown-severity': { enum: ['critical', 'high', 'medium', 'low', 'info'] },
     'report-severity': { enum: ['critical', 'high', 'medium', 'low', 'info'] },
     'new-only': { enum: ['off', 'baseline', 'changed-lines'] },
     baseline: { type: 'string', minLength: 1 },
@@ -31,11 +47,29 @@ export const POLICY_SCHEMA = {
         type: 'object',
         additionalProperties: false,
         required: ['reason', 'owner', 'expires'],
-        anyOf: [{ required: ['fingerprint'] }, { required: ['rule'] }, { required: ['cve'] }],
+        anyOf: [{ required: ['fingerprint'] }, { required: ['rule'] }, { required: ['advisory'] }, { required: ['cve'] }, { required: ['unaudited'] }],
+        // An `unaudited` entry allows an unchecked dependency; mixed with finding selectors its meaning would be unclear.
+        if: { required: ['unaudited'] },
+        then: {
+          not: {
+            anyOf: [
+              { required: ['fingerprint'] },
+              { required: ['rule'] },
+              { required: ['advisory'] },
+              { required: ['cve'] },
+              { required: ['package'] },
+              { required: ['paths'] }
+            ]
+          }
+        },
         properties: {
           fingerprint: { type: 'string', pattern: '^[0-9a-f]{32}$' },
           rule: { type: 'string', minLength: 1 },
+          // Advisory ids are short words (CVE-2020-14343, GHSA-8q59-q68h-6hv4, PYSEC-2021-142).
+          advisory: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]+$' },
           cve: { type: 'string', minLength: 1 },
+          package: { type: 'string', minLength: 1, maxLength: 214 },
+          unaudited: { type: 'string', minLength: 1, maxLength: 214 },
           paths: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           reason: { type: 'string', minLength: 3 },
           owner: { type: 'string', minLength: 1 },

@@ -17,6 +17,9 @@ export function buildJsonReport(result: ScanResult, meta: Record<string, string>
       errors: result.errors.map((e) => ({ kind: e.kind, name: e.name, message: e.message })),
       ledger: result.ledger,
       ...(result.policyChange ? { policyChange: result.policyChange } : {}),
+      // Dependencies and model files seen, and what a tool could not check (sca).
+      inventory: result.inventory ?? [],
+      unchecked: result.unchecked ?? [],
       findings: result.findings
     },
     // Compact: reports run to hundreds of MB on large repositories; pretty-printing doubles the time.

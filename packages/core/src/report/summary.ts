@@ -42,6 +42,8 @@ function stateLabel(finding: EvaluatedFinding): string {
       return 'baseline';
     case 'outside-changed-lines':
       return 'outside diff';
+    case 'unfixed':
+      return 'unfixed (ignore-unfixed)';
   }
 }
 
@@ -81,13 +83,16 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
         ? '⛔ failed'
         : run.status === 'skipped'
           ? `⛔ skipped: ${escapeMarkdown(run.skipReason ?? '')}`
-          : `${run.warnings.length > 0 ? '⚠️' : '✅'} ok${warningCount}`;
-    const install = run.status === 'skipped' ? '' : `${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}${run.verified === false ? ' ⚠️ unverified' : ''}`;
+          : run.status === 'not-applicable'
+            ? `➖ not applicable: ${escapeMarkdown(run.skipReason ?? '')}`
+            : `${run.warnings.length > 0 ? '⚠️' : '✅'} ok${warningCount}`;
+    const install = run.status === 'skipped' || run.status === 'not-applicable' ? '' : `${(run.installMs / 1000).toFixed(2)} s${run.cacheHit ? ' (cached)' : ''}${run.verified === false ? ' ⚠️ unverified' : ''}`;
     head.push(
       `| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`
     );
   }
   head.push('');
+  head.push(...supplyChainSections(result, context));
   const warned = result.tools.filter((run) => run.warnings.length > 0);
   if (warned.length > 0) {
     const total = warned.reduce((sum, run) => sum + run.warnings.length, 0);
@@ -146,6 +151,70 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     findingsTable.push('');
   }
   return [fixed, findingsTable.join('\n'), tailText].filter(Boolean).join('\n');
+}
+
+/** Rows per supply-chain table (dependencies, model files, unchecked items). */
+const MAX_SUPPLY_ROWS = 50;
+
+function osvLink(id: string): string {
+  return `[${escapeMarkdown(id)}](https://osv.dev/vulnerability/${encodeURIComponent(id)})`;
+}
+
+/**
+ * The sca sections: vulnerable dependencies (installed → fixed, severity and where it came from,
+ * advisories, manifest line), model files with their verdicts, and what was not checked.
+ */
+function supplyChainSections(result: ScanResult, context: SummaryContext): string[] {
+  const lines: string[] = [];
+  const dependencies = result.findings.filter((f) => f.reported && f.package && f.tags?.includes('dependency'));
+  if (dependencies.length > 0) {
+    lines.push(`### Vulnerable dependencies (${dependencies.length})`, '', '| Package | Installed → fixed | Severity | Advisories | State | Declared in | Tools |', '|---|---|---|---|---|---|---|');
+    for (const f of dependencies.slice(0, MAX_SUPPLY_ROWS)) {
+      const pkg = f.package!;
+      const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.map((v) => escapeMarkdown(capText(v, 60))).join(', ') : 'no fix released';
+      const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].slice(0, 6).map((id) => osvLink(capText(id, 80)));
+      const severity = `${f.severity}${f.severityBasis ? ` (${escapeMarkdown(capText(f.severityBasis, 80))})` : ''}`;
+      lines.push(
+        `| ${escapeMarkdown(capText(`${pkg.name}${pkg.ecosystem ? ` (${pkg.ecosystem})` : ''}`, 200))} | ${escapeMarkdown(capText(pkg.version ?? '?', 60))} → ${fixed} | ${severity} | ${ids.join(' ')} | ${stateLabel(f)} | ${locationCell(f, context)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`
+      );
+    }
+    if (dependencies.length > MAX_SUPPLY_ROWS) lines.push('', `… ${dependencies.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+    lines.push('');
+  }
+  const models = (result.inventory ?? []).filter((item) => item.kind === 'machine-learning-model');
+  if (models.length > 0) {
+    const icon = { unsafe: '⛔ unsafe', clean: '✅ clean', 'not-scanned': '⚠️ not scanned' } as const;
+    lines.push(`### Model files (${models.length})`, '', '| File | Verdict | Scanners | SHA-256 |', '|---|---|---|---|');
+    for (const model of models.slice(0, MAX_SUPPLY_ROWS)) {
+      const scanners = Object.entries(model.verdicts ?? {}).map(([tool, verdict]) => `${tool}: ${verdict}`);
+      lines.push(
+        `| ${escapeCode(capText(model.path ?? model.name, MAX_PATH_IN_CELL))} | ${icon[model.verdict ?? 'not-scanned']} | ${escapeMarkdown(scanners.length > 0 ? scanners.join(', ') : model.tools.join(', '))} | ${model.sha256 ? escapeCode(model.sha256.slice(0, 12)) : ''} |`
+      );
+    }
+    if (models.length > MAX_SUPPLY_ROWS) lines.push('', `… ${models.length - MAX_SUPPLY_ROWS} more (see the JSON report or the SBOM).`);
+    lines.push('');
+  }
+  const unchecked = result.unchecked ?? [];
+  if (unchecked.length > 0) {
+    const refused = unchecked.filter((item) => !item.allowedBy).length;
+    lines.push(`### ⚠️ Not checked (${unchecked.length}: ${refused} not allowed, ${unchecked.length - refused} allowed by the policy ledger)`, '', '| Tool | What | Reason | Allowed |', '|---|---|---|---|');
+    for (const item of unchecked.slice(0, MAX_SUPPLY_ROWS)) {
+      const what = `${item.name}${item.version ? ` ${item.version}` : ''}${item.ecosystem ? ` (${item.ecosystem})` : ''}`;
+      const allowed = item.allowedBy
+        ? `yes: ledger entry ${item.allowedBy.entry}, owner ${escapeMarkdown(item.allowedBy.owner)}, until ${item.allowedBy.expires}`
+        : '⛔ no';
+      lines.push(`| ${escapeMarkdown(item.tool)} | ${escapeMarkdown(capText(what, 300))} | ${escapeMarkdown(truncate(item.reason, 300))} | ${allowed} |`);
+    }
+    if (unchecked.length > MAX_SUPPLY_ROWS) lines.push('', `… ${unchecked.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+    lines.push('');
+  }
+  const notApplicable = result.tools.filter((run) => run.status === 'not-applicable');
+  if (notApplicable.length > 0) {
+    lines.push('### Not applicable', '');
+    for (const run of notApplicable) lines.push(`- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(run.skipReason ?? '', 300))}`);
+    lines.push('');
+  }
+  return lines;
 }
 
 function ruleLabel(entry: { rule?: string; cve?: string; fingerprint?: string }): string {

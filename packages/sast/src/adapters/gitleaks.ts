@@ -194,6 +194,12 @@ export const gitleaksAdapter: ToolAdapter = {
   exitMeaning(code): ExitMeaning {
     return code === 0 ? 'clean' : code === LEAKS_EXIT_CODE ? 'findings' : 'error';
   },
+  // gitleaks 8.30 exits 0 with `[]` when `git log -p` fails (a missing or unreadable object in a
+  // partial or damaged clone): it only logs `ERR [git] fatal: …`. An ERR/FTL line is a failed run.
+  stderrFailure(stderr) {
+    const line = stderr.split(/\r?\n/).find((l) => /^\S*\s*(ERR|FTL)\b/.test(l));
+    return line ? `reported an error although it exited 0, so part of the scan did not run: ${line.replace(/^\S*\s*/, '').slice(0, 300)}` : undefined;
+  },
   parse: (report, _context, invocation) => parseGitleaksReport(report, invocation.mode ?? 'tree'),
   // The same secret found in the tree and in a commit of the change: keep the tree finding. The
   // column tells two secrets of one rule on one line apart.
