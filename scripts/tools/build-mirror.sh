@@ -5,6 +5,7 @@
 #   https://github.com/gitleaks/gitleaks/releases/download/v8.30.0/gitleaks_8.30.0_linux_x64.tar.gz
 #   https://github.com/gitleaks/gitleaks/releases/download/v8.30.0/gitleaks_8.30.0_checksums.txt
 #   https://github.com/awslabs/git-secrets/archive/refs/tags/1.3.0.tar.gz
+#   https://github.com/google/osv-scanner/releases/download/v2.6.0/osv-scanner_linux_amd64
 # CI cannot reach GitHub, so this script builds real binaries from sources that
 # ARE reachable (Go module proxy, Debian apt) and lays them out under the same
 # URL paths (everything after the host) so a loopback HTTP server can serve them.
@@ -14,8 +15,9 @@
 #
 # Environment:
 #   SECGATE_TOOL_CACHE   cache root (default: $HOME/.cache/secgate-ci)
-#   SECGATE_GOTOOLCHAIN  GOTOOLCHAIN for the gitleaks build (default: auto; the
-#                        local Go is used when it satisfies gitleaks' go.mod)
+#   SECGATE_GOTOOLCHAIN  GOTOOLCHAIN for the Go builds (default: auto; the local Go
+#                        is used when it satisfies the module's go.mod — osv-scanner
+#                        needs Go >= 1.27, fetched through the module proxy)
 #   SECGATE_GIT_SECRETS_DEB  path to a pre-downloaded git-secrets_*.deb (skips apt)
 #   SECGATE_REBUILD=1    ignore cached builds and rebuild everything
 #
@@ -27,6 +29,8 @@ set -euo pipefail
 GITLEAKS_VERSION=8.30.0
 GITLEAKS_MODULE=github.com/zricethezav/gitleaks/v8
 GIT_SECRETS_VERSION=1.3.0
+OSV_SCANNER_VERSION=2.6.0
+OSV_SCANNER_MODULE=github.com/google/osv-scanner/v2
 
 CACHE="${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}"
 MIRROR="${1:-$CACHE/mirror}"
@@ -186,12 +190,57 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# 2b. osv-scanner (built from the Go module proxy; needs Go >= 1.27, fetched via GOTOOLCHAIN=auto)
+# ---------------------------------------------------------------------------
+# The cold build takes ~15 minutes on a loaded 2-core runner: it is cached under the cache root
+# (CI keeps that directory with actions/cache) and reused whenever the binary reports the version.
+OSV_DIR="$CACHE/osv-scanner-$OSV_SCANNER_VERSION"
+OSV_BIN="$OSV_DIR/osv-scanner"
+
+osv_scanner_ok() {
+  [[ -x "$OSV_BIN" ]] || return 1
+  # `osv-scanner --version` prints "osv-scanner version: 2.6.0" first.
+  [[ "$("$OSV_BIN" --version 2>/dev/null | head -n1)" == "osv-scanner version: $OSV_SCANNER_VERSION" ]]
+}
+
+if [[ "$REBUILD" != 1 ]] && osv_scanner_ok; then
+  summary "osv-scanner $OSV_SCANNER_VERSION: reused cached build ($OSV_BIN)"
+else
+  command -v go >/dev/null 2>&1 || die "go is required to build osv-scanner"
+  t0=$(date +%s)
+  log "building osv-scanner $OSV_SCANNER_VERSION (Go >= 1.27 via GOTOOLCHAIN; ~15 min cold)"
+  stage="$CACHE/.osv-scanner-$OSV_SCANNER_VERSION.tmp.$$"
+  rm -rf "$stage"; mkdir -p "$stage"
+  # Flags mirror upstream .goreleaser.yaml (CGO off, -trimpath, -s -w). Its other ldflags set
+  # OSVVersion (a constant in v2.6.0, so a no-op) and the commit/date shown by --version, which the
+  # module proxy does not record: those stay "n/a".
+  (
+    cd "$WORK"
+    export GOWORK=off GO111MODULE=on CGO_ENABLED=0
+    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
+    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
+    export GOBIN="$stage"
+    go install -trimpath -ldflags "-s -w" "${OSV_SCANNER_MODULE}/cmd/osv-scanner@v${OSV_SCANNER_VERSION}"
+    # The toolchain that built it (go1.27.x via GOTOOLCHAIN), read from the binary itself.
+    go version "$stage/osv-scanner" | awk '{print $2}' >"$stage/.go-version"
+  ) || { rm -rf "$stage"; die "osv-scanner build failed"; }
+  chmod 0755 "$stage/osv-scanner"
+  got="$("$stage/osv-scanner" --version 2>/dev/null | head -n1)"
+  [[ "$got" == "osv-scanner version: $OSV_SCANNER_VERSION" ]] || { rm -rf "$stage"; die "built osv-scanner reports '$got'"; }
+  rm -rf "$OSV_DIR"; mv "$stage" "$OSV_DIR"
+  summary "osv-scanner $OSV_SCANNER_VERSION: BUILT in $(secs_since "$t0")s ($(cat "$OSV_DIR/.go-version"))"
+fi
+
+# ---------------------------------------------------------------------------
 # 3. Mirror layout
 # ---------------------------------------------------------------------------
 GL_REL="gitleaks/gitleaks/releases/download/v$GITLEAKS_VERSION"
 GL_ASSET="gitleaks_${GITLEAKS_VERSION}_linux_x64.tar.gz"
 GL_SUMS="gitleaks_${GITLEAKS_VERSION}_checksums.txt"
 GS_REL="awslabs/git-secrets/archive/refs/tags"
+OSV_REL="google/osv-scanner/releases/download/v$OSV_SCANNER_VERSION"
+OSV_ASSET="osv-scanner_linux_amd64"
+OSV_SUMS="osv-scanner_SHA256SUMS"
 
 changed=()
 
@@ -209,8 +258,15 @@ gs_sha="$(sha_of "$WORK/gs.tgz")"
 publish "$WORK/gs.tgz" "$MIRROR/$GS_REL/$GIT_SECRETS_VERSION.tar.gz" \
   && changed+=("$GS_REL/$GIT_SECRETS_VERSION.tar.gz")
 
-printf '{\n  "gitleaks/%s/linux-x64": "%s",\n  "git-secrets/%s/any": "%s"\n}\n' \
-  "$GITLEAKS_VERSION" "$gl_sha" "$GIT_SECRETS_VERSION" "$gs_sha" >"$WORK/SHA256SUMS.json"
+# osv-scanner: upstream ships the bare binary per platform, plus osv-scanner_SHA256SUMS.
+cp "$OSV_BIN" "$WORK/$OSV_ASSET"
+osv_sha="$(sha_of "$WORK/$OSV_ASSET")"
+publish "$WORK/$OSV_ASSET" "$MIRROR/$OSV_REL/$OSV_ASSET" && changed+=("$OSV_REL/$OSV_ASSET")
+printf '%s  %s\n' "$osv_sha" "$OSV_ASSET" >"$WORK/$OSV_SUMS"
+publish "$WORK/$OSV_SUMS" "$MIRROR/$OSV_REL/$OSV_SUMS" && changed+=("$OSV_REL/$OSV_SUMS")
+
+printf '{\n  "gitleaks/%s/linux-x64": "%s",\n  "git-secrets/%s/any": "%s",\n  "osv-scanner/%s/linux-x64": "%s"\n}\n' \
+  "$GITLEAKS_VERSION" "$gl_sha" "$GIT_SECRETS_VERSION" "$gs_sha" "$OSV_SCANNER_VERSION" "$osv_sha" >"$WORK/SHA256SUMS.json"
 publish "$WORK/SHA256SUMS.json" "$MIRROR/SHA256SUMS.json" && changed+=("SHA256SUMS.json")
 
 # ---------------------------------------------------------------------------
@@ -225,3 +281,4 @@ else
 fi
 echo "  sha256 gitleaks/$GITLEAKS_VERSION/linux-x64 = $gl_sha"
 echo "  sha256 git-secrets/$GIT_SECRETS_VERSION/any  = $gs_sha"
+echo "  sha256 osv-scanner/$OSV_SCANNER_VERSION/linux-x64 = $osv_sha"

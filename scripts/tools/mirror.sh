@@ -22,7 +22,7 @@ PY
   [ -s "$port_file" ] || { echo "the loopback mirror did not start" >&2; return 1; }
   MIRROR_URL="http://127.0.0.1:$(cat "$port_file")/"
   rm -f "$port_file"
-  TOOL_PINS=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/SHA256SUMS.json")); print("gitleaks=8.30.0@%s,git-secrets=1.3.0@%s" % (d["gitleaks/8.30.0/linux-x64"], d["git-secrets/1.3.0/any"]))' "$dir")
+  TOOL_PINS=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/SHA256SUMS.json")); print("gitleaks=8.30.0@%s,git-secrets=1.3.0@%s,osv-scanner=2.6.0@%s" % (d["gitleaks/8.30.0/linux-x64"], d["git-secrets/1.3.0/any"], d["osv-scanner/2.6.0/linux-x64"]))' "$dir")
   export MIRROR_URL TOOL_PINS MIRROR_PID
 }
 

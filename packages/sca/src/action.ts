@@ -1,4 +1,4 @@
 import { runAction } from '@secgate/core/action';
-import { scaStage } from './index.js';
+import { SCA_OPTION_INPUTS, SCA_SECRET_INPUTS, scaStage } from './index.js';
 
-await runAction([scaStage]);
+await runAction([scaStage], SCA_OPTION_INPUTS, SCA_SECRET_INPUTS);
