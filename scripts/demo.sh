@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job (README): scans the bundled example ML project with every stage that works offline
-# (sast: bandit, semgrep + the ML rulepack, gitleaks, git-secrets) through the real engine and
-# prints the verdict. Exit code mirrors the gate: the example is vulnerable on purpose, so 1.
+# (sast: bandit, semgrep + the ML rulepack, gitleaks, git-secrets; sca needs a vulnerability service,
+# so it joins with SECGATE_ONLINE=1) through the real engine and prints the verdict. Exit code
+# mirrors the gate: the example is vulnerable on purpose, so 1.
 #
 # Tools install as in production: Python tools from PyPI with hash-pinned requirements, binaries
 # from their release assets with SHA-256 checks. Where GitHub release downloads are blocked
@@ -14,6 +15,8 @@ cd "$(dirname "$0")/.."
 args=(scan examples/ml-service --stage sast "$@")
 
 if [ "${SECGATE_ONLINE:-}" = "1" ]; then
+  # Online, the sca stage has its vulnerability service (OSV.dev) too: dependencies and model files.
+  args=(scan examples/ml-service --stage sast,sca "$@")
   exec node dist/cli/index.js "${args[@]}"
 fi
 

@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { buildSarif, type EvaluatedFinding, type ScanResult, type ToolRun } from '@secgate/core';
 import { commitAll, initRepo } from '../helpers/git-repo.js';
-import { mirrorAvailable, mirrorRoot, startReleaseMirror, type ReleaseMirror } from '../helpers/release-mirror.js';
+import { CORRUPT_FILE, MALICIOUS_FILES, writeModelFiles } from '../../packages/sca/test/helpers/model-files.js';
+import { startOsvApi, type OsvApi } from '../helpers/osv-api.js';
+import { buildOfflineDb, type OfflineDb } from '../helpers/osv-offline-db.js';
+import { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock, type ReleaseMirror } from '../helpers/release-mirror.js';
 import { newJob, requireTool, runStep, REPO_ROOT } from '../helpers/runner.js';
 import { sarifSchemaErrors } from '../helpers/sarif-schema.js';
 
@@ -230,5 +233,66 @@ describe('SARIF validator (Sarif.Multitool, rule kinds Gh;Sarif)', () => {
       const found = await validate(multitool!, sarifFile!);
       expect(notNotes(found)).toEqual([]);
     }, 360_000);
+  });
+
+  describe('the SARIF of the real dist/sca bundle: pip-audit + osv-scanner findings on manifest lines, model-file findings', () => {
+    let mirror: ReleaseMirror | undefined;
+    let api: OsvApi | undefined;
+    let db: OfflineDb | undefined;
+    afterAll(async () => {
+      await mirror?.close();
+      await api?.close();
+      if (db) await rm(db.dir, { recursive: true, force: true });
+    });
+
+    it('has 0 errors and 0 warnings', async () => {
+      if (!available || !requireTool(mirrorAvailable(), 'the loopback release mirror (scripts/tools/build-mirror.sh) for osv-scanner')) return;
+      const digest = testLock().binary['osv-scanner']?.['2.6.0']?.['linux-x64'];
+      if (!digest) throw new Error('the release mirror has no osv-scanner 2.6.0: run scripts/tools/build-mirror.sh');
+      mirror = await startReleaseMirror(mirrorRoot());
+      api = await startOsvApi({ maxRequests: 5_000 });
+      db = await buildOfflineDb({ ecosystems: ['PyPI'] });
+      const workspace = await mkdtemp(path.join(os.tmpdir(), 'secgate-sarif-sca-'));
+      await cp(path.join(REPO_ROOT, 'packages', 'sca', 'test', 'fixtures', 'ml-project'), workspace, { recursive: true });
+      // Generated, never loaded (make-model-files.py); the corrupt one would make the verdict error.
+      await writeModelFiles(path.join(workspace, 'models'));
+      await rm(path.join(workspace, 'models', CORRUPT_FILE));
+      const step = await runStep({
+        bundle: 'sca',
+        workspace,
+        job: await newJob({ sharedToolCache: true }),
+        inputs: {
+          tools: 'pip-audit,osv-scanner,modelscan,picklescan',
+          'osv-url': api.url,
+          'osv-offline-db': db.dir,
+          'tool-versions': `osv-scanner=2.6.0@${digest}`,
+          'mirror-url': mirror.url,
+          'fail-on': 'high',
+          cache: 'false'
+        },
+        timeoutMs: 600_000
+      });
+      expect(step.outputs['verdict']).toBe('fail');
+      const sarifFile = step.outputs['sarif-file'];
+      expect(sarifFile).toBeTruthy();
+      const log = JSON.parse(await readFile(sarifFile!, 'utf8')) as {
+        runs: { tool: { driver: { name: string } }; results: { locations?: { physicalLocation?: { artifactLocation?: { uri?: string } } }[]; properties?: { sources?: string[] } }[] }[];
+      };
+      expect(sarifSchemaErrors(log)).toEqual([]);
+      const results = log.runs.flatMap((r) => r.results);
+      const uris = results.map((r) => r.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '');
+      // Both shapes are in the file: package findings on requirements.txt, model-file findings; merged sources too.
+      expect(uris.filter((u) => u === 'requirements.txt').length).toBeGreaterThan(0);
+      expect(uris.filter((u) => u.startsWith('models/')).length).toBe(MALICIOUS_FILES.length);
+      const sourceTools = new Set(results.flatMap((r) => (r.properties?.sources ?? []).map((s) => s.split(':')[0])));
+      expect([...sourceTools].sort()).toEqual(['modelscan', 'osv-scanner', 'picklescan', 'pip-audit']);
+      // The model-file findings themselves carry no line (a model file is binary).
+      const report = JSON.parse(await readFile(step.outputs['report-file']!, 'utf8')) as { findings: { tags?: string[]; location?: { startLine?: number } }[] };
+      const models = report.findings.filter((f) => f.tags?.includes('model'));
+      expect(models).toHaveLength(MALICIOUS_FILES.length);
+      for (const f of models) expect(f.location?.startLine).toBeUndefined();
+      const found = await validate(multitool!, sarifFile!);
+      expect(notNotes(found)).toEqual([]);
+    }, 660_000);
   });
 });

@@ -515,8 +515,15 @@ function checkNpmLock(spec: NpmInstallSpec, version: string, lock: NpmLock): voi
   let tool: { version?: unknown } | undefined;
   for (const [where, value] of Object.entries(packages as Record<string, unknown>)) {
     if (where === '') continue;
-    const entry = value as { integrity?: unknown; link?: unknown; version?: unknown };
+    const entry = value as { integrity?: unknown; link?: unknown; version?: unknown; inBundle?: unknown };
     if (entry.link === true) throw bad(`links ${where} to a local directory`);
+    // A bundled dependency ships inside the tarball of the package that bundles it, so that
+    // package's integrity covers it: it must have one (checked when the loop reaches it).
+    if (entry.inBundle === true) {
+      const parent = where.slice(0, where.lastIndexOf('/node_modules/'));
+      if (!parent || !(parent in (packages as Record<string, unknown>))) throw bad(`bundles ${where} in no locked package`);
+      continue;
+    }
     if (typeof entry.integrity !== 'string' || !entry.integrity.startsWith('sha512-')) throw bad(`has no sha512 integrity for ${where}`);
     if (where === `node_modules/${spec.package}`) tool = entry;
   }
