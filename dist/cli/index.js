@@ -51626,12 +51626,13 @@ const PYTHON_LOCKS = {
     'pip-audit': { '2.10.1': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "pip-audit-2.10.1.txt", 'utf8')) },
     safety: { '3.8.1': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "safety-3.8.1.txt", 'utf8')) }
 };
-// Same rule as PYTHON_LOCKS: one static read per file.
+// Same rule as PYTHON_LOCKS: one static read per file. The names carry the tool and version because
+// ncc copies assets by base name: a bare package.json would overwrite the bundle's own.
 const NPM_LOCKS = {
     snyk: {
         '1.1307.4': {
-            manifest: (0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "package.json", 'utf8'),
-            lockfile: (0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "package-lock.json", 'utf8')
+            manifest: (0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "snyk-1.1307.4.package.json", 'utf8'),
+            lockfile: (0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "snyk-1.1307.4.package-lock.json", 'utf8')
         }
     }
 };

@@ -558,14 +558,16 @@ describe('hash-pinned Python requirement sets (packages/core/src/install/locks)'
 describe('committed npm lockfiles (packages/core/src/install/locks/npm)', () => {
   const npmLocksDir = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks', 'npm');
 
-  it('every lock directory is in TOOLS_LOCK.npm byte for byte, and every locked package carries a sha512 integrity', async () => {
-    const dirs = existsSync(npmLocksDir) ? (await readdir(npmLocksDir)).sort() : [];
-    const entries = Object.entries(TOOLS_LOCK.npm ?? {}).flatMap(([tool, versions]) => Object.keys(versions).map((v) => `${tool}-${v}`));
-    expect(entries.sort()).toEqual(dirs);
+  it('every lock file pair is in TOOLS_LOCK.npm byte for byte, and every locked package carries a sha512 integrity', async () => {
+    const files = existsSync(npmLocksDir) ? (await readdir(npmLocksDir)).sort() : [];
+    const entries = Object.entries(TOOLS_LOCK.npm ?? {}).flatMap(([tool, versions]) =>
+      Object.keys(versions).flatMap((v) => [`${tool}-${v}.package-lock.json`, `${tool}-${v}.package.json`])
+    );
+    expect(entries.sort()).toEqual(files);
     for (const [tool, versions] of Object.entries(TOOLS_LOCK.npm ?? {})) {
       for (const [version, lock] of Object.entries(versions)) {
-        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}`, 'package.json'), 'utf8')).toBe(lock.manifest);
-        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}`, 'package-lock.json'), 'utf8')).toBe(lock.lockfile);
+        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}.package.json`), 'utf8')).toBe(lock.manifest);
+        expect(await readFile(path.join(npmLocksDir, `${tool}-${version}.package-lock.json`), 'utf8')).toBe(lock.lockfile);
         const packages = (JSON.parse(lock.lockfile) as { packages: Record<string, { integrity?: string; inBundle?: boolean }> }).packages;
         for (const [where, entry] of Object.entries(packages)) {
           // Bundled dependencies come inside their parent's tarball, which its integrity covers.

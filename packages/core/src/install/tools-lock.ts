@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 export interface ToolsLock {
   binary: Record<string, Record<string, Record<string, string>>>;
   python: Record<string, Record<string, string>>;
-  /** npm tools: the committed package.json and package-lock.json per tool and version (locks/npm/<tool>-<version>/). */
+  /** npm tools: the committed package.json and package-lock.json per tool and version (locks/npm/<tool>-<version>.package.json and .package-lock.json). */
   npm?: Record<string, Record<string, NpmLock>>;
 }
 
@@ -38,12 +38,13 @@ export const PYTHON_LOCKS: ToolsLock['python'] = {
   safety: { '3.8.1': requirementSet(readFileSync(new URL('./locks/safety-3.8.1.txt', import.meta.url), 'utf8')) }
 };
 
-// Same rule as PYTHON_LOCKS: one static read per file.
+// Same rule as PYTHON_LOCKS: one static read per file. The names carry the tool and version because
+// ncc copies assets by base name: a bare package.json would overwrite the bundle's own.
 export const NPM_LOCKS: NonNullable<ToolsLock['npm']> = {
   snyk: {
     '1.1307.4': {
-      manifest: readFileSync(new URL('./locks/npm/snyk-1.1307.4/package.json', import.meta.url), 'utf8'),
-      lockfile: readFileSync(new URL('./locks/npm/snyk-1.1307.4/package-lock.json', import.meta.url), 'utf8')
+      manifest: readFileSync(new URL('./locks/npm/snyk-1.1307.4.package.json', import.meta.url), 'utf8'),
+      lockfile: readFileSync(new URL('./locks/npm/snyk-1.1307.4.package-lock.json', import.meta.url), 'utf8')
     }
   }
 };
