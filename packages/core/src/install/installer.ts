@@ -444,6 +444,7 @@ export class ToolInstaller {
     const pyVersion = await this.getPythonVersion();
     const slot = cacheSlot(cacheName, `${version}-py${pyVersion}`, arch);
     const { marker, cacheHit } = await this.installOnce(spec.tool, slot, check, async (venv) => {
+      await mkdir(tempRoot(), { recursive: true });
       const work = await mkdtemp(path.join(tempRoot(), `secgate-${spec.tool}-`));
       try {
         this.options.logger.info(`Installing ${spec.distribution} ${version} into a venv (Python ${pyVersion})`);
