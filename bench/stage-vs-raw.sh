@@ -20,7 +20,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/secgate-bench-XXXXXX")
 raw="$work/raw" && mkdir -p "$raw"
 stage_json="$work/stage.json"
 stage_cmd="'$NODE24' '$REPO_ROOT/dist/cli/index.js' scan '$project' --stage sast --tools bandit,semgrep,gitleaks,git-secrets --secrets-scan tree \
---json '$stage_json' --mirror-url '$MIRROR_URL' --tool-versions '$TOOL_PINS' >'$work/stage.log' 2>&1; test \$? -le 1"
+--json '$stage_json' --mirror-url '$MIRROR_URL' --tool-versions '$SAST_TOOL_PINS' >'$work/stage.log' 2>&1; test \$? -le 1"
 
 # Exit 1 means "findings" for the CLI but also "crashed" for node: every stage run is checked
 # (untimed) through its fresh JSON report: four tools, all ok.

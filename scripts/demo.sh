@@ -24,7 +24,7 @@ source scripts/tools/mirror.sh
 start_mirror "${SECGATE_MIRROR_DIR:-${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}/mirror}"
 trap stop_mirror EXIT
 set +e
-node dist/cli/index.js "${args[@]}" --mirror-url "$MIRROR_URL" --tool-versions "$TOOL_PINS"
+node dist/cli/index.js "${args[@]}" --mirror-url "$MIRROR_URL" --tool-versions "$SAST_TOOL_PINS"
 status=$?
 set -e
 exit $status
