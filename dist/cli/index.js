@@ -60907,9 +60907,6 @@ const ECOSYSTEMS = {
     swift: 'SwiftURL'
 };
 /** PEP 503 name normalisation (`PyYAML` → `pyyaml`, `scikit_learn` → `scikit-learn`). */
-function pep503(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 const ID = /^(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,})$/;
 /** One alert as a finding; `locate` gives the manifest line that declares the package, when known. */
 function readAlert(item, where) {
@@ -60923,7 +60920,7 @@ function readAlert(item, where) {
     const rawEcosystem = dependabot_reader.word(pkg['ecosystem'], `${where}.dependency.package.ecosystem`);
     const ecosystem = ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
     const rawName = dependabot_reader.word(pkg['name'], `${where}.dependency.package.name`);
-    const name = ecosystem === 'PyPI' ? pep503(rawName) : rawName;
+    const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
     const manifest = dependabot_reader.path(dependency['manifest_path'], `${where}.dependency.manifest_path`);
     const advisory = dependabot_reader.object(alert['security_advisory'], `${where}.security_advisory`);
     const ghsa = dependabot_reader.word(advisory['ghsa_id'], `${where}.security_advisory.ghsa_id`);
@@ -63555,6 +63552,7 @@ const pipAuditAdapter = {
 
 
 
+
 /**
  * Safety (pyup.io): `safety check -r <requirements> --output json`, the `check` report format
  * (see ../shared/fixtures/upstream/safety/check_report.json). Safety 3 needs an account and crashes
@@ -63579,11 +63577,6 @@ const SAFETY_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', 
 const safety_TOOL = 'safety';
 const safety_reader = new ReportReader(safety_TOOL);
 const SEVERITY_WORDS = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
-const safety_SKIPPED_DIRS = new Set(['node_modules', '.git', '.venv', 'venv', '__pypackages__']);
-const REQUIREMENTS = /^requirements.*\.txt$/;
-function safety_pep503(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 /** The `unknown-severity` input (default high); anything else is a ConfigurationError naming it. */
 function unknownSeverityOption(options) {
     const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
@@ -63592,34 +63585,14 @@ function unknownSeverityOption(options) {
         throw new errors_ConfigurationError(`'${value}' is not one of critical, high, medium, low, info`, 'unknown-severity');
     return severity;
 }
-/** Requirements files in scope (`requirements*.txt`, any depth), or the `manifests` option's. */
+/**
+ * Requirements files in scope, found like pip-audit's manifests (same scope, `exclude`, workspace
+ * boundary and `manifests` input): Safety's `check` reads requirements files only.
+ */
 async function findRequirementFiles(context) {
-    const named = (context.options['manifests'] ?? '')
-        .split(/[,\n]/)
-        .map((s) => s.trim().replace(/^\.\//, ''))
-        .filter((s) => s.endsWith('.txt'));
-    if (named.length > 0)
-        return named;
-    const found = [];
-    const walk = async (relative) => {
-        let entries;
-        try {
-            entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(context.workspace, relative), { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const entry of entries) {
-            const child = relative === '.' ? entry.name : `${relative}/${entry.name}`;
-            if (entry.isDirectory() && !safety_SKIPPED_DIRS.has(entry.name))
-                await walk(child);
-            else if (entry.isFile() && REQUIREMENTS.test(entry.name))
-                found.push(child);
-        }
-    };
-    for (const target of context.targets.length > 0 ? context.targets : ['.'])
-        await walk(external_node_path_.posix.normalize(target).replace(/\/$/, '') || '.');
-    return found.sort();
+    const explicit = parseList(context.options['manifests']);
+    const manifests = await discoverPythonManifests(context.workspace, context.targets, context.exclude, explicit);
+    return manifests.filter((m) => m.kind === 'requirements').map((m) => m.path);
 }
 function severityOf(value, where, unknown) {
     if (value === null || value === undefined)
@@ -63671,7 +63644,7 @@ function parseSafetyReport(text, requirementsFile, requirementsText, unknown) {
         }
         const id = safety_reader.word(v['vulnerability_id'], `${where}.vulnerability_id`);
         const rawName = safety_reader.word(v['package_name'], `${where}.package_name`);
-        const name = safety_pep503(rawName);
+        const name = normalisePyPIName(rawName);
         const version = safety_reader.word(v['analyzed_version'], `${where}.analyzed_version`);
         const advisory = safety_reader.string(v['advisory'], `${where}.advisory`);
         const moreInfo = safety_reader.optionalString(v['more_info_url'], `${where}.more_info_url`);
@@ -63778,9 +63751,6 @@ const snyk_ECOSYSTEMS = {
     composer: 'Packagist',
     cargo: 'crates.io'
 };
-function snyk_pep503(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 /** One project's result (`snyk test --json` prints one object, or an array with `--all-projects`). */
 function readProject(value, where) {
     const result = snyk_reader.object(value, where);
@@ -63806,7 +63776,7 @@ function readProject(value, where) {
         const vuln = snyk_reader.object(item, at);
         const id = snyk_reader.word(vuln['id'], `${at}.id`);
         const rawName = snyk_reader.word(vuln['packageName'], `${at}.packageName`);
-        const name = ecosystem === 'PyPI' ? snyk_pep503(rawName) : rawName;
+        const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
         const version = snyk_reader.word(vuln['version'], `${at}.version`);
         // Snyk lists a vulnerability once per dependency path (`from`): one finding per package version.
         const key = `${id}\u0000${name}\u0000${version}`;

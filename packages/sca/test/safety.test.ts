@@ -52,7 +52,7 @@ describe('Safety', () => {
   });
 
   it('runs only with a key, which travels only in SAFETY_API_KEY; unknown-severity is validated', async () => {
-    const context = { workspace: path.join(REPO_ROOT, 'packages', 'sca', 'test', 'fixtures'), targets: ['.'], exclude: [], workDir: '/tmp', options: { manifests: 'requirements.txt' }, logger: undefined as never } as ToolContext;
+    const context = { workspace: path.join(REPO_ROOT, 'packages', 'sca', 'test', 'fixtures', 'ml-project'), targets: ['.'], exclude: [], workDir: '/tmp', options: { manifests: 'requirements.txt' }, logger: undefined as never } as ToolContext;
     const tool = { tool: 'safety', version: '3.8.1', command: 'python', baseArgs: ['-m', 'safety'], dir: '', cacheHit: true, durationMs: 0, verified: true };
     await expect(safetyAdapter.command(tool, context)).rejects.toThrow(ConfigurationError);
     await expect(safetyAdapter.command(tool, context)).rejects.toThrow(/^safety-api-key: /);

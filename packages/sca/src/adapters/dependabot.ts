@@ -13,7 +13,7 @@ import {
   type ToolAdapter,
   type ToolContext
 } from '@secgate/core';
-import { locateDeclaration } from '../manifests.js';
+import { locateDeclaration, normalisePyPIName } from '../manifests.js';
 
 /**
  * Dependabot alerts: the repository's OPEN alerts (default branch, as GitHub computed them), read
@@ -55,9 +55,6 @@ const ECOSYSTEMS: Readonly<Record<string, string>> = {
 };
 
 /** PEP 503 name normalisation (`PyYAML` → `pyyaml`, `scikit_learn` → `scikit-learn`). */
-function pep503(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 const ID = /^(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,})$/;
 
@@ -72,7 +69,7 @@ function readAlert(item: unknown, where: string): { finding: RawFinding; manifes
   const rawEcosystem = reader.word(pkg['ecosystem'], `${where}.dependency.package.ecosystem`);
   const ecosystem = ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
   const rawName = reader.word(pkg['name'], `${where}.dependency.package.name`);
-  const name = ecosystem === 'PyPI' ? pep503(rawName) : rawName;
+  const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
   const manifest = reader.path(dependency['manifest_path'], `${where}.dependency.manifest_path`);
   const advisory = reader.object(alert['security_advisory'], `${where}.security_advisory`);
   const ghsa = reader.word(advisory['ghsa_id'], `${where}.security_advisory.ghsa_id`);

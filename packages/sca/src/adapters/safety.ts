@@ -1,10 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   ConfigurationError,
   ReportReader,
   ToolOutputError,
   parseJsonReport,
+  parseList,
   severityFromScore,
   type ExitMeaning,
   type FindingLocation,
@@ -14,6 +15,7 @@ import {
   type ToolAdapter,
   type ToolContext
 } from '@secgate/core';
+import { discoverPythonManifests, normalisePyPIName } from '../manifests.js';
 
 /**
  * Safety (pyup.io): `safety check -r <requirements> --output json`, the `check` report format
@@ -40,12 +42,6 @@ export const SAFETY_SEVERITY: Readonly<Record<string, Severity>> = { CRITICAL: '
 const TOOL = 'safety';
 const reader: ReportReader = new ReportReader(TOOL);
 const SEVERITY_WORDS: Readonly<Record<string, Severity>> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
-const SKIPPED_DIRS = new Set(['node_modules', '.git', '.venv', 'venv', '__pypackages__']);
-const REQUIREMENTS = /^requirements.*\.txt$/;
-
-function pep503(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 /** The `unknown-severity` input (default high); anything else is a ConfigurationError naming it. */
 export function unknownSeverityOption(options: Readonly<Record<string, string>>): Severity {
@@ -55,29 +51,14 @@ export function unknownSeverityOption(options: Readonly<Record<string, string>>)
   return severity;
 }
 
-/** Requirements files in scope (`requirements*.txt`, any depth), or the `manifests` option's. */
-export async function findRequirementFiles(context: Pick<ToolContext, 'workspace' | 'targets' | 'options'>): Promise<string[]> {
-  const named = (context.options['manifests'] ?? '')
-    .split(/[,\n]/)
-    .map((s) => s.trim().replace(/^\.\//, ''))
-    .filter((s) => s.endsWith('.txt'));
-  if (named.length > 0) return named;
-  const found: string[] = [];
-  const walk = async (relative: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(path.join(context.workspace, relative), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const child = relative === '.' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) await walk(child);
-      else if (entry.isFile() && REQUIREMENTS.test(entry.name)) found.push(child);
-    }
-  };
-  for (const target of context.targets.length > 0 ? context.targets : ['.']) await walk(path.posix.normalize(target).replace(/\/$/, '') || '.');
-  return found.sort();
+/**
+ * Requirements files in scope, found like pip-audit's manifests (same scope, `exclude`, workspace
+ * boundary and `manifests` input): Safety's `check` reads requirements files only.
+ */
+export async function findRequirementFiles(context: Pick<ToolContext, 'workspace' | 'targets' | 'exclude' | 'options'>): Promise<string[]> {
+  const explicit = parseList(context.options['manifests']);
+  const manifests = await discoverPythonManifests(context.workspace, context.targets, context.exclude, explicit);
+  return manifests.filter((m) => m.kind === 'requirements').map((m) => m.path);
 }
 
 function severityOf(value: unknown, where: string, unknown: Severity): { severity: Severity; basis?: string } {
@@ -128,7 +109,7 @@ export function parseSafetyReport(text: string, requirementsFile: string, requir
     }
     const id = reader.word(v['vulnerability_id'], `${where}.vulnerability_id`);
     const rawName = reader.word(v['package_name'], `${where}.package_name`);
-    const name = pep503(rawName);
+    const name = normalisePyPIName(rawName);
     const version = reader.word(v['analyzed_version'], `${where}.analyzed_version`);
     const advisory = reader.string(v['advisory'], `${where}.advisory`);
     const moreInfo = reader.optionalString(v['more_info_url'], `${where}.more_info_url`);

@@ -10,7 +10,7 @@ import {
   type Severity,
   type ToolAdapter
 } from '@secgate/core';
-import { locateDeclaration } from '../manifests.js';
+import { locateDeclaration, normalisePyPIName } from '../manifests.js';
 
 /**
  * Snyk Open Source: the Snyk CLI's `snyk test --json --all-projects` (npm package `snyk`, run as
@@ -51,9 +51,6 @@ const ECOSYSTEMS: Readonly<Record<string, string>> = {
   cargo: 'crates.io'
 };
 
-function pep503(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 interface SnykProject {
   manifest?: string;
@@ -84,7 +81,7 @@ function readProject(value: unknown, where: string): SnykProject {
     const vuln = reader.object(item, at);
     const id = reader.word(vuln['id'], `${at}.id`);
     const rawName = reader.word(vuln['packageName'], `${at}.packageName`);
-    const name = ecosystem === 'PyPI' ? pep503(rawName) : rawName;
+    const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
     const version = reader.word(vuln['version'], `${at}.version`);
     // Snyk lists a vulnerability once per dependency path (`from`): one finding per package version.
     const key = `${id}\u0000${name}\u0000${version}`;
