@@ -46344,7 +46344,7 @@ esm_minimatch.unescape = unescape_unescape;
 
 const severity_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const RANK = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
-function severityRank(severity) {
+function severity_severityRank(severity) {
     return RANK[severity];
 }
 function isAtLeast(severity, threshold) {
@@ -46995,7 +46995,7 @@ function classifier(equivalences) {
 }
 /** The more severe report leads; ties keep the earlier one, so the output does not depend on which tool finished first. */
 function leadFirst(kept, incoming) {
-    return severityRank(incoming.severity) > severityRank(kept.severity) ? [incoming, kept] : [kept, incoming];
+    return severity_severityRank(incoming.severity) > severity_severityRank(kept.severity) ? [incoming, kept] : [kept, incoming];
 }
 function merge(kept, incoming) {
     const [lead, other] = leadFirst(kept, incoming);
@@ -52417,11 +52417,11 @@ async function changedLinesFromGit(request) {
 
 
 
+
 const DEFAULT_FAIL_ON = 'high';
 const DEFAULT_REPORT_SEVERITY = 'low';
 /** How much a fail-on value blocks: info blocks most, none blocks nothing. */
 const FAIL_ON_STRICTNESS = { info: 5, low: 4, medium: 3, high: 2, critical: 1, none: 0 };
-const REPORT_RANK = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const relaxation_DEFAULT_UNKNOWN_SEVERITY = 'high';
 /** Every way `head` is weaker than `base` (undefined = no policy file = built-in defaults). */
 function findRelaxations(base, head, options) {
@@ -52442,7 +52442,7 @@ function findRelaxations(base, head, options) {
     if (!overridden.has('report-severity')) {
         const was = before['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
         const now = after['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
-        if (REPORT_RANK[now] > REPORT_RANK[was])
+        if (severityRank(now) > severityRank(was))
             add('report-severity', `report-severity raised from ${was} to ${now}: fewer findings are shown`, ['report-severity']);
     }
     if (!overridden.has('new-only')) {
@@ -52463,7 +52463,7 @@ function findRelaxations(base, head, options) {
     if (!overridden.has('unknown-severity')) {
         const was = before['unknown-severity'] ?? relaxation_DEFAULT_UNKNOWN_SEVERITY;
         const now = after['unknown-severity'] ?? relaxation_DEFAULT_UNKNOWN_SEVERITY;
-        if (REPORT_RANK[now] < REPORT_RANK[was]) {
+        if (severityRank(now) < severityRank(was)) {
             add('unknown-severity', `unknown-severity lowered from ${was} to ${now}: vulnerabilities without a severity may no longer fail the gate`, ['unknown-severity']);
         }
     }
@@ -60578,7 +60578,7 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 /** Bound on directory entries visited, so a huge tree cannot stall discovery. */
 const MAX_ENTRIES = 500_000;
 function normalisePyPIName(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
+    return policy_normalisePackageName(name, 'PyPI');
 }
 /** The kind of a manifest by its file name, or undefined. */
 function manifestKind(relativePath) {
@@ -60920,7 +60920,7 @@ function readAlert(item, where) {
     const rawEcosystem = dependabot_reader.word(pkg['ecosystem'], `${where}.dependency.package.ecosystem`);
     const ecosystem = ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
     const rawName = dependabot_reader.word(pkg['name'], `${where}.dependency.package.name`);
-    const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
+    const name = policy_normalisePackageName(rawName, ecosystem);
     const manifest = dependabot_reader.path(dependency['manifest_path'], `${where}.dependency.manifest_path`);
     const advisory = dependabot_reader.object(alert['security_advisory'], `${where}.security_advisory`);
     const ghsa = dependabot_reader.word(advisory['ghsa_id'], `${where}.security_advisory.ghsa_id`);
@@ -61588,7 +61588,7 @@ function parseModelscanReport(text, file, options = {}) {
     const byId = new Map();
     for (const issue of issues) {
         const seen = byId.get(issue.id);
-        if (!seen || modelscan_RANK[issue.severity] > modelscan_RANK[seen.severity])
+        if (!seen || severity_severityRank(issue.severity) > severity_severityRank(seen.severity))
             byId.set(issue.id, issue);
     }
     const findings = [...byId.values()].map((issue) => ({
@@ -61616,7 +61616,6 @@ function parseModelscanReport(text, file, options = {}) {
     const warnings = options.repoSettings ? ['modelscan used the repository\'s modelscan-settings.toml, which replaces its default scanners and operator lists'] : [];
     return { findings, warnings, unchecked, inventory };
 }
-const modelscan_RANK = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const modelscanAdapter = {
     id: 'modelscan',
     displayName: 'modelscan',
@@ -62895,6 +62894,16 @@ function severityFromOsv(record, unknownSeverity) {
     const unknownWord = typeof word === 'string' && word !== '' ? `; unrecognised severity word ${JSON.stringify(word.slice(0, 20))}` : '';
     return { severity: unknownSeverity, basis: `unknown → ${unknownSeverity} (unknown-severity)${note}${unknownWord}` };
 }
+/**
+ * The effective `unknown-severity` (config.ts has already merged input, policy file and default into
+ * the options); anything else is a ConfigurationError naming it. One reader for every sca adapter.
+ */
+function unknownSeverityOption(options) {
+    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
+    if (!severity_SEVERITIES.includes(value))
+        throw new errors_ConfigurationError(`'${value}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
+    return value;
+}
 
 ;// CONCATENATED MODULE: ./packages/sca/src/adapters/osv-scanner.ts
 
@@ -62983,10 +62992,7 @@ async function missingEcosystems(dir, targets) {
     return missing;
 }
 function unknownSeverity(context) {
-    const threshold = parseThreshold(context.options['unknown-severity'] ?? 'high', 'unknown-severity');
-    if (threshold === 'none')
-        throw new errors_ConfigurationError(`'none' is not a severity`, 'unknown-severity');
-    return threshold;
+    return unknownSeverityOption(context.options);
 }
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -63006,7 +63012,7 @@ function purlOf(ecosystem, name, version) {
 }
 /** Name as secgate keys it: PEP 503 for PyPI, as given elsewhere. */
 function packageName(ecosystem, name) {
-    return ecosystem === 'PyPI' ? normalisePyPIName(name) : name;
+    return policy_normalisePackageName(name, ecosystem);
 }
 function compareVersions(ecosystem, a, b) {
     if (ecosystem === 'PyPI')
@@ -63070,7 +63076,7 @@ function vulnerabilityFinding(pkg, records, aliases, location, options, note) {
     let best;
     for (const record of records) {
         const verdict = severityFromOsv(record, options.unknownSeverity);
-        if (!best || severityRank(verdict.severity) > severityRank(best.severity))
+        if (!best || severity_severityRank(verdict.severity) > severity_severityRank(best.severity))
             best = { ...verdict, id: record.id };
     }
     const fixes = records.map((r) => fixesOf(r, pkg.ecosystem, pkg.name, pkg.version));
@@ -63352,7 +63358,7 @@ function severityOfVuln(ids, records, unknownSeverity) {
         const verdict = severityFromOsv(record, unknownSeverity);
         const known = !verdict.basis.startsWith('unknown');
         // A known severity beats an assumed one; among known ones the highest wins.
-        if (!best || (known && !bestKnown) || (known === bestKnown && severityRank(verdict.severity) > severityRank(best.severity))) {
+        if (!best || (known && !bestKnown) || (known === bestKnown && severity_severityRank(verdict.severity) > severity_severityRank(best.severity))) {
             best = { ...verdict, from: record.id };
             bestKnown = known;
         }
@@ -63425,9 +63431,7 @@ function pipAuditOptions(options) {
     if (!PIP_AUDIT_SERVICES.includes(service)) {
         throw new errors_ConfigurationError(`'${options['vulnerability-service']}' is not one of ${PIP_AUDIT_SERVICES.join(', ')}`, 'vulnerability-service');
     }
-    const unknown = (options['unknown-severity'] ?? '').trim().toLowerCase() || 'high';
-    if (!severity_SEVERITIES.includes(unknown))
-        throw new errors_ConfigurationError(`'${options['unknown-severity']}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
+    const unknown = unknownSeverityOption(options);
     const manifests = (options['manifests'] ?? '')
         .split(/[\n,]/)
         .map((m) => m.trim())
@@ -63553,6 +63557,7 @@ const pipAuditAdapter = {
 
 
 
+
 /**
  * Safety (pyup.io): `safety check -r <requirements> --output json`, the `check` report format
  * (see ../shared/fixtures/upstream/safety/check_report.json). Safety 3 needs an account and crashes
@@ -63576,15 +63581,6 @@ const pipAuditAdapter = {
 const SAFETY_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', NONE: 'info' };
 const safety_TOOL = 'safety';
 const safety_reader = new ReportReader(safety_TOOL);
-const SEVERITY_WORDS = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
-/** The `unknown-severity` input (default high); anything else is a ConfigurationError naming it. */
-function unknownSeverityOption(options) {
-    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-    const severity = SEVERITY_WORDS[value.toUpperCase()];
-    if (!severity)
-        throw new errors_ConfigurationError(`'${value}' is not one of critical, high, medium, low, info`, 'unknown-severity');
-    return severity;
-}
 /**
  * Requirements files in scope, found like pip-audit's manifests (same scope, `exclude`, workspace
  * boundary and `manifests` input): Safety's `check` reads requirements files only.
@@ -63776,7 +63772,7 @@ function readProject(value, where) {
         const vuln = snyk_reader.object(item, at);
         const id = snyk_reader.word(vuln['id'], `${at}.id`);
         const rawName = snyk_reader.word(vuln['packageName'], `${at}.packageName`);
-        const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
+        const name = policy_normalisePackageName(rawName, ecosystem);
         const version = snyk_reader.word(vuln['version'], `${at}.version`);
         // Snyk lists a vulnerability once per dependency path (`from`): one finding per package version.
         const key = `${id}\u0000${name}\u0000${version}`;

@@ -8,7 +8,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Minimatch } from 'minimatch';
 import { parse as parseToml } from 'smol-toml';
-import { ConfigurationError, ToolFailureError, WorkspaceBoundary, isWithin, type FindingLocation } from '@secgate/core';
+import { ConfigurationError, ToolFailureError, WorkspaceBoundary, isWithin, type FindingLocation, normalisePackageName } from '@secgate/core';
 
 export type ManifestKind = 'requirements' | 'pyproject' | 'poetry-lock' | 'uv-lock' | 'pipfile-lock';
 
@@ -40,7 +40,7 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 const MAX_ENTRIES = 500_000;
 
 export function normalisePyPIName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
+  return normalisePackageName(name, 'PyPI');
 }
 
 /** The kind of a manifest by its file name, or undefined. */

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigurationError, ToolOutputError, type ToolContext } from '@secgate/core';
-import { parseSafetyReport, safetyAdapter, unknownSeverityOption } from '../src/adapters/safety.js';
+import { parseSafetyReport, safetyAdapter } from '../src/adapters/safety.js';
+import { unknownSeverityOption } from '../src/osv/severity.js';
 import { REPO_ROOT } from '../../../test/helpers/runner.js';
 
 /** A real `safety check --output json` report (pyupio/safety test data), read at test time. */

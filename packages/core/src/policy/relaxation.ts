@@ -17,7 +17,7 @@ import {
   type PolicyDocument,
   type PolicyFile
 } from './policy.js';
-import type { Threshold } from '../severity.js';
+import { severityRank, type Severity, type Threshold } from '../severity.js';
 
 /**
  * The policy file is part of the code under review: a pull request can lower its own gate. These
@@ -61,7 +61,6 @@ const DEFAULT_FAIL_ON = 'high';
 const DEFAULT_REPORT_SEVERITY = 'low';
 /** How much a fail-on value blocks: info blocks most, none blocks nothing. */
 const FAIL_ON_STRICTNESS: Record<string, number> = { info: 5, low: 4, medium: 3, high: 2, critical: 1, none: 0 };
-const REPORT_RANK: Record<string, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const DEFAULT_UNKNOWN_SEVERITY = 'high';
 
 /** Every way `head` is weaker than `base` (undefined = no policy file = built-in defaults). */
@@ -84,7 +83,7 @@ export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocume
   if (!overridden.has('report-severity')) {
     const was = before['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
     const now = after['report-severity'] ?? DEFAULT_REPORT_SEVERITY;
-    if (REPORT_RANK[now]! > REPORT_RANK[was]!) add('report-severity', `report-severity raised from ${was} to ${now}: fewer findings are shown`, ['report-severity']);
+    if (severityRank(now as Severity) > severityRank(was as Severity)) add('report-severity', `report-severity raised from ${was} to ${now}: fewer findings are shown`, ['report-severity']);
   }
   if (!overridden.has('new-only')) {
     const was = before['new-only'] ?? 'off';
@@ -103,7 +102,7 @@ export function findRelaxations(base: PolicyFile | undefined, head: PolicyDocume
   if (!overridden.has('unknown-severity')) {
     const was = before['unknown-severity'] ?? DEFAULT_UNKNOWN_SEVERITY;
     const now = after['unknown-severity'] ?? DEFAULT_UNKNOWN_SEVERITY;
-    if (REPORT_RANK[now]! < REPORT_RANK[was]!) {
+    if (severityRank(now as Severity) < severityRank(was as Severity)) {
       add('unknown-severity', `unknown-severity lowered from ${was} to ${now}: vulnerabilities without a severity may no longer fail the gate`, ['unknown-severity']);
     }
   }

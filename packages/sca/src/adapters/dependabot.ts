@@ -11,9 +11,10 @@ import {
   type RawFinding,
   type Severity,
   type ToolAdapter,
-  type ToolContext
+  type ToolContext,
+  normalisePackageName
 } from '@secgate/core';
-import { locateDeclaration, normalisePyPIName } from '../manifests.js';
+import { locateDeclaration } from '../manifests.js';
 
 /**
  * Dependabot alerts: the repository's OPEN alerts (default branch, as GitHub computed them), read
@@ -69,7 +70,7 @@ function readAlert(item: unknown, where: string): { finding: RawFinding; manifes
   const rawEcosystem = reader.word(pkg['ecosystem'], `${where}.dependency.package.ecosystem`);
   const ecosystem = ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
   const rawName = reader.word(pkg['name'], `${where}.dependency.package.name`);
-  const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
+  const name = normalisePackageName(rawName, ecosystem);
   const manifest = reader.path(dependency['manifest_path'], `${where}.dependency.manifest_path`);
   const advisory = reader.object(alert['security_advisory'], `${where}.security_advisory`);
   const ghsa = reader.word(advisory['ghsa_id'], `${where}.security_advisory.ghsa_id`);

@@ -12,7 +12,8 @@ import {
   type SkipDecision,
   type ToolAdapter,
   type ToolInvocation,
-  type UncheckedItem
+  type UncheckedItem,
+  severityRank
 } from '@secgate/core';
 import { TENSORFLOW_FORMATS, discoverModelFiles, type ModelFile } from '../models.js';
 import { operatorId } from './picklescan.js';
@@ -145,7 +146,7 @@ export function parseModelscanReport(text: string, file: ModelFile, options: { r
   const byId = new Map<string, (typeof issues)[number]>();
   for (const issue of issues) {
     const seen = byId.get(issue.id);
-    if (!seen || RANK[issue.severity] > RANK[seen.severity]) byId.set(issue.id, issue);
+    if (!seen || severityRank(issue.severity) > severityRank(seen.severity)) byId.set(issue.id, issue);
   }
   const findings: RawFinding[] = [...byId.values()].map((issue) => ({
     tool: 'modelscan',
@@ -173,7 +174,6 @@ export function parseModelscanReport(text: string, file: ModelFile, options: { r
   return { findings, warnings, unchecked, inventory };
 }
 
-const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export const modelscanAdapter: ToolAdapter = {
   id: 'modelscan',

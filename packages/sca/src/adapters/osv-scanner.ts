@@ -7,7 +7,6 @@ import {
   ConfigurationError,
   ReportReader,
   parseJsonReport,
-  parseThreshold,
   severityRank,
   type ExitMeaning,
   type FindingLocation,
@@ -19,11 +18,12 @@ import {
   type ToolAdapter,
   type ToolContext,
   type ToolInvocation,
-  type UncheckedItem
+  type UncheckedItem,
+  normalisePackageName
 } from '@secgate/core';
-import { discoverPythonManifests, locateDeclaration, normalisePyPIName, readDeclarations, type Declaration, type Manifest } from '../manifests.js';
+import { discoverPythonManifests, locateDeclaration, readDeclarations, type Declaration, type Manifest } from '../manifests.js';
 import { DEFAULT_OSV_URL, parseOsvUrl, readOsvRecord } from '../osv/client.js';
-import { GHSA_SEVERITY, severityFromOsv, type OsvRecord } from '../osv/severity.js';
+import { GHSA_SEVERITY, severityFromOsv, unknownSeverityOption, type OsvRecord } from '../osv/severity.js';
 import { findNpmProjects } from './npm-audit.js';
 
 /**
@@ -120,9 +120,7 @@ async function missingEcosystems(dir: string, targets: readonly OsvScannerTarget
 }
 
 function unknownSeverity(context: Pick<ToolContext, 'options'>): Severity {
-  const threshold = parseThreshold(context.options['unknown-severity'] ?? 'high', 'unknown-severity');
-  if (threshold === 'none') throw new ConfigurationError(`'none' is not a severity`, 'unknown-severity');
-  return threshold;
+  return unknownSeverityOption(context.options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +142,7 @@ function purlOf(ecosystem: string, name: string, version: string | undefined): s
 
 /** Name as secgate keys it: PEP 503 for PyPI, as given elsewhere. */
 function packageName(ecosystem: string, name: string): string {
-  return ecosystem === 'PyPI' ? normalisePyPIName(name) : name;
+  return normalisePackageName(name, ecosystem);
 }
 
 function compareVersions(ecosystem: string, a: string, b: string): number | undefined {

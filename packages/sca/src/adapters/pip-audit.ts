@@ -4,7 +4,6 @@ import * as pep440 from '@renovatebot/pep440';
 import {
   ConfigurationError,
   ReportReader,
-  SEVERITIES,
   ToolFailureError,
   ToolOutputError,
   parseJsonReport,
@@ -23,7 +22,7 @@ import {
 } from '@secgate/core';
 import { discoverPythonManifests, normalisePyPIName, readDeclarations, type Declaration, type Manifest } from '../manifests.js';
 import { fetchVulnerabilities, parseOsvUrl, redactUrl } from '../osv/client.js';
-import { GHSA_SEVERITY, severityFromOsv, type OsvRecord, type SeverityVerdict } from '../osv/severity.js';
+import { GHSA_SEVERITY, severityFromOsv, unknownSeverityOption, type OsvRecord, type SeverityVerdict } from '../osv/severity.js';
 
 /**
  * pip-audit: known vulnerabilities of the Python dependencies a project declares. https://github.com/pypa/pip-audit
@@ -187,8 +186,7 @@ export function pipAuditOptions(options: Readonly<Record<string, string>>): { se
   if (!(PIP_AUDIT_SERVICES as readonly string[]).includes(service)) {
     throw new ConfigurationError(`'${options['vulnerability-service']}' is not one of ${PIP_AUDIT_SERVICES.join(', ')}`, 'vulnerability-service');
   }
-  const unknown = (options['unknown-severity'] ?? '').trim().toLowerCase() || 'high';
-  if (!(SEVERITIES as readonly string[]).includes(unknown)) throw new ConfigurationError(`'${options['unknown-severity']}' is not one of ${SEVERITIES.join(', ')}`, 'unknown-severity');
+  const unknown = unknownSeverityOption(options);
   const manifests = (options['manifests'] ?? '')
     .split(/[\n,]/)
     .map((m) => m.trim())

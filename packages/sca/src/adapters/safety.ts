@@ -16,6 +16,7 @@ import {
   type ToolContext
 } from '@secgate/core';
 import { discoverPythonManifests, normalisePyPIName } from '../manifests.js';
+import { unknownSeverityOption } from '../osv/severity.js';
 
 /**
  * Safety (pyup.io): `safety check -r <requirements> --output json`, the `check` report format
@@ -41,15 +42,6 @@ export const SAFETY_SEVERITY: Readonly<Record<string, Severity>> = { CRITICAL: '
 
 const TOOL = 'safety';
 const reader: ReportReader = new ReportReader(TOOL);
-const SEVERITY_WORDS: Readonly<Record<string, Severity>> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
-
-/** The `unknown-severity` input (default high); anything else is a ConfigurationError naming it. */
-export function unknownSeverityOption(options: Readonly<Record<string, string>>): Severity {
-  const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-  const severity = SEVERITY_WORDS[value.toUpperCase()];
-  if (!severity) throw new ConfigurationError(`'${value}' is not one of critical, high, medium, low, info`, 'unknown-severity');
-  return severity;
-}
 
 /**
  * Requirements files in scope, found like pip-audit's manifests (same scope, `exclude`, workspace

@@ -8,9 +8,10 @@ import {
   type ParsedReport,
   type RawFinding,
   type Severity,
-  type ToolAdapter
+  type ToolAdapter,
+  normalisePackageName
 } from '@secgate/core';
-import { locateDeclaration, normalisePyPIName } from '../manifests.js';
+import { locateDeclaration } from '../manifests.js';
 
 /**
  * Snyk Open Source: the Snyk CLI's `snyk test --json --all-projects` (npm package `snyk`, run as
@@ -81,7 +82,7 @@ function readProject(value: unknown, where: string): SnykProject {
     const vuln = reader.object(item, at);
     const id = reader.word(vuln['id'], `${at}.id`);
     const rawName = reader.word(vuln['packageName'], `${at}.packageName`);
-    const name = ecosystem === 'PyPI' ? normalisePyPIName(rawName) : rawName;
+    const name = normalisePackageName(rawName, ecosystem);
     const version = reader.word(vuln['version'], `${at}.version`);
     // Snyk lists a vulnerability once per dependency path (`from`): one finding per package version.
     const key = `${id}\u0000${name}\u0000${version}`;
