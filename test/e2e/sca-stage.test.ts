@@ -80,38 +80,44 @@ describe('pip-audit', () => {
   }, STEP_TIMEOUT);
 });
 
-describe('osv-scanner', () => {
-  // The mirror serves the locally built release asset; its digest is pinned explicitly (the committed lock holds upstream's).
-  let mirror: import('../helpers/release-mirror.js').ReleaseMirror | undefined;
-  let db: import('../helpers/osv-offline-db.js').OfflineDb | undefined;
-  let pins = '';
+/**
+ * The loopback release mirror serving the locally built osv-scanner (pinned by its digest: the committed
+ * lock holds upstream's) and offline zips built from the real records, for the describe block that calls it.
+ */
+function useOsvScannerMirror(): { mirror?: import('../helpers/release-mirror.js').ReleaseMirror; db?: import('../helpers/osv-offline-db.js').OfflineDb; pins: string } {
+  const state: ReturnType<typeof useOsvScannerMirror> = { pins: '' };
   beforeAll(async () => {
     const { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock } = await import('../helpers/release-mirror.js');
     const { requireTool } = await import('../helpers/runner.js');
-    // Fails in CI when the mirror is missing; elsewhere the tests below skip with the printed reason.
+    // Fails in CI when the mirror is missing; elsewhere the tests skip with the printed reason.
     if (!requireTool(mirrorAvailable(), 'the loopback release mirror (scripts/tools/build-mirror.sh) for osv-scanner')) return;
     const digest = testLock().binary['osv-scanner']?.['2.6.0']?.['linux-x64'];
     if (!digest) throw new Error('the release mirror has no osv-scanner 2.6.0: run scripts/tools/build-mirror.sh');
-    pins = `osv-scanner=2.6.0@${digest}`;
-    mirror = await startReleaseMirror(mirrorRoot());
-    db = await (await import('../helpers/osv-offline-db.js')).buildOfflineDb({ ecosystems: ['PyPI'] });
+    state.pins = `osv-scanner=2.6.0@${digest}`;
+    state.mirror = await startReleaseMirror(mirrorRoot());
+    state.db = await (await import('../helpers/osv-offline-db.js')).buildOfflineDb({ ecosystems: ['PyPI'] });
   });
   afterAll(async () => {
-    await mirror?.close();
-    if (db) await rm(db.dir, { recursive: true, force: true });
+    await state.mirror?.close();
+    if (state.db) await rm(state.db.dir, { recursive: true, force: true });
   });
+  return state;
+}
+
+describe('osv-scanner', () => {
+  const osv = useOsvScannerMirror();
   const run = async (workspace: string, inputs: Record<string, string>): Promise<StepResult> =>
     runStep({
       bundle: 'sca',
       workspace,
       job,
-      inputs: { tools: 'osv-scanner', 'fail-on': 'high', cache: 'false', 'tool-versions': pins, 'mirror-url': mirror!.url, ...inputs },
+      inputs: { tools: 'osv-scanner', 'fail-on': 'high', cache: 'false', 'tool-versions': osv.pins, 'mirror-url': osv.mirror!.url, ...inputs },
       timeoutMs: STEP_TIMEOUT
     });
 
   it('gates the fixture project offline: verified install, advisories on their requirements lines, verdict fail', async () => {
-    if (!mirror || !db) return;
-    const step = await run(await workspaceCopy('osv-scanner'), { 'osv-offline-db': db.dir });
+    if (!osv.mirror || !osv.db) return;
+    const step = await run(await workspaceCopy('osv-scanner'), { 'osv-offline-db': osv.db.dir });
     expect(step.outputs['verdict']).toBe('fail');
     expect(step.exitCode).toBe(1);
     const onFile = step.annotations.filter((a) => a.properties['file'] === 'requirements.txt');
@@ -123,7 +129,7 @@ describe('osv-scanner', () => {
   }, STEP_TIMEOUT);
 
   it('a custom osv-url without osv-offline-db is a skipped tool: verdict error, never a pass', async () => {
-    if (!mirror) return;
+    if (!osv.mirror) return;
     const step = await run(await workspaceCopy('osv-scanner-url'), { 'osv-url': api.url });
     expect(step.outputs['verdict']).toBe('error');
     expect(step.exitCode).toBe(1);
@@ -195,23 +201,7 @@ describe('pip-audit + osv-scanner: one finding per vulnerability', () => {
     sources: { tool: string; ruleId: string }[];
     reported: boolean;
   }
-  let mirror: import('../helpers/release-mirror.js').ReleaseMirror | undefined;
-  let db: import('../helpers/osv-offline-db.js').OfflineDb | undefined;
-  let pins = '';
-  beforeAll(async () => {
-    const { mirrorAvailable, mirrorRoot, startReleaseMirror, testLock } = await import('../helpers/release-mirror.js');
-    const { requireTool } = await import('../helpers/runner.js');
-    if (!requireTool(mirrorAvailable(), 'the loopback release mirror (scripts/tools/build-mirror.sh) for osv-scanner')) return;
-    const digest = testLock().binary['osv-scanner']?.['2.6.0']?.['linux-x64'];
-    if (!digest) throw new Error('the release mirror has no osv-scanner 2.6.0: run scripts/tools/build-mirror.sh');
-    pins = `osv-scanner=2.6.0@${digest}`;
-    mirror = await startReleaseMirror(mirrorRoot());
-    db = await (await import('../helpers/osv-offline-db.js')).buildOfflineDb({ ecosystems: ['PyPI'] });
-  });
-  afterAll(async () => {
-    await mirror?.close();
-    if (db) await rm(db.dir, { recursive: true, force: true });
-  });
+  const osv = useOsvScannerMirror();
   /** One bundle run with its own output dir; returns the step and the findings of its JSON report. */
   const run = async (tools: string): Promise<{ step: StepResult; findings: ReportFinding[] }> => {
     const name = `dedup-${tools.replace(/,/g, '+')}`;
@@ -221,7 +211,7 @@ describe('pip-audit + osv-scanner: one finding per vulnerability', () => {
       workspace: await workspaceCopy(name),
       // A job of its own: GitHub shows 50 annotations per job, and this block counts them.
       job: await newJob({ sharedToolCache: true }),
-      inputs: { tools, 'fail-on': 'high', cache: 'false', 'osv-url': api.url, 'osv-offline-db': db!.dir, 'tool-versions': pins, 'mirror-url': mirror!.url, 'output-dir': outputDir },
+      inputs: { tools, 'fail-on': 'high', cache: 'false', 'osv-url': api.url, 'osv-offline-db': osv.db!.dir, 'tool-versions': osv.pins, 'mirror-url': osv.mirror!.url, 'output-dir': outputDir },
       timeoutMs: STEP_TIMEOUT
     });
     expect(step.outputs['verdict']).toBe('fail');
@@ -235,7 +225,7 @@ describe('pip-audit + osv-scanner: one finding per vulnerability', () => {
   const idsOf = (f: ReportFinding): Set<string> => new Set([f.ruleId, ...(f.aliases ?? []), ...(f.cve ?? []), ...f.sources.map((s) => s.ruleId)]);
 
   it('merges what both tools report (sources, aliases, one annotation on the line) and loses nothing either reports alone', async () => {
-    if (!mirror || !db) return;
+    if (!osv.mirror || !osv.db) return;
     const alone = { 'pip-audit': (await run('pip-audit')).findings, 'osv-scanner': (await run('osv-scanner')).findings };
     const { step, findings: merged } = await run('pip-audit,osv-scanner');
     for (const tool of ['pip-audit', 'osv-scanner'] as const) expect(alone[tool].length).toBeGreaterThan(0);
