@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the on-demand benchmarks and prints their figures (see bench/README.md).
-#   bash bench/run.sh [stage] [install] [report] [same-line]     (no argument: all four, in that order)
+#   bash bench/run.sh [stage] [install] [report] [same-line] [container]     (no argument: the first four, in that order)
 # Env: BENCH_RUNS (3), BENCH_INSTALL_RUNS (9), BENCH_REPORT_MB (100), SECGATE_BENCH_DIR
 # (~/.cache/secgate-ci/bench: project, generated reports, results/<timestamp>/).
 set -euo pipefail
@@ -15,7 +15,8 @@ for part in "${parts[@]}"; do
     install) bash "$REPO_ROOT/bench/install.sh" "$results" >/dev/null ;;
     report) bash "$REPO_ROOT/bench/report.sh" "$results" >/dev/null ;;
     same-line) bash "$REPO_ROOT/bench/same-line.sh" "$results" >/dev/null ;;
-    *) echo "unknown benchmark '$part' (stage, install, report, same-line)" >&2; exit 2 ;;
+    container) bash "$REPO_ROOT/bench/container-vs-raw.sh" "$results" >/dev/null ;;
+    *) echo "unknown benchmark '$part' (stage, install, report, same-line, container)" >&2; exit 2 ;;
   esac
 done
 echo
@@ -26,6 +27,7 @@ for part in "${parts[@]}"; do
     install) cat "$results/install.txt" ;;
     report) cat "$results/report.txt" ;;
     same-line) cat "$results/same-line.txt" ;;
+    container) cat "$results/container.txt" ;;
   esac
 done
 echo "(raw data: $results)"

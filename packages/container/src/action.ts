@@ -1,4 +1,4 @@
 import { runAction } from '@secgate/core/action';
-import { containerStage } from './index.js';
+import { CONTAINER_OPTION_INPUTS, containerStage } from './index.js';
 
-await runAction([containerStage]);
+await runAction([containerStage], CONTAINER_OPTION_INPUTS);

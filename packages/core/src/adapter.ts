@@ -66,6 +66,11 @@ export interface ParsedReport {
   unchecked?: UncheckedItem[];
   /** Everything the tool saw, vulnerable or not (dependencies, model files): the stage's SBOM. */
   inventory?: InventoryItem[];
+  /**
+   * Facts about the run a reviewer needs to trust it, shown in the summary and terminal under the
+   * tool (e.g. "vulnerability DB updated 2026-11-26 07:40 UTC, 2 h old"). Plain text, one line each.
+   */
+  facts?: string[];
 }
 
 export interface SkipDecision {
@@ -129,10 +134,11 @@ export interface ToolAdapter {
   ): Promise<ToolInvocation | ToolInvocation[]> | ToolInvocation | ToolInvocation[];
   exitMeaning(exitCode: number, invocation: ToolInvocation): ExitMeaning;
   /**
-   * For tools that can fail yet exit 0 with a well-formed empty report (gitleaks when git cannot
-   * read an object): the reason the run failed, read from its stderr, or undefined.
+   * The reason a run failed, read from its stderr, or undefined. For tools that can fail yet exit 0
+   * with a well-formed empty report (gitleaks when git cannot read an object), and to name the
+   * failure of an error exit (trivy's exit 1 when its vulnerability DB cannot be had).
    */
-  stderrFailure?(stderr: string, invocation: ToolInvocation): string | undefined;
+  stderrFailure?(stderr: string, invocation: ToolInvocation, exitCode: number): string | undefined;
   /** Throws ToolOutputError for missing, empty, truncated or foreign output. */
   parse(report: string, context: ToolContext, invocation: ToolInvocation): ParsedReport;
   /** Combines the findings of several invocations (e.g. drop history duplicates of tree findings). */
@@ -142,6 +148,20 @@ export interface ToolAdapter {
    * the engine calls this instead of `command`/`exitMeaning`/`parse`. Errors are SecgateErrors.
    */
   collect?(tool: InstalledTool, context: ToolContext): Promise<ParsedReport>;
+  /**
+   * Data the tool downloads that is worth keeping across workflow runs (a vulnerability DB): the
+   * action restores each directory with @actions/cache before the run and saves it after.
+   */
+  persistentData?(options: Readonly<Record<string, string>>, now: Date): PersistentData[];
+}
+
+/** One directory kept across workflow runs (see ToolAdapter.persistentData). */
+export interface PersistentData {
+  dir: string;
+  /** Exact key, e.g. `secgate-trivy-db-2026-11-26` (one entry per day). */
+  key: string;
+  /** Older entries to fall back on, e.g. `secgate-trivy-db-`: the tool then updates what is stale. */
+  restorePrefix?: string;
 }
 
 /** A stage is a named list of adapters; the engine does the rest. */

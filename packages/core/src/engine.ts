@@ -59,6 +59,8 @@ export interface ToolRun {
   verified?: boolean;
   /** What the tool could not check, each marked when the policy ledger allows it. */
   unchecked?: UncheckedEntry[];
+  /** The adapter's facts about the run (DB age, what an ignore file suppressed), shown under the tool. */
+  facts?: string[];
 }
 
 /** An unchecked dependency or file, with the ledger entry that allows it (if one does). */
@@ -274,10 +276,12 @@ async function runOneTool(stage: string, adapter: ToolAdapter, request: ScanRequ
       run.runMs += result.durationMs;
       run.exitCode = result.exitCode;
       const meaning = adapter.exitMeaning(result.exitCode, invocation);
+      // The adapter's reading of stderr names the failure when it can (e.g. "vulnerability DB
+      // unavailable"), for an error exit and for a tool that fails yet exits 0.
+      const stderrFailure = adapter.stderrFailure?.(result.stderr, invocation, result.exitCode);
       if (meaning === 'error') {
-        throw new ToolFailureError(adapter.id, `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
+        throw new ToolFailureError(adapter.id, stderrFailure ?? `exited with code ${result.exitCode} (an error, not findings)`, result.exitCode, result.stderr);
       }
-      const stderrFailure = adapter.stderrFailure?.(result.stderr, invocation);
       if (stderrFailure) throw new ToolFailureError(adapter.id, stderrFailure, result.exitCode, result.stderr);
       const report = invocation.reportFile
         ? await readReport(adapter.id, invocation.reportFile, result.stderr)
@@ -296,7 +300,8 @@ async function runOneTool(stage: string, adapter: ToolAdapter, request: ScanRequ
           findings: reports.flatMap((r) => r.findings),
           warnings: reports.flatMap((r) => r.warnings),
           unchecked: reports.flatMap((r) => r.unchecked ?? []),
-          inventory: reports.flatMap((r) => r.inventory ?? [])
+          inventory: reports.flatMap((r) => r.inventory ?? []),
+          facts: [...new Set(reports.flatMap((r) => r.facts ?? []))]
         };
     return await finishRun(run, adapter, parsed, request, deps);
   } catch (error) {
@@ -323,6 +328,10 @@ async function finishRun(run: ToolRun, adapter: ToolAdapter, parsed: ParsedRepor
   const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
   run.findingCount = findings.length;
   run.warnings = parsed.warnings;
+  if (parsed.facts && parsed.facts.length > 0) {
+    run.facts = parsed.facts;
+    for (const fact of parsed.facts) deps.logger.info(`${adapter.displayName}: ${fact}`);
+  }
   const inventory = placeInventory(parsed.inventory ?? [], boundary, parsed.warnings);
   const unchecked = (parsed.unchecked ?? []).map((item): UncheckedEntry => {
     const placed = item.kind === 'file' ? { ...item, name: lexicallyInside(boundary, item.name) ?? item.name } : item;
@@ -336,7 +345,12 @@ async function finishRun(run: ToolRun, adapter: ToolAdapter, parsed: ParsedRepor
   const refused = unchecked.filter((item) => !item.allowedBy);
   if (refused.length > 0) {
     run.status = 'failed';
-    const noun = refused.every((item) => item.kind === 'file') ? 'files' : refused.every((item) => item.kind === 'dependency') ? 'dependencies' : 'dependencies or files';
+    const one = refused.length === 1;
+    const noun = refused.every((item) => item.kind === 'file')
+      ? one ? 'file' : 'files'
+      : refused.every((item) => item.kind === 'dependency')
+        ? one ? 'dependency' : 'dependencies'
+        : 'dependencies or files';
     run.error = new ToolIncompleteError(adapter.id, refused, noun);
     deps.logger.error(run.error.message);
   }

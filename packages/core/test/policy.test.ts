@@ -165,7 +165,7 @@ describe('parsePolicy', () => {
   it('refuses an unaudited entry mixed with finding selectors, and an advisory that is not an id', () => {
     const mixed = ['exceptions:', '  - unaudited: torch', '    advisory: CVE-2024-1', '    reason: because', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
     expect(errorOf(() => parsePolicy(mixed, '.secgate.yml')).message).toContain(
-      '.secgate.yml:2: exceptions[0]: unaudited allows an unchecked dependency only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths'
+      '.secgate.yml:2: exceptions[0]: unaudited allows an unchecked dependency or path only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths'
     );
     const notAnId = ['exceptions:', '  - advisory: "*"', '    reason: because', '    owner: me', '    expires: 2026-01-01', ''].join('\n');
     expect(errorOf(() => parsePolicy(notAnId, '.secgate.yml')).message).toContain('.secgate.yml:2: exceptions[0].advisory: must be an advisory id such as CVE-2020-14343');

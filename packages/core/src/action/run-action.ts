@@ -164,10 +164,12 @@ export async function runAction(stages: StageDefinition[], optionInputs: readonl
     const selected = selectAdapters(stages, prepared.request.tools).map((s) => s.adapter);
     const persistence = booleanInput('cache', true) && ToolCachePersistence.available() ? new ToolCachePersistence(logger) : undefined;
     await persistence?.restore(selected, installer);
+    await persistence?.restoreData(selected, prepared.request.options, new Date());
 
     const result = await runScan({ ...prepared.request, changedLines, commitRange }, { installer, logger });
     result.policyChange = policyChange;
     await persistence?.save(new Set(result.tools.filter((t) => t.cacheHit === false).map((t) => t.tool)));
+    await persistence?.saveData(new Set(result.tools.filter((t) => t.status === 'ok').map((t) => t.tool)));
 
     // Outside the workspace by default, so reports are never scanned (or committed) themselves.
     const outDir = path.resolve(workspace, optionalInput('output-dir') || path.join(process.env['RUNNER_TEMP'] || os.tmpdir(), 'secgate-results'));

@@ -1,7 +1,7 @@
 import * as cache from '@actions/cache';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ToolAdapter } from '../adapter.js';
+import type { PersistentData, ToolAdapter } from '../adapter.js';
 import { errorMessage } from '../errors.js';
 import type { ToolInstaller } from '../install/installer.js';
 import type { Logger } from '../logger.js';
@@ -49,6 +49,37 @@ export class ToolCachePersistence {
       })
     );
     this.entries = entries.filter((entry): entry is Entry => entry !== undefined);
+  }
+
+  private data: (PersistentData & { tool: string; restored: boolean })[] = [];
+
+  /** Restores the tools' persistent data (see ToolAdapter.persistentData); a miss or a cache failure only means a fresh download. */
+  async restoreData(adapters: ToolAdapter[], options: Readonly<Record<string, string>>, now: Date): Promise<void> {
+    for (const adapter of adapters) {
+      for (const entry of adapter.persistentData?.(options, now) ?? []) {
+        let restored = false;
+        try {
+          const hit = await cache.restoreCache([entry.dir], entry.key, entry.restorePrefix ? [entry.restorePrefix] : []);
+          restored = hit === entry.key;
+          if (hit) this.logger.info(`${adapter.displayName}: restored ${hit} from the Actions cache`);
+        } catch (error) {
+          this.logger.warning(`cache restore of ${entry.key} for ${adapter.id} failed: ${errorMessage(error)}`);
+        }
+        this.data.push({ ...entry, tool: adapter.id, restored });
+      }
+    }
+  }
+
+  /** Saves persistent data not restored under its exact key (once per key: a day's DB is kept once). */
+  async saveData(ranOk: ReadonlySet<string>): Promise<void> {
+    for (const entry of this.data) {
+      if (entry.restored || !ranOk.has(entry.tool) || !existsSync(entry.dir)) continue;
+      try {
+        await cache.saveCache([entry.dir], entry.key);
+      } catch (error) {
+        this.logger.warning(`cache save of ${entry.key} for ${entry.tool} failed: ${errorMessage(error)}`);
+      }
+    }
   }
 
   async save(installedFresh: ReadonlySet<string>): Promise<void> {

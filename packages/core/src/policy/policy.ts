@@ -22,7 +22,8 @@ export interface ExceptionEntry {
   paths?: string[];
   /**
    * A dependency (package name, globs allowed) a tool may leave unchecked (e.g. unknown to the
-   * vulnerability service). Allows nothing else: such an entry never suppresses a finding.
+   * vulnerability service), or a workspace path (a file or folder, e.g. a Helm chart Checkov cannot
+   * render). Allows nothing else: such an entry never suppresses a finding.
    */
   unaudited?: string;
   reason: string;
@@ -170,7 +171,7 @@ function describe(error: ErrorObject): string {
     case 'anyOf':
       return 'needs one of fingerprint, rule, advisory, cve or unaudited';
     case 'not':
-      return 'unaudited allows an unchecked dependency only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths';
+      return 'unaudited allows an unchecked dependency or path only: it cannot be combined with fingerprint, rule, advisory, cve, package or paths';
     case 'pattern':
       if (error.instancePath.endsWith('/expires')) return 'must be a date YYYY-MM-DD';
       if (error.instancePath.endsWith('/advisory')) return 'must be an advisory id such as CVE-2020-14343, GHSA-8q59-q68h-6hv4 or PYSEC-2021-142';

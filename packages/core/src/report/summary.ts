@@ -92,6 +92,8 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     );
   }
   head.push('');
+  const facts = result.tools.flatMap((run) => (run.facts ?? []).map((fact) => `- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(fact, 300))}`));
+  if (facts.length > 0) head.push(...facts.slice(0, MAX_LIST), '');
   head.push(...supplyChainSections(result, context));
   const warned = result.tools.filter((run) => run.warnings.length > 0);
   if (warned.length > 0) {
@@ -164,23 +166,72 @@ function osvLink(id: string): string {
  * The sca sections: vulnerable dependencies (installed → fixed, severity and where it came from,
  * advisories, manifest line), model files with their verdicts, and what was not checked.
  */
+function vulnerablePackageRows(findings: readonly EvaluatedFinding[], context: SummaryContext): string[] {
+  const rows: string[] = [];
+  for (const f of findings.slice(0, MAX_SUPPLY_ROWS)) {
+    const pkg = f.package!;
+    const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.map((v) => escapeMarkdown(capText(v, 60))).join(', ') : 'no fix released';
+    const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].slice(0, 6).map((id) => osvLink(capText(id, 80)));
+    const severity = `${f.severity}${f.severityBasis ? ` (${escapeMarkdown(capText(f.severityBasis, 80))})` : ''}`;
+    rows.push(
+      `| ${escapeMarkdown(capText(`${pkg.name}${pkg.ecosystem ? ` (${pkg.ecosystem})` : ''}`, 200))} | ${escapeMarkdown(capText(pkg.version ?? '?', 60))} → ${fixed} | ${severity} | ${ids.join(' ')} | ${stateLabel(f)} | ${locationCell(f, context)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`
+    );
+  }
+  if (findings.length > MAX_SUPPLY_ROWS) rows.push('', `… ${findings.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+  return rows;
+}
+
+/**
+ * The container sections: image vulnerabilities by severity and package, misconfigurations
+ * counted per file and severity, secrets (where and which rule; never a value).
+ */
+function containerSections(result: ScanResult, context: SummaryContext): string[] {
+  const lines: string[] = [];
+  const reported = result.findings.filter((f) => f.reported);
+  const image = reported.filter((f) => f.package && f.tags?.includes('image'));
+  if (image.length > 0) {
+    const byPackage = new Set(image.map((f) => `${f.package!.name}@${f.package!.version ?? ''}`)).size;
+    lines.push(`### Image vulnerabilities (${image.length} in ${byPackage} package(s))`, '', '| Package | Installed → fixed | Severity | Advisories | State | Points at | Tools |', '|---|---|---|---|---|---|---|');
+    lines.push(...vulnerablePackageRows(image, context), '');
+  }
+  const misconfigurations = reported.filter((f) => f.tags?.includes('misconfiguration'));
+  if (misconfigurations.length > 0) {
+    const perFile = new Map<string, Map<string, number>>();
+    for (const f of misconfigurations) {
+      const file = f.location?.path ?? '(no file)';
+      const counts = perFile.get(file) ?? new Map<string, number>();
+      counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
+      perFile.set(file, counts);
+    }
+    lines.push(`### Misconfigurations by file (${misconfigurations.length})`, '', `| File | ${SEVERITIES.join(' | ')} |`, `|---|${SEVERITIES.map(() => '---:').join('|')}|`);
+    const files = [...perFile.keys()].sort();
+    for (const file of files.slice(0, MAX_SUPPLY_ROWS)) {
+      const counts = perFile.get(file)!;
+      lines.push(`| ${escapeCode(capText(file, MAX_PATH_IN_CELL))} | ${SEVERITIES.map((sev) => counts.get(sev) ?? 0).join(' | ')} |`);
+    }
+    if (files.length > MAX_SUPPLY_ROWS) lines.push('', `… ${files.length - MAX_SUPPLY_ROWS} more files (see the JSON report).`);
+    lines.push('');
+  }
+  const secrets = reported.filter((f) => f.tags?.includes('secret'));
+  if (secrets.length > 0) {
+    lines.push(`### Secrets (${secrets.length}; values redacted)`, '', '| Severity | Rule | Where | State | Tools |', '|---|---|---|---|---|');
+    for (const f of secrets.slice(0, MAX_SUPPLY_ROWS)) {
+      lines.push(`| ${f.severity} | ${escapeMarkdown(capText(`${f.tool}:${f.ruleId}`, 120))} | ${locationCell(f, context)} | ${stateLabel(f)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`);
+    }
+    if (secrets.length > MAX_SUPPLY_ROWS) lines.push('', `… ${secrets.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
+    lines.push('');
+  }
+  return lines;
+}
+
 function supplyChainSections(result: ScanResult, context: SummaryContext): string[] {
   const lines: string[] = [];
   const dependencies = result.findings.filter((f) => f.reported && f.package && f.tags?.includes('dependency'));
   if (dependencies.length > 0) {
     lines.push(`### Vulnerable dependencies (${dependencies.length})`, '', '| Package | Installed → fixed | Severity | Advisories | State | Declared in | Tools |', '|---|---|---|---|---|---|---|');
-    for (const f of dependencies.slice(0, MAX_SUPPLY_ROWS)) {
-      const pkg = f.package!;
-      const fixed = pkg.fixedVersions && pkg.fixedVersions.length > 0 ? pkg.fixedVersions.map((v) => escapeMarkdown(capText(v, 60))).join(', ') : 'no fix released';
-      const ids = [...new Set([f.ruleId, ...(f.aliases ?? [])])].slice(0, 6).map((id) => osvLink(capText(id, 80)));
-      const severity = `${f.severity}${f.severityBasis ? ` (${escapeMarkdown(capText(f.severityBasis, 80))})` : ''}`;
-      lines.push(
-        `| ${escapeMarkdown(capText(`${pkg.name}${pkg.ecosystem ? ` (${pkg.ecosystem})` : ''}`, 200))} | ${escapeMarkdown(capText(pkg.version ?? '?', 60))} → ${fixed} | ${severity} | ${ids.join(' ')} | ${stateLabel(f)} | ${locationCell(f, context)} | ${escapeMarkdown(f.sources.map((s) => s.tool).join(', '))} |`
-      );
-    }
-    if (dependencies.length > MAX_SUPPLY_ROWS) lines.push('', `… ${dependencies.length - MAX_SUPPLY_ROWS} more (see the JSON report).`);
-    lines.push('');
+    lines.push(...vulnerablePackageRows(dependencies, context), '');
   }
+  lines.push(...containerSections(result, context));
   const models = (result.inventory ?? []).filter((item) => item.kind === 'machine-learning-model');
   if (models.length > 0) {
     const icon = { unsafe: '⛔ unsafe', clean: '✅ clean', 'not-scanned': '⚠️ not scanned' } as const;
