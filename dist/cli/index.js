@@ -50695,7 +50695,8 @@ async function runOneTool(stage, adapter, request, deps) {
                 warnings: reports.flatMap((r) => r.warnings),
                 unchecked: reports.flatMap((r) => r.unchecked ?? []),
                 inventory: reports.flatMap((r) => r.inventory ?? []),
-                facts: [...new Set(reports.flatMap((r) => r.facts ?? []))]
+                facts: [...new Set(reports.flatMap((r) => r.facts ?? []))],
+                metrics: reports.flatMap((r) => r.metrics ?? [])
             };
         return await finishRun(run, adapter, parsed, request, deps);
     }
@@ -50723,6 +50724,8 @@ async function finishRun(run, adapter, parsed, request, deps) {
     const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
     run.findingCount = findings.length;
     run.warnings = parsed.warnings;
+    if (parsed.metrics && parsed.metrics.length > 0)
+        run.metrics = parsed.metrics;
     if (parsed.facts && parsed.facts.length > 0) {
         run.facts = parsed.facts;
         for (const fact of parsed.facts)
@@ -54693,7 +54696,8 @@ const PYTHON_LOCKS = {
     modelscan: { '0.8.8': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "modelscan-0.8.8.txt", 'utf8')) },
     picklescan: { '1.0.5': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "picklescan-1.0.5.txt", 'utf8')) },
     'pip-audit': { '2.10.1': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "pip-audit-2.10.1.txt", 'utf8')) },
-    safety: { '3.8.1': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "safety-3.8.1.txt", 'utf8')) }
+    safety: { '3.8.1': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "safety-3.8.1.txt", 'utf8')) },
+    schemathesis: { '4.32.5': requirementSet((0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "schemathesis-4.32.5.txt", 'utf8')) }
 };
 // Same rule as PYTHON_LOCKS: one static read per file. The names carry the tool and version because
 // ncc copies assets by base name: a bare package.json would overwrite the bundle's own.
@@ -55081,7 +55085,8 @@ class ToolInstaller {
         }
     }
     pythonTool(spec, version, dir, cacheHit, started, verified) {
-        const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : ['-m', spec.module];
+        // No module and no script: the venv's python alone (an adapter that runs its own script in it).
+        const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : spec.module ? ['-m', spec.module] : [];
         return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
     }
     /** `major.minor` of the interpreter that builds tool venvs (part of their cache key). */
@@ -56334,6 +56339,7 @@ function buildSummary(result, context = {}) {
         head.push(`| ${escapeMarkdown(run.displayName)} | ${run.stage} | ${escapeMarkdown(run.version ?? '')} | ${status} | ${run.findingCount} | ${install} | ${(run.runMs / 1000).toFixed(2)} s |`);
     }
     head.push('');
+    head.push(...metricsSection(result));
     const facts = result.tools.flatMap((run) => (run.facts ?? []).map((fact) => `- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(fact, 300))}`));
     if (facts.length > 0)
         head.push(...facts.slice(0, MAX_LIST), '');
@@ -56405,6 +56411,26 @@ function osvLink(id) {
  * The sca sections: vulnerable dependencies (installed → fixed, severity and where it came from,
  * advisories, manifest line), model files with their verdicts, and what was not checked.
  */
+function formatMetric(value) {
+    return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+}
+/** Every gate metric against its bar, with the sample size and interval; a straddling interval is flagged. */
+function metricsSection(result) {
+    const rows = result.tools.flatMap((run) => (run.metrics ?? []).map((metric) => ({ run, metric })));
+    if (rows.length === 0)
+        return [];
+    const icon = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ interval straddles the threshold' };
+    const lines = ['### Gate metrics', '', '| Tool | Measure | Value | Threshold | 95 % interval | n | Result | Setting |', '|---|---|---:|---:|---|---:|---|---|'];
+    for (const { run, metric } of rows.slice(0, MAX_LIST)) {
+        const bar = metric.threshold === undefined ? '' : `${metric.direction === 'min' ? '≥' : '≤'} ${formatMetric(metric.threshold)}`;
+        const interval = metric.interval ? `${formatMetric(metric.interval.lower)} – ${formatMetric(metric.interval.upper)} (${escapeMarkdown(metric.interval.method)})` : '';
+        lines.push(`| ${escapeMarkdown(run.displayName)} | ${escapeMarkdown(capText(metric.name, 80))} | ${formatMetric(metric.value)} | ${bar} | ${interval} | ${metric.n ?? ''} | ${icon[metric.verdict]} | ${escapeMarkdown(capText(metric.detail ?? metric.id, 200))} |`);
+    }
+    if (rows.length > MAX_LIST)
+        lines.push('', `… ${rows.length - MAX_LIST} more (see the JSON report).`);
+    lines.push('');
+    return lines;
+}
 function vulnerablePackageRows(findings, context) {
     const rows = [];
     for (const f of findings.slice(0, MAX_SUPPLY_ROWS)) {
@@ -56536,6 +56562,7 @@ function policyChangeSection(result) {
 }
 
 ;// CONCATENATED MODULE: ./packages/core/src/index.ts
+
 
 
 
@@ -58862,6 +58889,23 @@ async function regularFile(file, key, what) {
     if (!info.isFile())
         throw new errors_ConfigurationError(`${what} ${file} is not a file`, key);
 }
+/** Where trivy keeps a downloaded DB of `source`: one directory per source, so a DB from a mirror is never taken for the default one, or the reverse. */
+function downloadCacheDir(source, env = process.env) {
+    const root = trivyCacheDir(env);
+    return source.kind === 'repository' ? external_node_path_.join(root, `repository-${(0,external_node_crypto_.createHash)('sha256').update(source.repository).digest('hex').slice(0, 16)}`) : external_node_path_.join(root, 'default');
+}
+/**
+ * The downloaded DB as Actions-cache data: one entry per source and UTC day (as trivy-action keys
+ * it), falling back to the newest older day; trivy then updates it only when its NextUpdate has
+ * passed. A `trivy-db-dir` is the user's own and is never cached.
+ */
+function dbPersistentData(source, now, env = process.env) {
+    if (source.kind === 'dir')
+        return [];
+    const dir = downloadCacheDir(source, env);
+    const prefix = `secgate-trivy-db-${external_node_path_.basename(dir)}-`;
+    return [{ dir, key: `${prefix}${now.toISOString().slice(0, 10)}`, restorePrefix: prefix }];
+}
 /**
  * Plans the DB for an image scan. For `trivy-db-dir` the directory is checked now (files present,
  * metadata strict, age within `trivy-db-max-age`) and linked into `<workDir>/cache/db/`.
@@ -58885,9 +58929,7 @@ async function planDb(context, now = new Date(), env = process.env) {
         await (0,promises_namespaceObject.symlink)(metadataPath, external_node_path_.join(cache, 'db', 'metadata.json'));
         return { source, args: ['--cache-dir', cache, '--skip-db-update'], metadataFile: metadataPath, maxAgeHours, metadata };
     }
-    const root = trivyCacheDir(env);
-    // One directory per source: a DB from a mirror is never taken for the default one, or the reverse.
-    const cache = source.kind === 'repository' ? external_node_path_.join(root, `repository-${(0,external_node_crypto_.createHash)('sha256').update(source.repository).digest('hex').slice(0, 16)}`) : external_node_path_.join(root, 'default');
+    const cache = downloadCacheDir(source, env);
     await (0,promises_namespaceObject.mkdir)(cache, { recursive: true });
     return {
         source,
@@ -59533,6 +59575,16 @@ const trivyAdapter = {
     id: trivy_TOOL,
     displayName: 'Trivy',
     description: 'Vulnerabilities, secrets and misconfigurations in a container image; misconfigurations and secrets in IaC files and Dockerfiles.',
+    persistentData(options, now) {
+        // Only an image scan for vulnerabilities uses the DB; bad options are reported by the run itself.
+        const image = (options['image'] ?? '').trim() !== '' || (options['image-tar'] ?? '').trim() !== '';
+        try {
+            return image && readScanners(options).has('vuln') ? dbPersistentData(readDbSource({ workspace: '.', options }), now) : [];
+        }
+        catch {
+            return [];
+        }
+    },
     install: {
         kind: 'binary',
         tool: trivy_TOOL,
@@ -59624,7 +59676,7 @@ const trivyAdapter = {
 ;// CONCATENATED MODULE: ./packages/container/src/equivalences.ts
 /**
  * Dockerfile checks of Trivy (DS-…), Checkov (CKV_DOCKER_…) and hadolint (DL…) that test the same
- * instruction for the same thing: on one line of one Dockerfile they are one finding with every
+ * instruction for the same thing, and secret detectors of Trivy and Checkov for one kind of credential: on one line of one Dockerfile they are one finding with every
  * source (mergeDuplicates needs the same file and start line, so a check one tool reports on the
  * instruction and another on the whole file stays two findings, as Kubernetes and Terraform checks
  * do: Checkov reports the resource's first line, Trivy the offending field, and their ids never
@@ -59656,7 +59708,14 @@ const CONTAINER_EQUIVALENT_RULES = [
     { name: 'multiple CMD instructions', rules: ['trivy:DS-0016', 'hadolint:DL4003'] },
     { name: 'multiple ENTRYPOINT instructions', rules: ['trivy:DS-0007', 'hadolint:DL4004'] },
     { name: 'last USER is root', rules: ['checkov:CKV_DOCKER_8', 'hadolint:DL3002'] },
-    { name: "'apt' instead of 'apt-get'", rules: ['checkov:CKV_DOCKER_9', 'hadolint:DL3027'] }
+    { name: "'apt' instead of 'apt-get'", rules: ['checkov:CKV_DOCKER_9', 'hadolint:DL3027'] },
+    // Secrets: Checkov's detectors (detect-secrets) and Trivy's rules for the same kind of credential.
+    { name: 'AWS access key', rules: ['checkov:CKV_SECRET_2', 'trivy:aws-access-key-id', 'trivy:aws-secret-access-key'] },
+    { name: 'private key', rules: ['checkov:CKV_SECRET_13', 'trivy:private-key'] },
+    { name: 'Slack token', rules: ['checkov:CKV_SECRET_14', 'trivy:slack-access-token'] },
+    { name: 'Stripe key', rules: ['checkov:CKV_SECRET_17', 'trivy:stripe-secret-token', 'trivy:stripe-publishable-token'] },
+    { name: 'Twilio API key', rules: ['checkov:CKV_SECRET_18', 'trivy:twilio-api-key'] },
+    { name: 'JSON Web Token', rules: ['checkov:CKV_SECRET_9', 'trivy:jwt-token'] }
 ];
 
 ;// CONCATENATED MODULE: ./packages/container/src/index.ts
@@ -70338,6 +70397,12 @@ function renderReport(result, options = {}) {
         out.push(toolLine(run));
         for (const fact of run.facts ?? [])
             out.push(picocolors_default().dim(`    ${cutText(oneLine(normalisePaths(fact, result.workspace)), WARNING_MAX)}`));
+        for (const m of run.metrics ?? []) {
+            const bar = m.threshold === undefined ? '' : ` (${m.direction === 'min' ? '>=' : '<='} ${m.threshold})`;
+            const ci = m.interval ? ` [${m.interval.lower.toFixed(3)}, ${m.interval.upper.toFixed(3)}]` : '';
+            const verdict = m.verdict === 'pass' ? picocolors_default().green('pass') : m.verdict === 'fail' ? picocolors_default().red('fail') : picocolors_default().yellow('inconclusive');
+            out.push(`    ${cutText(oneLine(`${m.name} ${Number(m.value.toFixed(4))}${bar}${ci}${m.n !== undefined ? ` n=${m.n}` : ''}: `), WARNING_MAX)}${verdict} ${picocolors_default().dim(cutText(oneLine(m.detail ?? m.id), 120))}`);
+        }
         for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
             out.push(`    ${picocolors_default().yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
         }

@@ -167,6 +167,22 @@ describe('infrastructure as code and Dockerfiles', () => {
     expect(clean.outputs['total']).toBe('0');
   }, STEP_TIMEOUT);
 
+  it('one credential found by Trivy and Checkov on one line is one finding with both sources, its value nowhere', async () => {
+    if (!ready()) return;
+    // A made-up AWS key pair in the documented AKIA format, written at test time.
+    const keyId = ['AKIA', 'QX7Z', 'M4NB', 'R2TK', 'W9VD'].join('');
+    const secret = ['wJal', 'rXUt', 'nFEM', 'I/K7', 'MDEN', 'G/bP', 'xRfi', 'CYzE', 'XAMP', 'LEKE'].join('');
+    const ws = await workspaceCopy('secret-merge');
+    await writeFile(path.join(ws, 'terraform', 'provider.tf'), `provider "aws" {\n  region     = "eu-west-1"\n  access_key = "${keyId}"\n  secret_key = "${secret}"\n}\n`);
+    const step = await run(ws, { tools: 'trivy,checkov', 'iac-paths': 'terraform', scanners: 'secret' });
+    const report = await reportOf(step);
+    const onLine3 = report.findings.filter((f) => f.location?.path === 'terraform/provider.tf' && f.location.startLine === 3);
+    expect(onLine3).toHaveLength(1);
+    expect(onLine3[0]!.sources.map((s) => `${s.tool}:${s.ruleId}`).sort()).toEqual(['checkov:CKV_SECRET_2', 'trivy:aws-access-key-id']);
+    const all = await everything(step);
+    for (const value of [keyId, secret, keyId.slice(4, 16), secret.slice(8, 24)]) expect(all).not.toContain(value);
+  }, STEP_TIMEOUT);
+
   it('gates on Checkov alone without a paid key (fail-on high works)', async () => {
     if (!ready()) return;
     const ws = await workspaceCopy('checkov-only');

@@ -160,6 +160,12 @@ export function renderReport(result: ScanResult, options: ReportOptions = {}): s
   for (const run of result.tools) {
     out.push(toolLine(run));
     for (const fact of run.facts ?? []) out.push(pc.dim(`    ${cutText(oneLine(normalisePaths(fact, result.workspace)), WARNING_MAX)}`));
+    for (const m of run.metrics ?? []) {
+      const bar = m.threshold === undefined ? '' : ` (${m.direction === 'min' ? '>=' : '<='} ${m.threshold})`;
+      const ci = m.interval ? ` [${m.interval.lower.toFixed(3)}, ${m.interval.upper.toFixed(3)}]` : '';
+      const verdict = m.verdict === 'pass' ? pc.green('pass') : m.verdict === 'fail' ? pc.red('fail') : pc.yellow('inconclusive');
+      out.push(`    ${cutText(oneLine(`${m.name} ${Number(m.value.toFixed(4))}${bar}${ci}${m.n !== undefined ? ` n=${m.n}` : ''}: `), WARNING_MAX)}${verdict} ${pc.dim(cutText(oneLine(m.detail ?? m.id), 120))}`);
+    }
     for (const warning of run.warnings.slice(0, WARNINGS_SHOWN)) {
       out.push(`    ${pc.yellow('warning')} ${cutText(oneLine(normalisePaths(warning, result.workspace)), WARNING_MAX)}`);
     }

@@ -2,7 +2,7 @@ import type { RuleEquivalence } from '@secgate/core';
 
 /**
  * Dockerfile checks of Trivy (DS-…), Checkov (CKV_DOCKER_…) and hadolint (DL…) that test the same
- * instruction for the same thing: on one line of one Dockerfile they are one finding with every
+ * instruction for the same thing, and secret detectors of Trivy and Checkov for one kind of credential: on one line of one Dockerfile they are one finding with every
  * source (mergeDuplicates needs the same file and start line, so a check one tool reports on the
  * instruction and another on the whole file stays two findings, as Kubernetes and Terraform checks
  * do: Checkov reports the resource's first line, Trivy the offending field, and their ids never
@@ -34,5 +34,12 @@ export const CONTAINER_EQUIVALENT_RULES: readonly RuleEquivalence[] = [
   { name: 'multiple CMD instructions', rules: ['trivy:DS-0016', 'hadolint:DL4003'] },
   { name: 'multiple ENTRYPOINT instructions', rules: ['trivy:DS-0007', 'hadolint:DL4004'] },
   { name: 'last USER is root', rules: ['checkov:CKV_DOCKER_8', 'hadolint:DL3002'] },
-  { name: "'apt' instead of 'apt-get'", rules: ['checkov:CKV_DOCKER_9', 'hadolint:DL3027'] }
+  { name: "'apt' instead of 'apt-get'", rules: ['checkov:CKV_DOCKER_9', 'hadolint:DL3027'] },
+  // Secrets: Checkov's detectors (detect-secrets) and Trivy's rules for the same kind of credential.
+  { name: 'AWS access key', rules: ['checkov:CKV_SECRET_2', 'trivy:aws-access-key-id', 'trivy:aws-secret-access-key'] },
+  { name: 'private key', rules: ['checkov:CKV_SECRET_13', 'trivy:private-key'] },
+  { name: 'Slack token', rules: ['checkov:CKV_SECRET_14', 'trivy:slack-access-token'] },
+  { name: 'Stripe key', rules: ['checkov:CKV_SECRET_17', 'trivy:stripe-secret-token', 'trivy:stripe-publishable-token'] },
+  { name: 'Twilio API key', rules: ['checkov:CKV_SECRET_18', 'trivy:twilio-api-key'] },
+  { name: 'JSON Web Token', rules: ['checkov:CKV_SECRET_9', 'trivy:jwt-token'] }
 ];

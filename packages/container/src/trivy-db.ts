@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, stat, symlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigurationError, ToolFailureError, type ToolContext } from '@secgate/core';
+import { ConfigurationError, ToolFailureError, type PersistentData, type ToolContext } from '@secgate/core';
 import { readDbMaxAgeHours, readDbSource, type DbSource } from './options.js';
 
 const TOOL = 'trivy';
@@ -144,6 +144,24 @@ async function regularFile(file: string, key: string, what: string): Promise<voi
   if (!info.isFile()) throw new ConfigurationError(`${what} ${file} is not a file`, key);
 }
 
+/** Where trivy keeps a downloaded DB of `source`: one directory per source, so a DB from a mirror is never taken for the default one, or the reverse. */
+export function downloadCacheDir(source: Exclude<DbSource, { kind: 'dir' }>, env: NodeJS.ProcessEnv = process.env): string {
+  const root = trivyCacheDir(env);
+  return source.kind === 'repository' ? path.join(root, `repository-${createHash('sha256').update(source.repository).digest('hex').slice(0, 16)}`) : path.join(root, 'default');
+}
+
+/**
+ * The downloaded DB as Actions-cache data: one entry per source and UTC day (as trivy-action keys
+ * it), falling back to the newest older day; trivy then updates it only when its NextUpdate has
+ * passed. A `trivy-db-dir` is the user's own and is never cached.
+ */
+export function dbPersistentData(source: DbSource, now: Date, env: NodeJS.ProcessEnv = process.env): PersistentData[] {
+  if (source.kind === 'dir') return [];
+  const dir = downloadCacheDir(source, env);
+  const prefix = `secgate-trivy-db-${path.basename(dir)}-`;
+  return [{ dir, key: `${prefix}${now.toISOString().slice(0, 10)}`, restorePrefix: prefix }];
+}
+
 /**
  * Plans the DB for an image scan. For `trivy-db-dir` the directory is checked now (files present,
  * metadata strict, age within `trivy-db-max-age`) and linked into `<workDir>/cache/db/`.
@@ -166,9 +184,7 @@ export async function planDb(context: Pick<ToolContext, 'workspace' | 'options' 
     await symlink(metadataPath, path.join(cache, 'db', 'metadata.json'));
     return { source, args: ['--cache-dir', cache, '--skip-db-update'], metadataFile: metadataPath, maxAgeHours, metadata };
   }
-  const root = trivyCacheDir(env);
-  // One directory per source: a DB from a mirror is never taken for the default one, or the reverse.
-  const cache = source.kind === 'repository' ? path.join(root, `repository-${createHash('sha256').update(source.repository).digest('hex').slice(0, 16)}`) : path.join(root, 'default');
+  const cache = downloadCacheDir(source, env);
   await mkdir(cache, { recursive: true });
   return {
     source,

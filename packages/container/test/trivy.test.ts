@@ -506,3 +506,18 @@ describe('trivy image: a hand-built image tarball against a DB built from the re
     await expect(trivyAdapter.skip!(await context(workspace, { 'image-tar': 'image.tar', image: 'alpine:3' }))).rejects.toThrow(/not both/);
   });
 });
+
+describe('trivy DB kept across workflow runs (persistentData)', () => {
+  const now = new Date('2026-11-26T07:30:00Z');
+  it('keys a downloaded DB per source and UTC day, with an older-day fallback; never a trivy-db-dir or an IaC-only run', () => {
+    expect(trivyAdapter.persistentData!({}, now)).toEqual([]);
+    expect(trivyAdapter.persistentData!({ 'image-tar': 'image.tar', scanners: 'misconfig,secret' }, now)).toEqual([]);
+    expect(trivyAdapter.persistentData!({ 'image-tar': 'image.tar', 'trivy-db-dir': '/srv/trivy-db' }, now)).toEqual([]);
+    const [fallback] = trivyAdapter.persistentData!({ 'image-tar': 'image.tar' }, now);
+    expect(fallback).toMatchObject({ key: 'secgate-trivy-db-default-2026-11-26', restorePrefix: 'secgate-trivy-db-default-' });
+    expect(path.basename(fallback!.dir)).toBe('default');
+    const [mirror] = trivyAdapter.persistentData!({ image: 'registry.example.com/app:1', 'trivy-db-repository': 'mirror.example.com/trivy-db:2' }, now);
+    expect(mirror!.key).toMatch(/^secgate-trivy-db-repository-[0-9a-f]{16}-2026-11-26$/);
+    expect(mirror!.dir).not.toBe(fallback!.dir);
+  });
+});

@@ -71,6 +71,32 @@ export interface ParsedReport {
    * tool (e.g. "vulnerability DB updated 2026-11-26 07:40 UTC, 2 h old"). Plain text, one line each.
    */
   facts?: string[];
+  /** Measured quantities gated against a threshold (robustness, attack success rates), shown in a summary table. */
+  metrics?: GateMetric[];
+}
+
+/**
+ * One measured quantity and its bar, e.g. the robust accuracy of a classifier under one attack.
+ * The finding that fails the gate is separate (one per failing attack); a metric is what the
+ * summary shows for every attack, passing or not, and what a later run compares against.
+ */
+export interface GateMetric {
+  /** Stable across runs, e.g. `art:HopSkipJump:l2@0.5`, `garak:dan.Dan_11_0/dan.DAN`. */
+  id: string;
+  /** What is measured, e.g. `robust accuracy`, `attack success rate`. */
+  name: string;
+  value: number;
+  /** `min`: the value must be at least the threshold; `max`: at most. */
+  direction: 'min' | 'max';
+  threshold?: number;
+  /** Confidence interval of a sample proportion (e.g. Wilson, 95 %). */
+  interval?: { lower: number; upper: number; method: string; level: number };
+  /** Sample size behind the value. */
+  n?: number;
+  /** `inconclusive`: the interval straddles the threshold (shown as a warning). */
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  /** The setting it was measured under: attack, norm, ε, queries used. */
+  detail?: string;
 }
 
 export interface SkipDecision {

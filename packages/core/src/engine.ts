@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Minimatch } from 'minimatch';
-import type { CommitRange, InventoryItem, ParsedReport, SkipDecision, StageDefinition, ToolAdapter, ToolContext, ToolInvocation, UncheckedItem } from './adapter.js';
+import type { CommitRange, GateMetric, InventoryItem, ParsedReport, SkipDecision, StageDefinition, ToolAdapter, ToolContext, ToolInvocation, UncheckedItem } from './adapter.js';
 import {
   ConfigurationError,
   NothingCheckedError,
@@ -61,6 +61,8 @@ export interface ToolRun {
   unchecked?: UncheckedEntry[];
   /** The adapter's facts about the run (DB age, what an ignore file suppressed), shown under the tool. */
   facts?: string[];
+  /** Gate metrics (robustness, attack success rates) with their thresholds. */
+  metrics?: GateMetric[];
 }
 
 /** An unchecked dependency or file, with the ledger entry that allows it (if one does). */
@@ -301,7 +303,8 @@ async function runOneTool(stage: string, adapter: ToolAdapter, request: ScanRequ
           warnings: reports.flatMap((r) => r.warnings),
           unchecked: reports.flatMap((r) => r.unchecked ?? []),
           inventory: reports.flatMap((r) => r.inventory ?? []),
-          facts: [...new Set(reports.flatMap((r) => r.facts ?? []))]
+          facts: [...new Set(reports.flatMap((r) => r.facts ?? []))],
+          metrics: reports.flatMap((r) => r.metrics ?? [])
         };
     return await finishRun(run, adapter, parsed, request, deps);
   } catch (error) {
@@ -328,6 +331,7 @@ async function finishRun(run: ToolRun, adapter: ToolAdapter, parsed: ParsedRepor
   const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
   run.findingCount = findings.length;
   run.warnings = parsed.warnings;
+  if (parsed.metrics && parsed.metrics.length > 0) run.metrics = parsed.metrics;
   if (parsed.facts && parsed.facts.length > 0) {
     run.facts = parsed.facts;
     for (const fact of parsed.facts) deps.logger.info(`${adapter.displayName}: ${fact}`);

@@ -25,3 +25,4 @@ export * from './report/sbom.js';
 export * from './report/summary.js';
 export * from './severity.js';
 export * from './workspace.js';
+export * from './stats.js';

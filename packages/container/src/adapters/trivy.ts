@@ -24,8 +24,8 @@ import {
 } from '@secgate/core';
 import { imageDockerfile } from '../dockerfile-from.js';
 import { archiveEntryName, readImageArchive } from '../image.js';
-import { readIacPaths, readImageTarget, readScanners, readUnknownSeverity, type ImageTarget, type Scanner } from '../options.js';
-import { checkDbAge, dbFact, isDbUnavailable, planDb, readDbMetadataFile, type DbPlan } from '../trivy-db.js';
+import { readDbSource, readIacPaths, readImageTarget, readScanners, readUnknownSeverity, type ImageTarget, type Scanner } from '../options.js';
+import { checkDbAge, dbFact, dbPersistentData, isDbUnavailable, planDb, readDbMetadataFile, type DbPlan } from '../trivy-db.js';
 
 /**
  * Trivy 0.74 (https://trivy.dev): vulnerabilities, secrets and misconfigurations in a container
@@ -711,6 +711,15 @@ export const trivyAdapter: ToolAdapter = {
   id: TOOL,
   displayName: 'Trivy',
   description: 'Vulnerabilities, secrets and misconfigurations in a container image; misconfigurations and secrets in IaC files and Dockerfiles.',
+  persistentData(options, now) {
+    // Only an image scan for vulnerabilities uses the DB; bad options are reported by the run itself.
+    const image = (options['image'] ?? '').trim() !== '' || (options['image-tar'] ?? '').trim() !== '';
+    try {
+      return image && readScanners(options).has('vuln') ? dbPersistentData(readDbSource({ workspace: '.', options }), now) : [];
+    } catch {
+      return [];
+    }
+  },
   install: {
     kind: 'binary',
     tool: TOOL,

@@ -382,7 +382,8 @@ export class ToolInstaller {
   }
 
   private pythonTool(spec: PythonInstallSpec, version: string, dir: string, cacheHit: boolean, started: number, verified: boolean): InstalledTool {
-    const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : ['-m', spec.module];
+    // No module and no script: the venv's python alone (an adapter that runs its own script in it).
+    const baseArgs = spec.script ? [scriptPath(dir, spec.script)] : spec.module ? ['-m', spec.module] : [];
     return installed(spec.tool, version, dir, venvExecutable(dir), baseArgs, cacheHit, started, verified);
   }
 

@@ -35,7 +35,10 @@ export interface PythonInstallSpec {
   tool: string;
   /** The PyPI distribution, e.g. `bandit`. */
   distribution: string;
-  /** Run as `python -m <module>` so the venv still works after tool-cache moves it. */
+  /**
+   * Run as `python -m <module>` so the venv still works after tool-cache moves it. Empty: the venv's
+   * python alone, for an adapter that passes its own script (the adversarial runner).
+   */
   module: string;
   /**
    * Run as `python <venv>/bin/<script>` instead, for tools whose `-m` entry is deprecated (semgrep).

@@ -36,7 +36,8 @@ export const PYTHON_LOCKS: ToolsLock['python'] = {
   modelscan: { '0.8.8': requirementSet(readFileSync(new URL('./locks/modelscan-0.8.8.txt', import.meta.url), 'utf8')) },
   picklescan: { '1.0.5': requirementSet(readFileSync(new URL('./locks/picklescan-1.0.5.txt', import.meta.url), 'utf8')) },
   'pip-audit': { '2.10.1': requirementSet(readFileSync(new URL('./locks/pip-audit-2.10.1.txt', import.meta.url), 'utf8')) },
-  safety: { '3.8.1': requirementSet(readFileSync(new URL('./locks/safety-3.8.1.txt', import.meta.url), 'utf8')) }
+  safety: { '3.8.1': requirementSet(readFileSync(new URL('./locks/safety-3.8.1.txt', import.meta.url), 'utf8')) },
+  schemathesis: { '4.32.5': requirementSet(readFileSync(new URL('./locks/schemathesis-4.32.5.txt', import.meta.url), 'utf8')) }
 };
 
 // Same rule as PYTHON_LOCKS: one static read per file. The names carry the tool and version because

@@ -92,6 +92,7 @@ export function buildSummary(result: ScanResult, context: SummaryContext = {}): 
     );
   }
   head.push('');
+  head.push(...metricsSection(result));
   const facts = result.tools.flatMap((run) => (run.facts ?? []).map((fact) => `- ${escapeMarkdown(run.displayName)}: ${escapeMarkdown(truncate(fact, 300))}`));
   if (facts.length > 0) head.push(...facts.slice(0, MAX_LIST), '');
   head.push(...supplyChainSections(result, context));
@@ -166,6 +167,28 @@ function osvLink(id: string): string {
  * The sca sections: vulnerable dependencies (installed → fixed, severity and where it came from,
  * advisories, manifest line), model files with their verdicts, and what was not checked.
  */
+function formatMetric(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/** Every gate metric against its bar, with the sample size and interval; a straddling interval is flagged. */
+function metricsSection(result: ScanResult): string[] {
+  const rows = result.tools.flatMap((run) => (run.metrics ?? []).map((metric) => ({ run, metric })));
+  if (rows.length === 0) return [];
+  const icon = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ interval straddles the threshold' } as const;
+  const lines = ['### Gate metrics', '', '| Tool | Measure | Value | Threshold | 95 % interval | n | Result | Setting |', '|---|---|---:|---:|---|---:|---|---|'];
+  for (const { run, metric } of rows.slice(0, MAX_LIST)) {
+    const bar = metric.threshold === undefined ? '' : `${metric.direction === 'min' ? '≥' : '≤'} ${formatMetric(metric.threshold)}`;
+    const interval = metric.interval ? `${formatMetric(metric.interval.lower)} – ${formatMetric(metric.interval.upper)} (${escapeMarkdown(metric.interval.method)})` : '';
+    lines.push(
+      `| ${escapeMarkdown(run.displayName)} | ${escapeMarkdown(capText(metric.name, 80))} | ${formatMetric(metric.value)} | ${bar} | ${interval} | ${metric.n ?? ''} | ${icon[metric.verdict]} | ${escapeMarkdown(capText(metric.detail ?? metric.id, 200))} |`
+    );
+  }
+  if (rows.length > MAX_LIST) lines.push('', `… ${rows.length - MAX_LIST} more (see the JSON report).`);
+  lines.push('');
+  return lines;
+}
+
 function vulnerablePackageRows(findings: readonly EvaluatedFinding[], context: SummaryContext): string[] {
   const rows: string[] = [];
   for (const f of findings.slice(0, MAX_SUPPLY_ROWS)) {
