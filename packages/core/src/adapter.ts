@@ -34,6 +34,8 @@ export interface ToolContext {
   /** Stage-specific settings (e.g. `semgrep-rules`, `secrets-scan`), already validated by the stage. */
   options: Readonly<Record<string, string>>;
   commitRange?: CommitRange;
+  /** The engine kills the tool at this time limit (`timeout-minutes`, else the adapter default): tools that retry forever can end themselves just before it with what they have. */
+  timeoutMs?: number;
   logger: Logger;
 }
 

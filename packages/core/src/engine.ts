@@ -242,6 +242,7 @@ async function runOneTool(stage: string, adapter: ToolAdapter, request: ScanRequ
     workDir,
     options: request.options,
     commitRange: request.commitRange,
+    timeoutMs: request.timeoutsMs[adapter.id] ?? adapter.defaultTimeoutMs,
     logger: deps.logger
   };
   try {

@@ -30,7 +30,9 @@ export function requirementSet(fileText: string): string {
 // One static `readFileSync(new URL(...))` per file: ncc copies exactly these files next to each
 // bundle (a computed name or a directory listing would not be bundled).
 export const PYTHON_LOCKS: ToolsLock['python'] = {
+  art: { '1.20.1': requirementSet(readFileSync(new URL('./locks/art-1.20.1.txt', import.meta.url), 'utf8')) },
   bandit: { '1.9.4': requirementSet(readFileSync(new URL('./locks/bandit-1.9.4.txt', import.meta.url), 'utf8')) },
+  garak: { '0.17.1': requirementSet(readFileSync(new URL('./locks/garak-0.17.1.txt', import.meta.url), 'utf8')) },
   checkov: { '3.3.30': requirementSet(readFileSync(new URL('./locks/checkov-3.3.30.txt', import.meta.url), 'utf8')) },
   semgrep: { '1.185.0': requirementSet(readFileSync(new URL('./locks/semgrep-1.185.0.txt', import.meta.url), 'utf8')) },
   modelscan: { '0.8.8': requirementSet(readFileSync(new URL('./locks/modelscan-0.8.8.txt', import.meta.url), 'utf8')) },
