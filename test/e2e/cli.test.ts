@@ -75,9 +75,6 @@ describe('secgate CLI bundle', () => {
     // commander's own errors (unknown flag, bad choice) are configuration errors too, not exit 1 = findings.
     expect(cli(['scan', ws, '--no-such-flag']).status).toBe(2);
     expect(cli(['scan', ws, '--fail-on', 'severe']).status).toBe(2);
-    const notYet = cli(['scan', ws, '--stage', 'adversarial']);
-    expect(notYet.status).toBe(2);
-    expect(notYet.stderr).toContain("stage 'adversarial' has no tool adapters in this release");
   });
 });
 

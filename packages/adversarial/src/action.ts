@@ -1,4 +1,4 @@
 import { runAction } from '@secgate/core/action';
-import { adversarialStage } from './index.js';
+import { ADVERSARIAL_OPTION_INPUTS, ADVERSARIAL_SECRET_INPUTS, adversarialStage } from './index.js';
 
-await runAction([adversarialStage]);
+await runAction([adversarialStage], ADVERSARIAL_OPTION_INPUTS, ADVERSARIAL_SECRET_INPUTS);

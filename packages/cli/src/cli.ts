@@ -71,6 +71,32 @@ interface ScanFlags {
   trivyDbMaxAge?: string;
   clairUrl?: string;
   clairLayerHost?: string;
+  mode?: string;
+  target?: string;
+  apiKeyHeader?: string;
+  maxQueries?: string;
+  profile?: string;
+  concurrency?: string;
+  rateLimit?: string;
+  seed?: string;
+  baselineReport?: string;
+  regressionMargin?: string;
+  evalData?: string;
+  requestTemplate?: string;
+  responsePath?: string;
+  inputRange?: string;
+  epsilon?: string;
+  norm?: string;
+  attacks?: string;
+  samples?: string;
+  modelFile?: string;
+  minRobustAccuracy?: string;
+  maxAttackSuccessRate?: string;
+  minCleanAccuracy?: string;
+  model?: string;
+  engines?: string;
+  probes?: string;
+  openapi?: string;
   sbom?: string;
   range?: string;
   since?: string;
@@ -81,7 +107,8 @@ interface ScanFlags {
 const SECRET_ENV: readonly (readonly [string, string])[] = [
   ['safety-api-key', 'SECGATE_SAFETY_API_KEY'],
   ['snyk-token', 'SNYK_TOKEN'],
-  ['token', 'GITHUB_TOKEN']
+  ['token', 'GITHUB_TOKEN'],
+  ['api-key', 'SECGATE_ADVERSARIAL_API_KEY']
 ];
 
 /** Outside a runner, tool-cache needs these; a per-user cache makes the second run fast. */
@@ -114,6 +141,19 @@ function settingsFrom(target: string, flags: ScanFlags): RawSettings {
   if (flags.trivyDbMaxAge) options['trivy-db-max-age'] = flags.trivyDbMaxAge;
   if (flags.clairUrl) options['clair-url'] = flags.clairUrl;
   if (flags.clairLayerHost) options['clair-layer-host'] = flags.clairLayerHost;
+  // adversarial: every flag is the input of the same name (files stay relative to the scanned folder).
+  const adversarial: [keyof ScanFlags, string][] = [
+    ['mode', 'mode'], ['target', 'target'], ['apiKeyHeader', 'api-key-header'], ['maxQueries', 'max-queries'], ['profile', 'profile'],
+    ['concurrency', 'concurrency'], ['rateLimit', 'rate-limit'], ['seed', 'seed'], ['baselineReport', 'baseline-report'],
+    ['regressionMargin', 'regression-margin'], ['evalData', 'eval-data'], ['requestTemplate', 'request-template'], ['responsePath', 'response-path'],
+    ['inputRange', 'input-range'], ['epsilon', 'epsilon'], ['norm', 'norm'], ['attacks', 'attacks'], ['samples', 'samples'], ['modelFile', 'model-file'],
+    ['minRobustAccuracy', 'min-robust-accuracy'], ['maxAttackSuccessRate', 'max-attack-success-rate'], ['minCleanAccuracy', 'min-clean-accuracy'],
+    ['model', 'model'], ['engines', 'engines'], ['probes', 'probes'], ['openapi', 'openapi']
+  ];
+  for (const [flag, input] of adversarial) {
+    const value = flags[flag];
+    if (typeof value === 'string' && value !== '') options[input] = value;
+  }
   // Keys come from the environment only, never from flags (flags end up in shell history).
   for (const [option, variable] of SECRET_ENV) {
     const value = process.env[variable];
@@ -287,6 +327,32 @@ function addScanOptions(command: Command): Command {
     .option('--trivy-db-max-age <hours>', 'refuse a Trivy DB older than this (container; default 168)')
     .option('--clair-url <url>', 'Clair v4 base URL: index and match the image tarball there (container)')
     .option('--clair-layer-host <host>', 'address Clair reaches this machine on to fetch layers (container; default 127.0.0.1)')
+    .addOption(new Option('--mode <mode>', 'what the target is (adversarial)').choices(['classifier', 'llm', 'api']))
+    .option('--target <url>', 'endpoint URL to attack (adversarial; the key comes from SECGATE_ADVERSARIAL_API_KEY)')
+    .option('--api-key-header <name>', 'header carrying the key (adversarial; default Authorization: Bearer <key>)')
+    .option('--max-queries <n>', 'hard budget on model evaluations (adversarial)')
+    .addOption(new Option('--profile <profile>', 'attack depth (adversarial; default fast)').choices(['fast', 'deep']))
+    .option('--concurrency <n>', 'requests in flight (adversarial; default 4)')
+    .option('--rate-limit <n>', 'requests per second at most (adversarial)')
+    .option('--seed <n>', 'random seed (adversarial; default 42)')
+    .option('--baseline-report <file>', 'previous secgate JSON report to compare metrics with (adversarial)')
+    .option('--regression-margin <x>', 'allowed regression against --baseline-report (adversarial; default 0.05)')
+    .option('--eval-data <file>', 'labelled evaluation set, .npz (x, y) or .csv (adversarial classifier)')
+    .option('--request-template <json>', 'request body with $INSTANCES or $INPUT (adversarial)')
+    .option('--response-path <jsonpath>', 'where the answer is in the response (adversarial)')
+    .option('--input-range <min,max>', 'clip range of inputs (adversarial classifier)')
+    .option('--epsilon <x>', 'perturbation budget (adversarial classifier)')
+    .addOption(new Option('--norm <norm>', 'perturbation norm (adversarial classifier; default inf)').choices(['inf', '2']))
+    .option('--attacks <list>', 'attacks to run (adversarial classifier)')
+    .option('--samples <n>', 'samples to attack (adversarial classifier)')
+    .option('--model-file <file>', 'ONNX model or surrogate for white-box FGSM/PGD (adversarial classifier)')
+    .option('--min-robust-accuracy <x>', 'gate: robust accuracy at least (adversarial classifier)')
+    .option('--max-attack-success-rate <x>', 'gate: attack success rate at most (adversarial)')
+    .option('--min-clean-accuracy <x>', 'below this the endpoint is broken (adversarial classifier; default 0.5)')
+    .option('--model <name>', 'model name for OpenAI-style chat requests (adversarial llm)')
+    .option('--engines <list>', 'garak, promptfoo or both (adversarial llm)')
+    .option('--probes <list>', 'probe families (adversarial llm)')
+    .option('--openapi <file|url>', 'OpenAPI schema of the target (adversarial api)')
     .option('-v, --verbose', 'debug output');
 }
 

@@ -314,10 +314,10 @@ export class ReportReader {
     return value;
   }
 
-  /** A non-empty string without control characters (rule ids, names). */
+  /** A string that is not blank (whitespace or line separators alone) and has no control characters (rule ids, names). */
   word(value: unknown, where: string): string {
     const text = this.string(value, where);
-    if (text === '' || /[\u0000-\u001f\u007f]/.test(text)) this.fail(where, text === '' ? 'is empty' : 'holds control characters');
+    if (text.trim() === '' || /[\u0000-\u001f\u007f-\u009f]/.test(text)) this.fail(where, text.trim() === '' ? 'is empty' : 'holds control characters');
     return text;
   }
 

@@ -533,6 +533,7 @@ describe('ToolInstaller: a tool cache shared by concurrent processes', () => {
 describe('hash-pinned Python requirement sets (packages/core/src/install/locks)', () => {
   const locksDir = path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks');
 
+  const DISTRIBUTION_OF_TOOL: Record<string, string> = { art: 'adversarial-robustness-toolbox' };
   it('every lock file is in TOOLS_LOCK.python and every entry has its file, byte for byte', async () => {
     // locks/npm/ holds the npm tools' lockfiles (checked below).
     const files = (await readdir(locksDir)).filter((name) => name.endsWith('.txt')).sort();
@@ -543,7 +544,9 @@ describe('hash-pinned Python requirement sets (packages/core/src/install/locks)'
         const file = await readFile(path.join(locksDir, `${tool}-${version}.txt`), 'utf8');
         // pip-compile's file ends in a newline; the set (and so the cache key) is the text before it.
         expect(file).toBe(`${text}\n`);
-        expect(text).toMatch(new RegExp(`^${tool}==${version.replace(/\./g, '\\.')} \\\\$`, 'm'));
+        // The lock pins the tool's own distribution (the ART runner's tool id names its distribution differently).
+        const distribution = DISTRIBUTION_OF_TOOL[tool] ?? tool;
+        expect(text).toMatch(new RegExp(`^${distribution}==${version.replace(/\./g, '\\.')} \\\\$`, 'm'));
         // Every requirement is pinned (==) and carries at least one sha256 hash.
         // pip-compile may close with comment lines (e.g. pip-audit's "not pinned: pip", which the venv provides).
         const requirements = text.replace(/(^#.*\n?)+/gm, '').trimEnd().split(/\n(?=\S)/);

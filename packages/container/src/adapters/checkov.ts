@@ -106,9 +106,14 @@ function toPosix(relative: string): string {
 function locate(check: Record<string, unknown>, where: string, plan: CheckovPlan): { absolute: string; relative: string } {
   const filePath = reader.path(check['file_path'], `${where}.file_path`);
   const absolute = reader.path(check['file_abs_path'], `${where}.file_abs_path`);
+  // Below the directory, not merely equal after normalising: `/../../etc/passwd` joined to any -d is /etc/passwd.
+  const below = (dir: string): boolean => {
+    const relative = path.relative(dir, absolute);
+    return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+  };
   const consistent =
     path.isAbsolute(absolute) &&
-    ((plan.files.includes(absolute) && filePath === absolute) || plan.dirs.some((dir) => path.join(dir, filePath) === path.normalize(absolute)));
+    ((plan.files.includes(absolute) && filePath === absolute) || plan.dirs.some((dir) => path.join(dir, filePath) === path.normalize(absolute) && below(dir)));
   if (!consistent) reader.fail(`${where}.file_abs_path`, `(${JSON.stringify(absolute.slice(0, 200))}) is not file_path below a scanned directory`);
   return { absolute: path.normalize(absolute), relative: toPosix(path.relative(plan.workspace, absolute)) };
 }

@@ -7,6 +7,7 @@ import {
   ReportReader,
   ToolFailureError,
   ToolOutputError,
+  duplicateJsonKey,
   type Logger,
   type ParsedReport,
   type RawFinding,
@@ -344,11 +345,17 @@ class ClairClient {
 
 function parseBody(text: string, what: string): unknown {
   if (text.trim() === '') throw new ToolOutputError(TOOL, `the ${what} is empty`);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ToolOutputError(TOOL, `the ${what} is truncated or not JSON (${text.length} characters)`);
   }
+  // JSON.parse keeps the last of two equal keys (a null `package_vulnerabilities` after the real
+  // one read as a clean report); Go's encoder never writes them, so the answer is garbled.
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) throw new ToolOutputError(TOOL, `the ${what} repeats the key ${JSON.stringify(duplicate.slice(0, 60))} in one object`);
+  return value;
 }
 
 /** A map field: Go encodes an empty (nil) map as `null`, which is an empty map here. */

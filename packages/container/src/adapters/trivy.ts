@@ -229,10 +229,14 @@ function short(text: string, max = 120): string {
 }
 
 /** The workspace-relative file a fs result names (its target is relative to the scanned path). */
-function fsPath(target: string, ctx: Context): string {
+function fsPath(target: string, ctx: Context, where: string): string {
   if (ctx.scanRootIsFile) return ctx.scanRoot;
-  const joined = path.posix.normalize(path.posix.join(ctx.scanRoot, target.split(path.sep).join('/')));
-  return joined.replace(/^\.\//, '');
+  const relative = path.posix.normalize(target.split(path.sep).join('/'));
+  // trivy names what it found below the scanned path: an absolute target, or one climbing out of it, is garbled.
+  if (path.posix.isAbsolute(relative) || relative === '..' || relative.startsWith('../')) {
+    reader.fail(`${where}.Target`, `(${JSON.stringify(target.slice(0, 200))}) is not a path below the scanned ${ctx.scanRoot}`);
+  }
+  return path.posix.normalize(path.posix.join(ctx.scanRoot, relative)).replace(/^\.\//, '');
 }
 
 interface ResultInfo {
@@ -258,7 +262,7 @@ function place(result: ResultInfo, ctx: Context, lines?: { start?: number; end?:
     const label = inImage === '' ? `${ctx.imageLabel} (image config)` : inImage.startsWith('(') ? `${ctx.imageLabel} ${inImage}` : `${ctx.imageLabel}: ${inImage}`;
     return { location: ctx.imageLocation, label };
   }
-  const file = fsPath(result.target, ctx);
+  const file = fsPath(result.target, ctx, result.where);
   const location: FindingLocation = { path: file };
   if (lines?.start !== undefined && lines.start > 0) {
     location.startLine = lines.start;
@@ -475,6 +479,7 @@ export function parseTrivyReport(text: string, options: TrivyParseOptions = {}):
       type: optionalWord(r['Type'], `${where}.Type`),
       where
     };
+    if (ctx.mode === 'fs') fsPath(result.target, ctx, where);
     if (r['Packages'] !== undefined) inventory.push(...reader.each(r['Packages'], `${where}.Packages`, (p, at) => readPackage(p, at, result)));
     if (r['Vulnerabilities'] !== undefined) {
       for (const outcome of reader.each(r['Vulnerabilities'], `${where}.Vulnerabilities`, (v, at) => readVulnerability(v, at, result, ctx))) {

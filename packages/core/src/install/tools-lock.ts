@@ -45,6 +45,12 @@ export const PYTHON_LOCKS: ToolsLock['python'] = {
 // Same rule as PYTHON_LOCKS: one static read per file. The names carry the tool and version because
 // ncc copies assets by base name: a bare package.json would overwrite the bundle's own.
 export const NPM_LOCKS: NonNullable<ToolsLock['npm']> = {
+  promptfoo: {
+    '0.121.20': {
+      manifest: readFileSync(new URL('./locks/npm/promptfoo-0.121.20.package.json', import.meta.url), 'utf8'),
+      lockfile: readFileSync(new URL('./locks/npm/promptfoo-0.121.20.package-lock.json', import.meta.url), 'utf8')
+    }
+  },
   snyk: {
     '1.1307.4': {
       manifest: readFileSync(new URL('./locks/npm/snyk-1.1307.4.package.json', import.meta.url), 'utf8'),
