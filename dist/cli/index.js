@@ -57154,9 +57154,19 @@ const ERROR_KIND = { HTTP: 'http', CONFIG: 'config', ATTACK: 'attack' };
 const MAX_EXAMPLES = 3;
 /** Runner ratios are written rounded; a value further than this from its counts is garbled. */
 const RATIO_TOLERANCE = 0.002;
+/** A value as an error quotes it: a scalar as JSON, cut short; a container by its kind only (a deeply nested one overflows JSON.stringify). */
+function shown(value, max = 40) {
+    if (value === undefined)
+        return 'missing';
+    if (Array.isArray(value))
+        return 'an array';
+    if (value !== null && typeof value === 'object')
+        return 'an object';
+    return JSON.stringify(typeof value === 'string' ? value.slice(0, max) : value).slice(0, max);
+}
 function number(value, where, min, max = Number.MAX_VALUE) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
-        reader.fail(where, `is ${JSON.stringify(value)?.slice(0, 40) ?? 'missing'}, expected a number from ${min} to ${max}`);
+        reader.fail(where, `is ${shown(value)}, expected a number from ${min} to ${max}`);
     return value;
 }
 function nullableNumber(value, where, min, max) {
@@ -57164,7 +57174,7 @@ function nullableNumber(value, where, min, max) {
 }
 function art_boolean(value, where) {
     if (typeof value !== 'boolean')
-        reader.fail(where, `is ${JSON.stringify(value)?.slice(0, 40) ?? 'missing'}, expected true or false`);
+        reader.fail(where, `is ${shown(value)}, expected true or false`);
     return value;
 }
 /** A written ratio must agree with the counts it was computed from. */
@@ -57223,7 +57233,7 @@ function readAttack(item, where) {
 function readArtReport(text) {
     const r = reader.object(parseJsonReport(ART_TOOL, text), 'the report');
     if (r['schema'] !== ART_REPORT_SCHEMA)
-        reader.fail('schema', `is ${JSON.stringify(r['schema'])?.slice(0, 60) ?? 'missing'}, expected "${ART_REPORT_SCHEMA}": not secgate's ART runner report`);
+        reader.fail('schema', `is ${shown(r['schema'], 60)}, expected "${ART_REPORT_SCHEMA}": not secgate's ART runner report`);
     const samples = reader.object(r['samples'], 'samples');
     const requested = reader.integer(samples['requested'], 'samples.requested', 0);
     const evaluated = reader.integer(samples['evaluated'], 'samples.evaluated', 0);
@@ -57425,7 +57435,9 @@ function gateArtReport(report, gate, baseline) {
     for (const attack of report.attacks) {
         if (attack.status === 'error' || attack.attempted === 0) {
             // Not measured: it errored, or the budget or an endpoint failure stopped the run before it.
-            const reason = attack.status === 'error' ? `attack failed: ${attack.error}` : (attack.error ?? 'the attack ran on no sample');
+            // The runner writes str(exception), which can be empty: a reason is still named.
+            const why = attack.error !== null && attack.error.trim() !== '' ? attack.error : undefined;
+            const reason = attack.status === 'error' ? `attack failed: ${why ?? 'no reason given'}` : (why ?? 'the attack ran on no sample');
             unchecked.push({ kind: 'file', name: attack.id, reason });
             if (attack.status === 'error')
                 warnings.push(`${attack.id}: ${attack.error}`);
@@ -58094,7 +58106,8 @@ function gateGarakReport(report, hits, data) {
     }
     return { findings, warnings, facts, metrics, ...(unchecked.length > 0 ? { unchecked } : {}) };
 }
-function parseGarakReport(text, data) {
+/** `secret`: the api-key, replaced wherever the examples quote the endpoint (an endpoint may echo it). */
+function parseGarakReport(text, data, secret) {
     const report = readGarakReport(text);
     let hitlog;
     try {
@@ -58103,7 +58116,9 @@ function parseGarakReport(text, data) {
     catch {
         hitlog = ''; // written only when something hit
     }
-    return gateGarakReport(report, hitlog ? readGarakHitlog(hitlog) : [], data);
+    const redact = (value) => (secret ? value.split(secret).join('[redacted]') : value);
+    const hits = (hitlog ? readGarakHitlog(hitlog) : []).map((hit) => ({ ...hit, prompt: redact(hit.prompt), output: redact(hit.output) }));
+    return gateGarakReport(report, hits, data);
 }
 /** Why garak failed, from its stderr (it prints tracebacks and its own errors there). */
 function garakStderrFailure(stderr, exitCode) {
@@ -58147,8 +58162,8 @@ const garakAdapter = {
         return code === 0 ? 'clean' : 'error';
     },
     stderrFailure: (stderr, _invocation, exitCode) => garakStderrFailure(stderr, exitCode),
-    parse(report, _context, invocation) {
-        return parseGarakReport(report, invocation.data);
+    parse(report, context, invocation) {
+        return parseGarakReport(report, invocation.data, readApiKey(context.options)?.key);
     }
 };
 

@@ -119,8 +119,16 @@ export interface ArtReport {
   errors: { kind: 'http' | 'config' | 'attack'; message: string }[];
 }
 
+/** A value as an error quotes it: a scalar as JSON, cut short; a container by its kind only (a deeply nested one overflows JSON.stringify). */
+function shown(value: unknown, max = 40): string {
+  if (value === undefined) return 'missing';
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  return JSON.stringify(typeof value === 'string' ? value.slice(0, max) : value).slice(0, max);
+}
+
 function number(value: unknown, where: string, min: number, max = Number.MAX_VALUE): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) reader.fail(where, `is ${JSON.stringify(value)?.slice(0, 40) ?? 'missing'}, expected a number from ${min} to ${max}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) reader.fail(where, `is ${shown(value)}, expected a number from ${min} to ${max}`);
   return value;
 }
 
@@ -129,7 +137,7 @@ function nullableNumber(value: unknown, where: string, min: number, max?: number
 }
 
 function boolean(value: unknown, where: string): boolean {
-  if (typeof value !== 'boolean') reader.fail(where, `is ${JSON.stringify(value)?.slice(0, 40) ?? 'missing'}, expected true or false`);
+  if (typeof value !== 'boolean') reader.fail(where, `is ${shown(value)}, expected true or false`);
   return value;
 }
 
@@ -187,7 +195,7 @@ function readAttack(item: unknown, where: string): ArtAttack {
 /** The runner's JSON report, read strictly: any missing key, wrong type or unknown word is a ToolOutputError naming the field. */
 export function readArtReport(text: string): ArtReport {
   const r = reader.object(parseJsonReport(ART_TOOL, text), 'the report');
-  if (r['schema'] !== ART_REPORT_SCHEMA) reader.fail('schema', `is ${JSON.stringify(r['schema'])?.slice(0, 60) ?? 'missing'}, expected "${ART_REPORT_SCHEMA}": not secgate's ART runner report`);
+  if (r['schema'] !== ART_REPORT_SCHEMA) reader.fail('schema', `is ${shown(r['schema'], 60)}, expected "${ART_REPORT_SCHEMA}": not secgate's ART runner report`);
   const samples = reader.object(r['samples'], 'samples');
   const requested = reader.integer(samples['requested'], 'samples.requested', 0);
   const evaluated = reader.integer(samples['evaluated'], 'samples.evaluated', 0);
@@ -397,7 +405,9 @@ export function gateArtReport(report: ArtReport, gate: ClassifierGate, baseline?
   for (const attack of report.attacks) {
     if (attack.status === 'error' || attack.attempted === 0) {
       // Not measured: it errored, or the budget or an endpoint failure stopped the run before it.
-      const reason = attack.status === 'error' ? `attack failed: ${attack.error}` : (attack.error ?? 'the attack ran on no sample');
+      // The runner writes str(exception), which can be empty: a reason is still named.
+      const why = attack.error !== null && attack.error.trim() !== '' ? attack.error : undefined;
+      const reason = attack.status === 'error' ? `attack failed: ${why ?? 'no reason given'}` : (why ?? 'the attack ran on no sample');
       unchecked.push({ kind: 'file', name: attack.id, reason });
       if (attack.status === 'error') warnings.push(`${attack.id}: ${attack.error}`);
       continue;

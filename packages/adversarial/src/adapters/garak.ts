@@ -648,7 +648,8 @@ export function gateGarakReport(report: GarakReport, hits: GarakHit[], data: Pic
   return { findings, warnings, facts, metrics, ...(unchecked.length > 0 ? { unchecked } : {}) };
 }
 
-export function parseGarakReport(text: string, data: GarakInvocationData): ParsedReport {
+/** `secret`: the api-key, replaced wherever the examples quote the endpoint (an endpoint may echo it). */
+export function parseGarakReport(text: string, data: GarakInvocationData, secret?: string): ParsedReport {
   const report = readGarakReport(text);
   let hitlog: string;
   try {
@@ -656,7 +657,9 @@ export function parseGarakReport(text: string, data: GarakInvocationData): Parse
   } catch {
     hitlog = ''; // written only when something hit
   }
-  return gateGarakReport(report, hitlog ? readGarakHitlog(hitlog) : [], data);
+  const redact = (value: string): string => (secret ? value.split(secret).join('[redacted]') : value);
+  const hits = (hitlog ? readGarakHitlog(hitlog) : []).map((hit) => ({ ...hit, prompt: redact(hit.prompt), output: redact(hit.output) }));
+  return gateGarakReport(report, hits, data);
 }
 
 /** Why garak failed, from its stderr (it prints tracebacks and its own errors there). */
@@ -697,7 +700,7 @@ export const garakAdapter: ToolAdapter = {
     return code === 0 ? 'clean' : 'error';
   },
   stderrFailure: (stderr, _invocation, exitCode) => garakStderrFailure(stderr, exitCode),
-  parse(report, _context, invocation) {
-    return parseGarakReport(report, invocation.data as unknown as GarakInvocationData);
+  parse(report, context, invocation) {
+    return parseGarakReport(report, invocation.data as unknown as GarakInvocationData, readApiKey(context.options)?.key);
   }
 };
