@@ -147,6 +147,9 @@ describe(`garak report parser (real garak ${GARAK_VERSION} reports)`, () => {
     expect(() => readGarakReport('{"entry_type": "mystery"}\n')).toThrow(/entry_type/);
     expect(() => readGarakReport('{"entry_type": "eval", "probe": "x.Y", "detector": "d.D", "passed": 5, "total_evaluated": 2}\n')).toThrow(/passed/);
     expect(() => readGarakReport('')).toThrow(/empty/);
+    // A repeated eval line (a garbled or concatenated report) would double n: refused.
+    const evalLine = text.split('\n').find((line) => line.includes('"entry_type": "eval"') || line.includes('"entry_type":"eval"'))!;
+    expect(() => readGarakReport(text.replace(evalLine, `${evalLine}\n${evalLine}`))).toThrow(/repeats the eval/);
   });
 });
 

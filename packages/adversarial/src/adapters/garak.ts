@@ -483,13 +483,12 @@ export function readGarakReport(text: string): GarakReport {
       const passed = reader.integer(entry['passed'], `${where}.passed`, 0);
       const n = reader.integer(entry['total_evaluated'] ?? entry['total'], `${where}.total_evaluated`, 0);
       if (passed > n) reader.fail(`${where}.passed`, `is ${passed}, above total_evaluated ${n}`);
-      report.evals.push({
-        probe: reader.word(entry['probe'], `${where}.probe`),
-        detector: reader.word(entry['detector'], `${where}.detector`).replace(/^detector\./, ''),
-        passed,
-        n,
-        nones: reader.optionalInteger(entry['nones'], `${where}.nones`, 0) ?? 0
-      });
+      const probe = reader.word(entry['probe'], `${where}.probe`);
+      const detector = reader.word(entry['detector'], `${where}.detector`).replace(/^detector\./, '');
+      // garak writes one eval per probe and detector: a second one is a garbled or merged report, and
+      // counting both would double n and narrow the interval.
+      if (report.evals.some((e) => e.probe === probe && e.detector === detector)) reader.fail(where, `repeats the eval of ${probe} by ${detector}`);
+      report.evals.push({ probe, detector, passed, n, nones: reader.optionalInteger(entry['nones'], `${where}.nones`, 0) ?? 0 });
     } else if (type === 'digest') {
       const groups = reader.object(reader.object(entry['eval'], `${where}.eval`), `${where}.eval`);
       for (const [group, probes] of Object.entries(groups)) {
