@@ -56961,6 +56961,16 @@ async function workspaceFile(context, key, input, extensions) {
 // ---------------------------------------------------------------------------------------------
 // mode: classifier
 /** The ε norms the classifier runner bounds perturbations in (`norm` input). */
+/** The engines of mode llm. */
+const LLM_ENGINES = ['garak', 'promptfoo'];
+/** `engines`: a subset of LLM_ENGINES (default both); an unknown name is a configuration error. */
+function readEngines(options) {
+    const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
+    const unknown = engines.find((engine) => !LLM_ENGINES.includes(engine));
+    if (unknown !== undefined)
+        throw new errors_ConfigurationError(`${quote(unknown)} is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
+    return engines.length > 0 ? [...new Set(engines)] : [...LLM_ENGINES];
+}
 const NORMS = ['inf', '2'];
 /** Placeholder for the batch of inputs in `request-template` (classifier mode). */
 const INSTANCES_PLACEHOLDER = '$INSTANCES';
@@ -57713,7 +57723,6 @@ const GARAK_DEFAULTS = {
     timeoutMs: 30 * 60_000
 };
 const INPUT_PLACEHOLDER = '$INPUT';
-const ENGINES = ['garak', 'promptfoo'];
 const PROBE_NAME = /^[a-z][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 /** Exit code of the wrapper when it stops garak at its time budget. */
 const TIME_BUDGET_EXIT = 3;
@@ -57721,14 +57730,6 @@ const EXAMPLE_CHARS = 300;
 function garak_quote(value) {
     const line = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
     return `'${line.length > 80 ? `${line.slice(0, 80)}…` : line}'`;
-}
-/** `engines`: garak,promptfoo (default both). */
-function readEngines(options) {
-    const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
-    const unknown = engines.find((engine) => !ENGINES.includes(engine));
-    if (unknown !== undefined)
-        throw new errors_ConfigurationError(`${garak_quote(unknown)} is not one of ${ENGINES.join(', ')}`, 'engines');
-    return engines.length > 0 ? [...new Set(engines)] : [...ENGINES];
 }
 /** `probes`: garak modules or module.Class names; default by profile. */
 function readGarakProbes(options, profile) {
@@ -58222,8 +58223,6 @@ const PROMPTFOO_VERSION = '0.121.20';
 const PROMPTFOO_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INCONCLUSIVE: 'low' };
 /** The severities a corpus test may carry (promptfoo's red-team words). */
 const CORPUS_SEVERITY = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low' };
-/** The engines of mode llm (`engines` input); without the input every one runs. */
-const LLM_ENGINES = ['garak', 'promptfoo'];
 /**
  * garak probe modules named in `probes` that select a corpus family, so one `probes` list drives
  * both engines. Our family ids are accepted as they are.
@@ -58316,14 +58315,6 @@ function corpusFamilies(tests = corpus()) {
 function promptfoo_given(options, key) {
     const value = (options[key] ?? '').trim();
     return value === '' ? undefined : value;
-}
-/** `engines`: the LLM engines to run (default: all). */
-function promptfoo_readEngines(options) {
-    const engines = listOption(options['engines']).map((e) => e.toLowerCase());
-    const unknown = engines.find((e) => !LLM_ENGINES.includes(e));
-    if (unknown !== undefined)
-        throw new errors_ConfigurationError(`'${unknown.slice(0, 40)}' is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
-    return engines.length === 0 ? [...LLM_ENGINES] : engines;
 }
 /**
  * `probes` → the corpus families to run: our family ids, `promptfoo:<family>`, or a garak probe
@@ -58725,7 +58716,7 @@ const promptfooAdapter = {
         const mode = readMode(context.options);
         if (mode !== 'llm')
             return { reason: `mode is ${mode}; promptfoo attacks LLM endpoints (mode llm)`, notApplicable: true };
-        if (!promptfoo_readEngines(context.options).includes(PROMPTFOO_TOOL))
+        if (!readEngines(context.options).includes(PROMPTFOO_TOOL))
             return { reason: 'engines does not include promptfoo', notApplicable: true };
         if (selectFamilies(context.options['probes'], corpusFamilies()).length === 0) {
             return { reason: `probes selects none of promptfoo's attack families (${corpusFamilies().join(', ')})`, notApplicable: true };

@@ -246,6 +246,17 @@ export async function workspaceFile(context: Pick<ToolContext, 'workspace'>, key
 // mode: classifier
 
 /** The ε norms the classifier runner bounds perturbations in (`norm` input). */
+/** The engines of mode llm. */
+export const LLM_ENGINES = ['garak', 'promptfoo'] as const;
+
+/** `engines`: a subset of LLM_ENGINES (default both); an unknown name is a configuration error. */
+export function readEngines(options: Options): string[] {
+  const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
+  const unknown = engines.find((engine) => !(LLM_ENGINES as readonly string[]).includes(engine));
+  if (unknown !== undefined) throw new ConfigurationError(`${quote(unknown)} is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
+  return engines.length > 0 ? [...new Set(engines)] : [...LLM_ENGINES];
+}
+
 export const NORMS = ['inf', '2'] as const;
 export type Norm = (typeof NORMS)[number];
 

@@ -26,6 +26,7 @@ import {
   listOption,
   readApiKey,
   readConcurrency,
+  readEngines,
   readFraction,
   readMaxQueries,
   readMode,
@@ -188,7 +189,6 @@ export const GARAK_DEFAULTS = {
 } as const;
 
 export const INPUT_PLACEHOLDER = '$INPUT';
-const ENGINES = ['garak', 'promptfoo'] as const;
 const PROBE_NAME = /^[a-z][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 /** Exit code of the wrapper when it stops garak at its time budget. */
 export const TIME_BUDGET_EXIT = 3;
@@ -216,14 +216,6 @@ export interface GarakSettings {
 function quote(value: string): string {
   const line = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
   return `'${line.length > 80 ? `${line.slice(0, 80)}…` : line}'`;
-}
-
-/** `engines`: garak,promptfoo (default both). */
-export function readEngines(options: Readonly<Record<string, string>>): string[] {
-  const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
-  const unknown = engines.find((engine) => !(ENGINES as readonly string[]).includes(engine));
-  if (unknown !== undefined) throw new ConfigurationError(`${quote(unknown)} is not one of ${ENGINES.join(', ')}`, 'engines');
-  return engines.length > 0 ? [...new Set(engines)] : [...ENGINES];
 }
 
 /** `probes`: garak modules or module.Class names; default by profile. */

@@ -28,6 +28,7 @@ import {
   readApiKey,
   readBaselineSetting,
   readConcurrency,
+  readEngines,
   readFraction,
   readMaxQueries,
   readMode,
@@ -89,9 +90,6 @@ export const PROMPTFOO_SEVERITY: Readonly<Record<string, Severity>> = { CRITICAL
 
 /** The severities a corpus test may carry (promptfoo's red-team words). */
 const CORPUS_SEVERITY: Readonly<Record<string, Severity>> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low' };
-
-/** The engines of mode llm (`engines` input); without the input every one runs. */
-export const LLM_ENGINES = ['garak', 'promptfoo'] as const;
 
 /**
  * garak probe modules named in `probes` that select a corpus family, so one `probes` list drives
@@ -216,14 +214,6 @@ export interface PromptfooSettings {
 function given(options: Readonly<Record<string, string>>, key: string): string | undefined {
   const value = (options[key] ?? '').trim();
   return value === '' ? undefined : value;
-}
-
-/** `engines`: the LLM engines to run (default: all). */
-export function readEngines(options: Readonly<Record<string, string>>): string[] {
-  const engines = listOption(options['engines']).map((e) => e.toLowerCase());
-  const unknown = engines.find((e) => !(LLM_ENGINES as readonly string[]).includes(e));
-  if (unknown !== undefined) throw new ConfigurationError(`'${unknown.slice(0, 40)}' is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
-  return engines.length === 0 ? [...LLM_ENGINES] : engines;
 }
 
 /**
