@@ -123,17 +123,9 @@ log "raw check run (untimed)"
 bash "$work/raw.sh" parallel 2>"$work/raw.log" || { cat "$work/raw.log" >&2; echo "raw tools failed" >&2; exit 3; }
 
 : >"$results/container-times.tsv"
-time_cmd() {
-  local name=$1 cmd=$2 times=() t0 t1
-  for _ in $(seq "$RUNS"); do
-    t0=$(date +%s.%N); sh -c "$cmd" 2>>"$work/raw.log" || { echo "$name failed" >&2; exit 3; }; t1=$(date +%s.%N)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk -v n="$name" '{a[NR]=$1} END {printf "%s\t%.3f\t%.3f\t%.3f\n", n, (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2, a[1], a[NR]}' >>"$results/container-times.tsv"
-}
 for tool in trivy-fs trivy-image checkov hadolint; do
   log "raw $tool alone x$RUNS"
-  time_cmd "raw-$tool" "bash '$work/raw.sh' $tool"
+  time_cmd "raw-$tool" "bash '$work/raw.sh' $tool" "$results/container-times.tsv" "$work/raw.log"
 done
 # raw-parallel and stage alternate (r s r s r s) so drift on a shared machine hits both alike.
 log "raw (4 processes with &) and stage (CLI scan), alternating, x$RUNS each"

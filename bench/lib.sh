@@ -49,3 +49,24 @@ start_bench_mirror() { start_mirror "$MIRROR_DIR"; }
 
 # Median of numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# time_cmd NAME COMMAND TSV [ERRLOG]: median/min/max of $RUNS runs of COMMAND (sh -c), appended to TSV as
+# "NAME<TAB>median<TAB>min<TAB>max"; with hyperfine on PATH it does the timing. A failing run stops the
+# benchmark (exit 3); COMMAND's stderr goes to ERRLOG when given.
+time_cmd() {
+  local name=$1 cmd=$2 tsv=$3 errlog=${4:-/dev/stderr}
+  if command -v hyperfine >/dev/null; then
+    hyperfine --style basic --runs "$RUNS" --export-json "$tsv.hf-$name.json" -n "$name" "$cmd" >&2 || { echo "$name failed" >&2; exit 3; }
+    "$NODE24" -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0];
+      console.log([process.argv[2], r.median, r.min, r.max].map((v) => typeof v === "number" ? v.toFixed(3) : v).join("\t"));' \
+      "$tsv.hf-$name.json" "$name" >>"$tsv"
+    return
+  fi
+  local times=() t0 t1
+  for _ in $(seq "$RUNS"); do
+    t0=$(date +%s.%N); sh -c "$cmd" 2>>"$errlog" || { echo "$name failed" >&2; exit 3; }; t1=$(date +%s.%N)
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
+  done
+  printf '%s\n' "${times[@]}" | sort -g | awk -v n="$name" '{a[NR]=$1} END {printf "%s\t%.3f\t%.3f\t%.3f\n", n, (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2, a[1], a[NR]}' >>"$tsv"
+}

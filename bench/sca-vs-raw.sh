@@ -82,28 +82,10 @@ EOF
 log "raw check run (untimed)"
 bash "$work/raw.sh" parallel || { echo "raw tools failed" >&2; exit 3; }
 
-# time_cmd NAME COMMAND: median/min/max of $RUNS runs -> sca-times.tsv
 : >"$results/sca-times.tsv"
-time_cmd() {
-  local name=$1 cmd=$2
-  if command -v hyperfine >/dev/null; then
-    hyperfine --style basic --runs "$RUNS" --export-json "$results/hf-sca-$name.json" -n "$name" "$cmd" >&2
-    "$NODE24" -e '
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0];
-      console.log([process.argv[2], r.median, r.min, r.max].map((v) => typeof v === "number" ? v.toFixed(3) : v).join("\t"));' \
-      "$results/hf-sca-$name.json" "$name" >>"$results/sca-times.tsv"
-  else
-    local times=() t0 t1
-    for _ in $(seq "$RUNS"); do
-      t0=$(date +%s.%N); sh -c "$cmd" || { echo "$name failed" >&2; exit 3; }; t1=$(date +%s.%N)
-      times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk -v n="$name" '{a[NR]=$1} END {printf "%s\t%.3f\t%.3f\t%.3f\n", n, (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2, a[1], a[NR]}' >>"$results/sca-times.tsv"
-  fi
-}
 for tool in pip-audit osv-scanner modelscan picklescan; do
   log "raw $tool alone x$RUNS"
-  time_cmd "raw-$tool" "bash '$work/raw.sh' $tool"
+  time_cmd "raw-$tool" "bash '$work/raw.sh' $tool" "$results/sca-times.tsv"
 done
 # raw-parallel and stage alternate (r s r s r s) so drift on a shared machine hits both alike.
 log "raw (4 tools with &) and stage (CLI scan), alternating, x$RUNS each"

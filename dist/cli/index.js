@@ -44966,7 +44966,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2369:
+/***/ 5270:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45647,7 +45647,7 @@ function realPathOfSync(absolute) {
         }
     }
 }
-class workspace_WorkspaceBoundary {
+class WorkspaceBoundary {
     workspace;
     realWorkspace;
     located = new Map();
@@ -45668,7 +45668,7 @@ class workspace_WorkspaceBoundary {
         catch (error) {
             throw new errors_ConfigurationError(`the workspace ${absolute} cannot be read (${error.code ?? 'error'})`, 'workspace');
         }
-        return new workspace_WorkspaceBoundary(absolute, real);
+        return new WorkspaceBoundary(absolute, real);
     }
     /** Real path of a path inside the workspace, or undefined when it resolves outside (or cannot be resolved). */
     async realInside(absolute) {
@@ -49430,6 +49430,17 @@ function severityFromScore(score) {
         return 'low';
     return 'info';
 }
+/**
+ * The effective `unknown-severity` option: the severity of a finding whose tool gives none and that
+ * no secgate map covers (default `high`, always shown with its basis). config.ts has merged input,
+ * policy file and default into the options; anything else is a ConfigurationError naming it.
+ */
+function unknownSeverityOption(options) {
+    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
+    if (!severity_SEVERITIES.includes(value))
+        throw new errors_ConfigurationError(`'${value}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
+    return value;
+}
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
@@ -49898,7 +49909,7 @@ function effectivePackagePolicy(rules, failOn, logger) {
 }
 /** Validates every setting up front: a bad input fails the step before any tool is installed. */
 async function prepareScan(stages, raw, context) {
-    const boundary = await workspace_WorkspaceBoundary.open(raw.workspace);
+    const boundary = await WorkspaceBoundary.open(raw.workspace);
     const workspace = boundary.workspace;
     const source = context.policySource ?? workingTreeSource(boundary);
     const fromCommit = context.policySource !== undefined;
@@ -50721,7 +50732,7 @@ async function runOneTool(stage, adapter, request, deps) {
  * ledger — any the ledger does not allow make the run an error (ToolIncompleteError).
  */
 async function finishRun(run, adapter, parsed, request, deps) {
-    const boundary = await workspace_WorkspaceBoundary.open(request.workspace);
+    const boundary = await WorkspaceBoundary.open(request.workspace);
     const findings = (await placeInWorkspace(parsed, request.workspace)).filter((f) => !excluded(f, request.exclude));
     run.findingCount = findings.length;
     run.warnings = parsed.warnings;
@@ -50841,7 +50852,7 @@ async function readReport(tool, file, stderr) {
  * in a warning added to `report.warnings`, never silent.
  */
 async function placeInWorkspace(report, workspace) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const boundary = await WorkspaceBoundary.open(workspace);
     const outside = [];
     const placed = [];
     for (const finding of report.findings) {
@@ -56772,13 +56783,6 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_SEED = 42;
 const DEFAULT_REGRESSION_MARGIN = 0.05;
 const DEFAULT_API_KEY_HEADER = 'Authorization';
-/** A comma/newline list option, trimmed, empty entries dropped. */
-function listOption(value) {
-    return (value ?? '')
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
 /** The option's trimmed value, undefined when absent or blank. */
 function given(options, key) {
     const value = (options[key] ?? '').trim();
@@ -56946,7 +56950,7 @@ async function readBaselineSetting(context) {
  * regular file and end with one of `extensions`. Returns its absolute path.
  */
 async function workspaceFile(context, key, input, extensions) {
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const boundary = await WorkspaceBoundary.open(context.workspace);
     const absolute = await boundary.resolveSetting(input, key);
     const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
     if (!info)
@@ -56965,7 +56969,7 @@ async function workspaceFile(context, key, input, extensions) {
 const LLM_ENGINES = ['garak', 'promptfoo'];
 /** `engines`: a subset of LLM_ENGINES (default both); an unknown name is a configuration error. */
 function readEngines(options) {
-    const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
+    const engines = parseList(options['engines']).map((engine) => engine.toLowerCase());
     const unknown = engines.find((engine) => !LLM_ENGINES.includes(engine));
     if (unknown !== undefined)
         throw new errors_ConfigurationError(`${quote(unknown)} is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
@@ -57068,7 +57072,7 @@ async function readClassifierSettings(context, knownAttacks) {
     const modelFileInput = given(options, 'model-file');
     const norm = oneOf(options, 'norm', NORMS, CLASSIFIER_DEFAULTS.norm);
     const inputRange = readInputRange(options);
-    const attacks = listOption(options['attacks']).map((name) => name.toLowerCase());
+    const attacks = parseList(options['attacks']).map((name) => name.toLowerCase());
     const unknown = attacks.find((name) => !knownAttacks.includes(name));
     if (unknown !== undefined)
         throw new errors_ConfigurationError(`${quote(unknown)} is not one of ${knownAttacks.join(', ')}`, 'attacks');
@@ -57733,7 +57737,7 @@ function garak_quote(value) {
 }
 /** `probes`: garak modules or module.Class names; default by profile. */
 function readGarakProbes(options, profile) {
-    const given = listOption(options['probes']);
+    const given = parseList(options['probes']);
     if (given.length === 0)
         return profile === 'fast' ? [...FAST_PROBES] : [...FAST_PROBES, ...DEEP_EXTRA_PROBES];
     for (const probe of given) {
@@ -58323,7 +58327,7 @@ function promptfoo_given(options, key) {
  * every family.
  */
 function selectFamilies(probesInput, families) {
-    const entries = listOption(probesInput);
+    const entries = parseList(probesInput);
     if (entries.length === 0)
         return [...families];
     const selected = new Set();
@@ -59276,6 +59280,62 @@ const adversarialStage = {
     defaultTools: ['art', 'garak', 'promptfoo', 'schemathesis']
 };
 
+;// CONCATENATED MODULE: ./packages/container/src/scope-walk.ts
+
+
+
+
+/** Bound on directory entries visited; passing it is an error, never a quiet partial walk. */
+const MAX_WALK_ENTRIES = 500_000;
+/**
+ * Calls `visit` for every file under `targets` (workspace-relative files or directories) that no
+ * `exclude` glob covers (a pattern also covers everything below it, as in the engine). Targets
+ * outside the workspace contribute nothing. The walk is bounded by MAX_WALK_ENTRIES.
+ */
+async function walkScope(boundary, targets, exclude, walk, visit) {
+    const matchers = exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
+    const isExcluded = (relative) => matchers.some((m) => m.match(relative));
+    const isCandidate = (info) => info.isFile() || (walk.symlinkedFiles && info.isSymbolicLink());
+    let visited = 0;
+    const descend = async (start) => {
+        const pending = [start];
+        while (pending.length > 0) {
+            const directory = pending.pop();
+            const entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
+            visited += entries.length;
+            if (visited > MAX_WALK_ENTRIES) {
+                throw new errors_ConfigurationError(`more than ${MAX_WALK_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so ${walk.lookingFor} in scope can be found`, 'iac-paths');
+            }
+            for (const entry of entries) {
+                const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
+                if (entry.isDirectory()) {
+                    if (!walk.skippedDirs.has(entry.name) && !isExcluded(child))
+                        pending.push(child);
+                }
+                else if (isCandidate(entry) && !isExcluded(child)) {
+                    await visit(child, entry.isSymbolicLink());
+                }
+            }
+        }
+    };
+    for (const target of targets.length > 0 ? targets : ['.']) {
+        const relative = boundary.locate(external_node_path_.resolve(boundary.workspace, target));
+        if (relative === undefined)
+            continue;
+        const info = await (0,promises_namespaceObject.lstat)(external_node_path_.join(boundary.workspace, relative)).catch(() => undefined);
+        if (!info)
+            continue;
+        if (info.isDirectory()) {
+            if (relative === '.' || !isExcluded(relative))
+                await descend(relative);
+        }
+        else if (isCandidate(info) && !isExcluded(relative)) {
+            // A target that is a symlink to a directory is not entered, as below.
+            await visit(relative, info.isSymbolicLink());
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./packages/container/src/dockerfiles.ts
 
 
@@ -59293,17 +59353,8 @@ const adversarialStage = {
 const DOCKERFILE_NAME = /^(?:(?:Dockerfile|Containerfile)(?:\..+)?|.+\.[Dd]ockerfile)$/;
 /** Directories never searched (VCS data, installed packages). */
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
-/**
- * Bound on directory entries visited. Stopping quietly at the bound would leave Dockerfiles
- * unscanned with no word, so passing it is an error that asks for narrower paths.
- */
-const MAX_WALK_ENTRIES = 500_000;
 function isDockerfileName(name) {
     return DOCKERFILE_NAME.test(name) && !name.endsWith('.dockerignore');
-}
-function dockerfiles_excludeMatchers(patterns) {
-    // As the engine does: a pattern also covers everything below it (`vendor` = `vendor/**`).
-    return patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
 }
 /**
  * Workspace-relative paths (with `/`, sorted) of the Dockerfiles under `targets`, leaving out
@@ -59312,67 +59363,27 @@ function dockerfiles_excludeMatchers(patterns) {
  * resolves outside the workspace contributes nothing.
  */
 async function findDockerfiles(workspace, targets, exclude) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
-    const matchers = dockerfiles_excludeMatchers(exclude);
-    const isExcluded = (relative) => matchers.some((m) => m.match(relative));
+    const boundary = await WorkspaceBoundary.open(workspace);
     const found = new Set();
-    let visited = 0;
-    const consider = async (relative, isSymlink) => {
-        if (!isDockerfileName(external_node_path_.posix.basename(relative)) || isExcluded(relative))
+    await walkScope(boundary, targets, exclude, { skippedDirs: SKIPPED_DIRS, symlinkedFiles: true, lookingFor: 'every Dockerfile' }, async (relative, isSymlink) => {
+        if (!isDockerfileName(external_node_path_.posix.basename(relative)))
             return;
-        const absolute = external_node_path_.join(boundary.workspace, relative);
         if (isSymlink) {
+            const absolute = external_node_path_.join(boundary.workspace, relative);
             if ((await boundary.realInside(absolute)) === undefined)
                 return;
             if (!(await (0,promises_namespaceObject.stat)(absolute).then((info) => info.isFile(), () => false)))
                 return;
         }
         found.add(relative);
-    };
-    const walk = async (start) => {
-        const pending = [start];
-        while (pending.length > 0) {
-            const directory = pending.pop();
-            const entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
-            visited += entries.length;
-            if (visited > MAX_WALK_ENTRIES) {
-                throw new errors_ConfigurationError(`more than ${MAX_WALK_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so every Dockerfile in scope can be found`, 'iac-paths');
-            }
-            for (const entry of entries) {
-                const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
-                if (entry.isDirectory()) {
-                    if (!SKIPPED_DIRS.has(entry.name) && !isExcluded(child))
-                        pending.push(child);
-                }
-                else if (entry.isFile() || entry.isSymbolicLink()) {
-                    await consider(child, entry.isSymbolicLink());
-                }
-            }
-        }
-    };
-    for (const target of targets.length > 0 ? targets : ['.']) {
-        const absolute = external_node_path_.resolve(boundary.workspace, target);
-        const relative = boundary.locate(absolute);
-        if (relative === undefined)
-            continue;
-        const info = await (0,promises_namespaceObject.lstat)(absolute).catch(() => undefined);
-        if (!info)
-            continue;
-        if (info.isDirectory()) {
-            if (relative === '.' || !isExcluded(relative))
-                await walk(relative);
-        }
-        else if (info.isFile() || info.isSymbolicLink()) {
-            // A target that is a symlink to a directory is not entered, as below.
-            await consider(relative, info.isSymbolicLink());
-        }
-    }
+    });
     return [...found].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 /**
  * The Dockerfile whose final-stage `FROM` line image findings annotate (workspace-relative, `/`):
  * the `dockerfile` option (a regular file inside the workspace, else a ConfigurationError); without
- * it, `Dockerfile` at the workspace root when there is one, else the only Dockerfile in `found`,
+ * it, `Dockerfile` at the workspace root when there is one, else the only Dockerfile in `found` (a list,
+ * or a function listing them on demand),
  * else undefined (image findings are then reported at job level).
  */
 async function resolveDockerfileOption(workspace, options, found) {
@@ -59381,15 +59392,17 @@ async function resolveDockerfileOption(workspace, options, found) {
     if (value !== '') {
         const absolute = await boundary.resolveSetting(value, 'dockerfile');
         const relative = boundary.locate(absolute);
-        if (relative === undefined || !(await stat(absolute).then((info) => info.isFile(), () => false))) {
-            throw new ConfigurationError(`'${value}' does not exist or is not a regular file`, 'dockerfile');
+        if (relative === undefined || !(await (0,promises_namespaceObject.stat)(absolute).then((info) => info.isFile(), () => false))) {
+            throw new errors_ConfigurationError(`'${value}' does not exist or is not a regular file`, 'dockerfile');
         }
         return relative;
     }
-    const root = path.join(boundary.workspace, 'Dockerfile');
-    if ((await boundary.realInside(root)) !== undefined && (await stat(root).then((info) => info.isFile(), () => false)))
+    const root = external_node_path_.join(boundary.workspace, 'Dockerfile');
+    if ((await boundary.realInside(root)) !== undefined && (await (0,promises_namespaceObject.stat)(root).then((info) => info.isFile(), () => false)))
         return 'Dockerfile';
-    return found.length === 1 ? found[0] : undefined;
+    // A function: the walk for Dockerfiles happens only when neither the option nor a root Dockerfile decides.
+    const candidates = typeof found === 'function' ? await found() : found;
+    return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 ;// CONCATENATED MODULE: ./packages/container/src/helm-charts.ts
@@ -59400,8 +59413,6 @@ async function resolveDockerfileOption(workspace, options, found) {
 
 /** Directories never searched (VCS data, installed packages), as Checkov and the other scanners skip them. */
 const helm_charts_SKIPPED_DIRS = new Set(['.git', 'node_modules', '.terraform']);
-/** Bound on directory entries visited; passing it is an error, never a quiet partial survey. */
-const MAX_SURVEY_ENTRIES = 500_000;
 /** Bytes of a YAML file read to tell a Kubernetes manifest (apiVersion + kind at top level). */
 const MANIFEST_PROBE_BYTES = 64 * 1024;
 const TERRAFORM = /\.tf(\.json)?$/;
@@ -59425,15 +59436,10 @@ async function isKubernetesManifest(absolute) {
  * pattern also covers everything below it, as in the engine). Symlinks are not followed.
  */
 async function surveyIac(workspace, targets, exclude) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
-    const matchers = exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
-    const isExcluded = (relative) => matchers.some((m) => m.match(relative));
+    const boundary = await WorkspaceBoundary.open(workspace);
     const charts = new Set();
     let hasCheckovInput = false;
-    let visited = 0;
-    const consider = async (relative) => {
-        if (isExcluded(relative))
-            return;
+    await walkScope(boundary, targets, exclude, { skippedDirs: helm_charts_SKIPPED_DIRS, symlinkedFiles: false, lookingFor: 'every Helm chart' }, async (relative) => {
         const name = external_node_path_.posix.basename(relative);
         if (name === 'Chart.yaml') {
             charts.add(external_node_path_.posix.dirname(relative));
@@ -59445,41 +59451,7 @@ async function surveyIac(workspace, targets, exclude) {
             hasCheckovInput = true;
         else if (YAML.test(name))
             hasCheckovInput = await isKubernetesManifest(external_node_path_.join(boundary.workspace, relative));
-    };
-    const walk = async (start) => {
-        const pending = [start];
-        while (pending.length > 0) {
-            const directory = pending.pop();
-            const entries = await (0,promises_namespaceObject.readdir)(external_node_path_.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
-            visited += entries.length;
-            if (visited > MAX_SURVEY_ENTRIES) {
-                throw new errors_ConfigurationError(`more than ${MAX_SURVEY_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so every Helm chart in scope can be found`, 'iac-paths');
-            }
-            for (const entry of entries) {
-                const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
-                if (entry.isDirectory()) {
-                    if (!helm_charts_SKIPPED_DIRS.has(entry.name) && !isExcluded(child))
-                        pending.push(child);
-                }
-                else if (entry.isFile()) {
-                    await consider(child);
-                }
-            }
-        }
-    };
-    for (const target of targets.length > 0 ? targets : ['.']) {
-        const relative = boundary.locate(external_node_path_.resolve(boundary.workspace, target));
-        if (relative === undefined)
-            continue;
-        const info = await (0,promises_namespaceObject.lstat)(external_node_path_.join(boundary.workspace, relative)).catch(() => undefined);
-        if (info?.isDirectory()) {
-            if (relative === '.' || !isExcluded(relative))
-                await walk(relative);
-        }
-        else if (info?.isFile()) {
-            await consider(relative);
-        }
-    }
+    });
     return { charts: [...charts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), hasCheckovInput };
 }
 
@@ -59496,27 +59468,9 @@ async function surveyIac(workspace, targets, exclude) {
 const SCANNERS = ['vuln', 'misconfig', 'secret'];
 /** Default `trivy-db-max-age`: a week, in hours. */
 const DEFAULT_DB_MAX_AGE_HOURS = 168;
-/** A comma/newline list option, trimmed, empty entries dropped. */
-function options_listOption(value) {
-    return (value ?? '')
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-/**
- * The effective `unknown-severity`: the severity given to a finding whose severity the tool does not
- * know and no secgate map covers (default `high`, always shown with its basis). Same semantics as
- * the sca stage's reader (packages/sca/src/osv/severity.ts), which a stage package cannot import.
- */
-function readUnknownSeverity(options) {
-    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-    if (!severity_SEVERITIES.includes(value))
-        throw new errors_ConfigurationError(`'${value}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
-    return value;
-}
 /** `scanners`: a subset of vuln, misconfig, secret (default all three); anything else is a ConfigurationError. */
 function readScanners(options) {
-    const given = options_listOption(options['scanners']).map((item) => item.toLowerCase());
+    const given = parseList(options['scanners']).map((item) => item.toLowerCase());
     if (given.length === 0)
         return new Set(SCANNERS);
     const unknown = given.filter((item) => !SCANNERS.includes(item));
@@ -59544,9 +59498,9 @@ function relativeTo(workspace, absolute) {
  * workspace-relative, without duplicates.
  */
 async function readIacPaths(context) {
-    const given = options_listOption(context.options['iac-paths']);
+    const given = parseList(context.options['iac-paths']);
     const key = given.length > 0 ? 'iac-paths' : 'paths';
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const boundary = await WorkspaceBoundary.open(context.workspace);
     const result = [];
     for (const entry of given.length > 0 ? given : context.targets) {
         const absolute = await boundary.resolveSetting(entry, key);
@@ -59577,7 +59531,7 @@ async function readImageTarget(context) {
     }
     if (tar === '')
         return undefined;
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const boundary = await WorkspaceBoundary.open(context.workspace);
     const absolute = await boundary.resolveSetting(tar, 'image-tar');
     const real = await boundary.realInside(absolute);
     const info = real === undefined ? undefined : await (0,promises_namespaceObject.stat)(real).catch(() => undefined);
@@ -59854,11 +59808,20 @@ function skipPathPatterns(workspace, exclude) {
         .filter((pattern) => !new Minimatch(pattern, { dot: true }).hasMagic())
         .map((pattern) => `^${escape(external_node_path_.join(workspace, pattern.replace(/\/$/, '')))}(/|$)`);
 }
+/** The IaC paths and their survey, walked once per run: `skip` and `command` get the same context. */
+const surveys = new WeakMap();
+function surveyOf(context) {
+    let surveyed = surveys.get(context);
+    if (!surveyed) {
+        surveyed = readIacPaths(context).then(async (targets) => ({ targets, survey: await surveyIac(context.workspace, targets, context.exclude) }));
+        surveys.set(context, surveyed);
+    }
+    return surveyed;
+}
 async function plan(context) {
     const scanners = readScanners(context.options);
     const frameworks = [...(scanners.has('misconfig') ? CHECKOV_MISCONFIG_FRAMEWORKS : []), ...(scanners.has('secret') ? ['secrets'] : [])];
-    const targets = await readIacPaths(context);
-    const survey = await surveyIac(context.workspace, targets, context.exclude);
+    const { targets, survey } = await surveyOf(context);
     const dirs = [];
     const files = [];
     for (const target of targets) {
@@ -59872,7 +59835,7 @@ async function plan(context) {
             files,
             unrenderedCharts: scanners.has('misconfig') ? survey.charts : [],
             exclude: context.exclude,
-            unknownSeverity: readUnknownSeverity(context.options)
+            unknownSeverity: unknownSeverityOption(context.options)
         },
         frameworks,
         charts: survey.charts
@@ -59890,7 +59853,7 @@ const checkovAdapter = {
         const scanners = readScanners(context.options);
         if (!scanners.has('misconfig') && !scanners.has('secret'))
             return { reason: "'scanners' includes neither misconfig nor secret", notApplicable: true };
-        const survey = await surveyIac(context.workspace, await readIacPaths(context), context.exclude);
+        const { survey } = await surveyOf(context);
         if (!survey.hasCheckovInput)
             return { reason: 'no Terraform, Kubernetes manifest, Dockerfile, Helm chart or GitHub workflow in scope', notApplicable: true };
         return undefined;
@@ -61030,7 +60993,7 @@ async function collectClair(context, options = {}) {
         throw new errors_ConfigurationError('the clair tool needs the base URL of a Clair v4 instance', 'clair-url');
     const baseUrl = parseClairUrl(url);
     const layerHost = readLayerHost(context.options);
-    const unknownSeverity = readUnknownSeverity(context.options);
+    const unknownSeverity = unknownSeverityOption(context.options);
     const target = await readImageTarget(context);
     if (!target)
         throw new errors_ConfigurationError('the clair tool indexes an image: give image-tar (a docker-archive or OCI layout tarball in the workspace)', 'image-tar');
@@ -61247,7 +61210,7 @@ function hadolintAsset(version, platform) {
  * configuration written to `workDir`, with a warning when a repository file was refused.
  */
 async function chooseConfig(context) {
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const boundary = await WorkspaceBoundary.open(context.workspace);
     let warning;
     for (const name of REPOSITORY_CONFIGS) {
         const candidate = external_node_path_.join(boundary.workspace, name);
@@ -61265,8 +61228,15 @@ async function chooseConfig(context) {
     await (0,promises_namespaceObject.writeFile)(empty, '{}\n');
     return { file: empty, fact: 'configuration: hadolint defaults (no .hadolint.yaml in the workspace)', ...(warning ? { warning } : {}) };
 }
-async function dockerfilesInScope(context) {
-    return findDockerfiles(context.workspace, await readIacPaths(context), context.exclude);
+/** Walked once per run: `skip` and `command` get the same context. */
+const inScope = new WeakMap();
+function dockerfilesInScope(context) {
+    let found = inScope.get(context);
+    if (!found) {
+        found = readIacPaths(context).then((targets) => findDockerfiles(context.workspace, targets, context.exclude));
+        inScope.set(context, found);
+    }
+    return found;
 }
 const hadolintAdapter = {
     id: hadolint_TOOL,
@@ -61411,35 +61381,14 @@ function finalFrom(text) {
     return last;
 }
 const MAX_DOCKERFILE_BYTES = 1024 * 1024;
-async function isFile(absolute) {
-    const info = await (0,promises_namespaceObject.stat)(absolute).catch(() => undefined);
-    return info?.isFile() ?? false;
-}
 /**
  * The Dockerfile whose final FROM line image findings annotate: the `dockerfile` option (must be a
  * file inside the workspace), else `Dockerfile` at the workspace root, else the only Dockerfile in
  * the stage's targets; undefined when none (or several) — image findings are then job-level.
  */
 async function imageDockerfile(context) {
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
-    const given = (context.options['dockerfile'] ?? '').trim();
-    let relative;
-    if (given !== '') {
-        const absolute = await boundary.resolveSetting(given, 'dockerfile');
-        if (!(await isFile(absolute)))
-            throw new errors_ConfigurationError(`'${given}' is not a file in the workspace`, 'dockerfile');
-        relative = external_node_path_.relative(boundary.workspace, absolute).split(external_node_path_.sep).join('/');
-    }
-    else {
-        const root = external_node_path_.join(boundary.workspace, 'Dockerfile');
-        if ((await boundary.realInside(root)) !== undefined && (await isFile(root)))
-            relative = 'Dockerfile';
-        else {
-            const found = await findDockerfiles(context.workspace, context.targets, context.exclude);
-            if (found.length === 1)
-                relative = found[0];
-        }
-    }
+    const boundary = await WorkspaceBoundary.open(context.workspace);
+    const relative = await resolveDockerfileOption(context.workspace, context.options, () => findDockerfiles(context.workspace, context.targets, context.exclude));
     if (relative === undefined)
         return undefined;
     const real = await boundary.realInside(external_node_path_.join(boundary.workspace, relative));
@@ -62114,7 +62063,7 @@ function neutralEnv() {
 }
 /** `.trivyignore` at the workspace root, when its real path is inside the workspace. */
 async function repositoryIgnoreFile(workspace) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const boundary = await WorkspaceBoundary.open(workspace);
     const real = await boundary.realInside(external_node_path_.join(boundary.workspace, '.trivyignore'));
     if (real === undefined)
         return undefined;
@@ -62297,7 +62246,7 @@ const trivyAdapter = {
     severityMap: TRIVY_SEVERITY,
     async skip(context) {
         // Validated here so a bad setting is a ConfigurationError before anything is installed.
-        readUnknownSeverity(context.options);
+        unknownSeverityOption(context.options);
         const scanners = readScanners(context.options);
         const image = await readImageTarget(context);
         await readIacPaths(context);
@@ -62307,7 +62256,7 @@ const trivyAdapter = {
         return undefined;
     },
     async command(_tool, context) {
-        readUnknownSeverity(context.options);
+        unknownSeverityOption(context.options);
         const scanners = readScanners(context.options);
         const image = await readImageTarget(context);
         return [...(image ? [await imageInvocation(context, image, scanners)] : []), ...(await fsInvocations(context, scanners))];
@@ -62347,7 +62296,7 @@ const trivyAdapter = {
         }
         const parsed = parseTrivyReport(report, {
             mode: data?.mode,
-            unknownSeverity: readUnknownSeverity(context.options),
+            unknownSeverity: unknownSeverityOption(context.options),
             scanRoot: data?.scanRoot,
             scanRootIsFile: data?.scanRootIsFile,
             imageLocation: data?.imageLocation,
@@ -69596,7 +69545,7 @@ function manifests_excludeMatchers(patterns) {
  * Symlinks are not followed. Sorted by path.
  */
 async function discoverPythonManifests(workspace, targets, exclude, explicit) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const boundary = await WorkspaceBoundary.open(workspace);
     if (explicit && explicit.length > 0) {
         const manifests = [];
         for (const entry of explicit) {
@@ -70149,7 +70098,7 @@ function discoverModelFiles(context) {
     return found;
 }
 async function discover(context) {
-    const boundary = await workspace_WorkspaceBoundary.open(context.workspace);
+    const boundary = await WorkspaceBoundary.open(context.workspace);
     const exclude = context.exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
     const isExcluded = (relative) => exclude.some((m) => m.match(relative));
     const found = new Map();
@@ -70674,12 +70623,6 @@ const LOCKFILES = ['npm-shrinkwrap.json', 'package-lock.json'];
 const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
 /** Directories never walked for manifests: installed code and VCS data are not the project's manifests. */
 const npm_audit_SKIPPED_DIRS = new Set(['node_modules', '.git']);
-function npm_audit_listOption(value) {
-    return (value ?? '')
-        .split(/[,\n]/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
 function excluder(patterns) {
     const matchers = patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
     return (file) => matchers.some((m) => m.match(file));
@@ -70691,7 +70634,7 @@ function excluder(patterns) {
  */
 async function findNpmProjects(context) {
     const isExcluded = excluder(context.exclude);
-    const named = npm_audit_listOption(context.options['manifests']);
+    const named = parseList(context.options['manifests']);
     if (named.length > 0) {
         return named
             .filter((file) => LOCKFILES.includes(external_node_path_.posix.basename(file)))
@@ -70899,7 +70842,7 @@ function parseNpmAuditReport(text, lockfile, lockText) {
     return { findings, warnings: [], inventory };
 }
 async function readLock(workspace, lockfile) {
-    const boundary = await workspace_WorkspaceBoundary.open(workspace);
+    const boundary = await WorkspaceBoundary.open(workspace);
     const text = await boundary.readSetting(lockfile, 'manifests', { maxBytes: MAX_LOCKFILE_BYTES });
     if (text === undefined)
         throw new ToolFailureError(npm_audit_TOOL, `the lockfile ${lockfile} does not exist`);
@@ -71884,16 +71827,6 @@ function severityFromOsv(record, unknownSeverity) {
     const unknownWord = typeof word === 'string' && word !== '' ? `; unrecognised severity word ${JSON.stringify(word.slice(0, 20))}` : '';
     return { severity: unknownSeverity, basis: `unknown → ${unknownSeverity} (unknown-severity)${note}${unknownWord}` };
 }
-/**
- * The effective `unknown-severity` (config.ts has already merged input, policy file and default into
- * the options); anything else is a ConfigurationError naming it. One reader for every sca adapter.
- */
-function unknownSeverityOption(options) {
-    const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-    if (!severity_SEVERITIES.includes(value))
-        throw new errors_ConfigurationError(`'${value}' is not one of ${severity_SEVERITIES.join(', ')}`, 'unknown-severity');
-    return value;
-}
 
 ;// CONCATENATED MODULE: ./packages/sca/src/adapters/osv-scanner.ts
 
@@ -71934,15 +71867,9 @@ const osv_scanner_VERSION = '2.6.0';
 const osv_scanner_reader = new ReportReader(osv_scanner_TOOL);
 /** npm lockfiles osv-scanner reads (npm-shrinkwrap.json has package-lock.json's format). */
 const NPM_LOCKFILES = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
-function osv_scanner_listOption(value) {
-    return (value ?? '')
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-}
 /** The manifests in scope that osv-scanner reads. Python ones come from manifests.ts, npm lockfiles from npm audit's discovery. */
 async function osvScannerTargets(context) {
-    const named = osv_scanner_listOption(context.options['manifests']);
+    const named = parseList(context.options['manifests']);
     const pythonNamed = named.filter((file) => !NPM_LOCKFILES.has(external_node_path_.posix.basename(file)));
     const python = named.length > 0 && pythonNamed.length === 0 ? [] : await discoverPythonManifests(context.workspace, context.targets, context.exclude, named.length > 0 ? pythonNamed : undefined);
     const npm = (await findNpmProjects(context)).flatMap((project) => (project.lockfile ? [project.lockfile] : []));
@@ -72543,7 +72470,6 @@ const pipAuditAdapter = {
 };
 
 ;// CONCATENATED MODULE: ./packages/sca/src/adapters/safety.ts
-
 
 
 
@@ -73511,7 +73437,7 @@ async function main(argv) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2369);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5270);
 
 // @actions/tool-cache logs through @actions/core, which writes `::debug::` workflow commands to
 // stdout. Outside a runner they are noise in the terminal report (kept with SECGATE_DEBUG=1).

@@ -117,17 +117,30 @@ trivy_db_ok() {
   [[ -x "$TRIVY_DB_BIN" && "$(cat "$TRIVY_DB_DIR/.module-version" 2>/dev/null)" == "$TRIVY_DB_VERSION" ]]
 }
 
+# The environment of every Go build here: run from $WORK with GOWORK=off so no surrounding
+# go.mod/go.work interferes; -trimpath, CGO off and no VCS stamping give reproducible static
+# binaries. GO_EXPERIMENT is the caller's (trivy needs jsonv2). Call in a subshell.
+go_build_env() {
+  cd "$WORK"
+  export GOWORK=off GO111MODULE=on CGO_ENABLED=0 GOEXPERIMENT="${GO_EXPERIMENT:-}"
+  export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
+  export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
+}
+
 # go install of $1 (package@version) into $2 with the flags in $3..; runs in a subshell.
 go_install_into() {
   local pkg="$1" dest="$2"; shift 2
   (
-    cd "$WORK"
-    export GOWORK=off GO111MODULE=on CGO_ENABLED=0 GOEXPERIMENT=jsonv2
-    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
-    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
+    go_build_env
     export GOBIN="$dest"
     go install -trimpath "$@" "$pkg"
   )
+}
+
+# The extracted source of module $1 (module@version), already downloaded by the build: for the
+# LICENSE, README and other files a release archive carries besides the binary.
+module_dir() {
+  (go_build_env && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
 }
 
 build_trivy() {
@@ -136,8 +149,7 @@ build_trivy() {
   # Flags as upstream goreleaser.yml: CGO off, -s -w, the version in pkg/version/app.ver.
   go_install_into "${TRIVY_MODULE}/cmd/trivy@v${TRIVY_VERSION}" "$stage" \
     -ldflags "-s -w -X=${TRIVY_MODULE}/pkg/version/app.ver=${TRIVY_VERSION}" || return 1
-  moddir="$(cd "$WORK" && GOWORK=off GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}" go mod download -json "${TRIVY_MODULE}@v${TRIVY_VERSION}" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  moddir="$(module_dir "${TRIVY_MODULE}@v${TRIVY_VERSION}")"
   [[ -n "$moddir" && -f "$moddir/LICENSE" ]] || { echo "trivy module dir not found" >&2; return 1; }
   # The release tarball's other files: LICENSE, README.md and the report templates in contrib/.
   install -m 0644 "$moddir/LICENSE" "$stage/LICENSE"
@@ -164,6 +176,7 @@ else
   log "building trivy $TRIVY_VERSION and the trivy-db builder in the background (~11 min cold)"
   TRIVY_T0=$(date +%s)
   (
+    export GO_EXPERIMENT=jsonv2
     if [[ "$REBUILD" == 1 ]] || ! trivy_db_ok; then build_trivy_db || exit 1; fi
     if [[ "$REBUILD" == 1 ]] || ! trivy_ok; then build_trivy || exit 1; fi
   ) >"$CACHE/.trivy-build.log" 2>&1 &
@@ -191,20 +204,10 @@ else
   rm -rf "$stage"; mkdir -p "$stage"
   # Flags mirror upstream .goreleaser.yml (tags gore2regex, -s -w, version ldflag);
   # the version variable lives in the `version` package in v8.30.0.
-  # -trimpath + CGO off + no VCS stamping => reproducible static binary.
-  # Run from $WORK with GOWORK=off so no surrounding go.mod/go.work interferes.
   (
-    cd "$WORK"
-    export GOWORK=off GO111MODULE=on CGO_ENABLED=0
-    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
-    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
-    export GOBIN="$stage"
-    go install -trimpath -tags gore2regex \
-      -ldflags "-s -w -X=${GITLEAKS_MODULE}/version.Version=${GITLEAKS_VERSION}" \
-      "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}"
-    # LICENSE / README.md come from the (already downloaded) module source.
-    moddir="$(go mod download -json "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}" \
-      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    go_install_into "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}" "$stage" -tags gore2regex \
+      -ldflags "-s -w -X=${GITLEAKS_MODULE}/version.Version=${GITLEAKS_VERSION}" || exit 1
+    moddir="$(module_dir "${GITLEAKS_MODULE}@v${GITLEAKS_VERSION}")"
     [[ -n "$moddir" && -f "$moddir/LICENSE" ]] || { echo "module dir not found" >&2; exit 1; }
     install -m 0644 "$moddir/LICENSE" "$stage/LICENSE"
     install -m 0644 "$moddir/README.md" "$stage/README.md"
@@ -302,12 +305,7 @@ else
   # OSVVersion (a constant in v2.6.0, so a no-op) and the commit/date shown by --version, which the
   # module proxy does not record: those stay "n/a".
   (
-    cd "$WORK"
-    export GOWORK=off GO111MODULE=on CGO_ENABLED=0
-    export GOTOOLCHAIN="${SECGATE_GOTOOLCHAIN:-auto}"
-    export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
-    export GOBIN="$stage"
-    go install -trimpath -ldflags "-s -w" "${OSV_SCANNER_MODULE}/cmd/osv-scanner@v${OSV_SCANNER_VERSION}"
+    go_install_into "${OSV_SCANNER_MODULE}/cmd/osv-scanner@v${OSV_SCANNER_VERSION}" "$stage" -ldflags "-s -w" || exit 1
     # The toolchain that built it (go1.27.x via GOTOOLCHAIN), read from the binary itself.
     go version "$stage/osv-scanner" | awk '{print $2}' >"$stage/.go-version"
   ) || { rm -rf "$stage"; die "osv-scanner build failed"; }

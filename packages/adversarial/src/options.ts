@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigurationError, WorkspaceBoundary, type ToolContext } from '@secgate/core';
+import { ConfigurationError, parseList, WorkspaceBoundary, type ToolContext } from '@secgate/core';
 
 type Options = Readonly<Record<string, string>>;
 
@@ -28,14 +28,6 @@ export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_SEED = 42;
 export const DEFAULT_REGRESSION_MARGIN = 0.05;
 export const DEFAULT_API_KEY_HEADER = 'Authorization';
-
-/** A comma/newline list option, trimmed, empty entries dropped. */
-export function listOption(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\n,]/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
 
 /** The option's trimmed value, undefined when absent or blank. */
 function given(options: Options, key: string): string | undefined {
@@ -251,7 +243,7 @@ export const LLM_ENGINES = ['garak', 'promptfoo'] as const;
 
 /** `engines`: a subset of LLM_ENGINES (default both); an unknown name is a configuration error. */
 export function readEngines(options: Options): string[] {
-  const engines = listOption(options['engines']).map((engine) => engine.toLowerCase());
+  const engines = parseList(options['engines']).map((engine) => engine.toLowerCase());
   const unknown = engines.find((engine) => !(LLM_ENGINES as readonly string[]).includes(engine));
   if (unknown !== undefined) throw new ConfigurationError(`${quote(unknown)} is not one of ${LLM_ENGINES.join(', ')}`, 'engines');
   return engines.length > 0 ? [...new Set(engines)] : [...LLM_ENGINES];
@@ -387,7 +379,7 @@ export async function readClassifierSettings(context: Pick<ToolContext, 'workspa
   const modelFileInput = given(options, 'model-file');
   const norm = oneOf(options, 'norm', NORMS, CLASSIFIER_DEFAULTS.norm);
   const inputRange = readInputRange(options);
-  const attacks = listOption(options['attacks']).map((name) => name.toLowerCase());
+  const attacks = parseList(options['attacks']).map((name) => name.toLowerCase());
   const unknown = attacks.find((name) => !knownAttacks.includes(name));
   if (unknown !== undefined) throw new ConfigurationError(`${quote(unknown)} is not one of ${knownAttacks.join(', ')}`, 'attacks');
   return {

@@ -4,8 +4,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigurationError, WorkspaceBoundary, type ToolContext } from '@secgate/core';
-import { findDockerfiles } from './dockerfiles.js';
+import { WorkspaceBoundary, type ToolContext } from '@secgate/core';
+import { findDockerfiles, resolveDockerfileOption } from './dockerfiles.js';
 
 export interface FromInstruction {
   /** 1-based line where the instruction starts. */
@@ -86,11 +86,6 @@ export interface ImageDockerfile {
 
 const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 
-async function isFile(absolute: string): Promise<boolean> {
-  const info = await stat(absolute).catch(() => undefined);
-  return info?.isFile() ?? false;
-}
-
 /**
  * The Dockerfile whose final FROM line image findings annotate: the `dockerfile` option (must be a
  * file inside the workspace), else `Dockerfile` at the workspace root, else the only Dockerfile in
@@ -98,20 +93,7 @@ async function isFile(absolute: string): Promise<boolean> {
  */
 export async function imageDockerfile(context: Pick<ToolContext, 'workspace' | 'targets' | 'exclude' | 'options'>): Promise<ImageDockerfile | undefined> {
   const boundary = await WorkspaceBoundary.open(context.workspace);
-  const given = (context.options['dockerfile'] ?? '').trim();
-  let relative: string | undefined;
-  if (given !== '') {
-    const absolute = await boundary.resolveSetting(given, 'dockerfile');
-    if (!(await isFile(absolute))) throw new ConfigurationError(`'${given}' is not a file in the workspace`, 'dockerfile');
-    relative = path.relative(boundary.workspace, absolute).split(path.sep).join('/');
-  } else {
-    const root = path.join(boundary.workspace, 'Dockerfile');
-    if ((await boundary.realInside(root)) !== undefined && (await isFile(root))) relative = 'Dockerfile';
-    else {
-      const found = await findDockerfiles(context.workspace, context.targets, context.exclude);
-      if (found.length === 1) relative = found[0];
-    }
-  }
+  const relative = await resolveDockerfileOption(context.workspace, context.options, () => findDockerfiles(context.workspace, context.targets, context.exclude));
   if (relative === undefined) return undefined;
   const real = await boundary.realInside(path.join(boundary.workspace, relative));
   const info = real === undefined ? undefined : await stat(real).catch(() => undefined);

@@ -1,8 +1,8 @@
-import { lstat, open, readdir } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigurationError, WorkspaceBoundary } from '@secgate/core';
-import { Minimatch } from 'minimatch';
+import { WorkspaceBoundary } from '@secgate/core';
 import { isDockerfileName } from './dockerfiles.js';
+import { walkScope } from './scope-walk.js';
 
 /**
  * What Checkov would find under the IaC paths, found before it runs: the Helm charts (directories
@@ -20,8 +20,6 @@ export interface IacSurvey {
 
 /** Directories never searched (VCS data, installed packages), as Checkov and the other scanners skip them. */
 const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.terraform']);
-/** Bound on directory entries visited; passing it is an error, never a quiet partial survey. */
-export const MAX_SURVEY_ENTRIES = 500_000;
 /** Bytes of a YAML file read to tell a Kubernetes manifest (apiVersion + kind at top level). */
 const MANIFEST_PROBE_BYTES = 64 * 1024;
 
@@ -47,14 +45,9 @@ async function isKubernetesManifest(absolute: string): Promise<boolean> {
  */
 export async function surveyIac(workspace: string, targets: readonly string[], exclude: readonly string[]): Promise<IacSurvey> {
   const boundary = await WorkspaceBoundary.open(workspace);
-  const matchers = exclude.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
-  const isExcluded = (relative: string): boolean => matchers.some((m) => m.match(relative));
   const charts = new Set<string>();
   let hasCheckovInput = false;
-  let visited = 0;
-
-  const consider = async (relative: string): Promise<void> => {
-    if (isExcluded(relative)) return;
+  await walkScope(boundary, targets, exclude, { skippedDirs: SKIPPED_DIRS, symlinkedFiles: false, lookingFor: 'every Helm chart' }, async (relative) => {
     const name = path.posix.basename(relative);
     if (name === 'Chart.yaml') {
       charts.add(path.posix.dirname(relative));
@@ -63,40 +56,6 @@ export async function surveyIac(workspace: string, targets: readonly string[], e
     if (hasCheckovInput) return;
     if (TERRAFORM.test(name) || isDockerfileName(name) || (YAML.test(name) && /(^|\/)\.github\/workflows\//.test(relative))) hasCheckovInput = true;
     else if (YAML.test(name)) hasCheckovInput = await isKubernetesManifest(path.join(boundary.workspace, relative));
-  };
-
-  const walk = async (start: string): Promise<void> => {
-    const pending = [start];
-    while (pending.length > 0) {
-      const directory = pending.pop()!;
-      const entries = await readdir(path.join(boundary.workspace, directory), { withFileTypes: true }).catch(() => []);
-      visited += entries.length;
-      if (visited > MAX_SURVEY_ENTRIES) {
-        throw new ConfigurationError(
-          `more than ${MAX_SURVEY_ENTRIES} files and directories under ${targets.join(', ')}: narrow 'iac-paths' (or 'paths') or add 'exclude' patterns so every Helm chart in scope can be found`,
-          'iac-paths'
-        );
-      }
-      for (const entry of entries) {
-        const child = directory === '.' ? entry.name : `${directory}/${entry.name}`;
-        if (entry.isDirectory()) {
-          if (!SKIPPED_DIRS.has(entry.name) && !isExcluded(child)) pending.push(child);
-        } else if (entry.isFile()) {
-          await consider(child);
-        }
-      }
-    }
-  };
-
-  for (const target of targets.length > 0 ? targets : ['.']) {
-    const relative = boundary.locate(path.resolve(boundary.workspace, target));
-    if (relative === undefined) continue;
-    const info = await lstat(path.join(boundary.workspace, relative)).catch(() => undefined);
-    if (info?.isDirectory()) {
-      if (relative === '.' || !isExcluded(relative)) await walk(relative);
-    } else if (info?.isFile()) {
-      await consider(relative);
-    }
-  }
+  });
   return { charts: [...charts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), hasCheckovInput };
 }

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigurationError, SEVERITIES, WorkspaceBoundary, type Severity, type ToolContext } from '@secgate/core';
+import { ConfigurationError, parseList, WorkspaceBoundary, type ToolContext } from '@secgate/core';
 
 /** What the stage can look for (`scanners` input). */
 export const SCANNERS = ['vuln', 'misconfig', 'secret'] as const;
@@ -14,28 +14,9 @@ export type Scanner = (typeof SCANNERS)[number];
 /** Default `trivy-db-max-age`: a week, in hours. */
 export const DEFAULT_DB_MAX_AGE_HOURS = 168;
 
-/** A comma/newline list option, trimmed, empty entries dropped. */
-export function listOption(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\n,]/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-/**
- * The effective `unknown-severity`: the severity given to a finding whose severity the tool does not
- * know and no secgate map covers (default `high`, always shown with its basis). Same semantics as
- * the sca stage's reader (packages/sca/src/osv/severity.ts), which a stage package cannot import.
- */
-export function readUnknownSeverity(options: Readonly<Record<string, string>>): Severity {
-  const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-  if (!(SEVERITIES as readonly string[]).includes(value)) throw new ConfigurationError(`'${value}' is not one of ${SEVERITIES.join(', ')}`, 'unknown-severity');
-  return value as Severity;
-}
-
 /** `scanners`: a subset of vuln, misconfig, secret (default all three); anything else is a ConfigurationError. */
 export function readScanners(options: Readonly<Record<string, string>>): ReadonlySet<Scanner> {
-  const given = listOption(options['scanners']).map((item) => item.toLowerCase());
+  const given = parseList(options['scanners']).map((item) => item.toLowerCase());
   if (given.length === 0) return new Set(SCANNERS);
   const unknown = given.filter((item) => !(SCANNERS as readonly string[]).includes(item));
   if (unknown.length > 0) throw new ConfigurationError(`'${unknown[0]}' is not one of ${SCANNERS.join(', ')}`, 'scanners');
@@ -62,7 +43,7 @@ function relativeTo(workspace: string, absolute: string): string {
  * workspace-relative, without duplicates.
  */
 export async function readIacPaths(context: Pick<ToolContext, 'workspace' | 'targets' | 'options'>): Promise<string[]> {
-  const given = listOption(context.options['iac-paths']);
+  const given = parseList(context.options['iac-paths']);
   const key = given.length > 0 ? 'iac-paths' : 'paths';
   const boundary = await WorkspaceBoundary.open(context.workspace);
   const result: string[] = [];

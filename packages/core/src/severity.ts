@@ -43,3 +43,14 @@ export function severityFromScore(score: number): Severity {
   if (score > 0) return 'low';
   return 'info';
 }
+
+/**
+ * The effective `unknown-severity` option: the severity of a finding whose tool gives none and that
+ * no secgate map covers (default `high`, always shown with its basis). config.ts has merged input,
+ * policy file and default into the options; anything else is a ConfigurationError naming it.
+ */
+export function unknownSeverityOption(options: Readonly<Record<string, string>>): Severity {
+  const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
+  if (!(SEVERITIES as readonly string[]).includes(value)) throw new ConfigurationError(`'${value}' is not one of ${SEVERITIES.join(', ')}`, 'unknown-severity');
+  return value as Severity;
+}

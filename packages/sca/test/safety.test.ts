@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigurationError, ToolOutputError, type ToolContext } from '@secgate/core';
 import { parseSafetyReport, safetyAdapter } from '../src/adapters/safety.js';
-import { unknownSeverityOption } from '../src/osv/severity.js';
+import { unknownSeverityOption } from '@secgate/core';
 import { REPO_ROOT } from '../../../test/helpers/runner.js';
 
 /** A real `safety check --output json` report (pyupio/safety test data), read at test time. */

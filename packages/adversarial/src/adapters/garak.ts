@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   ConfigurationError,
+  parseList,
   ReportReader,
   ToolFailureError,
   ToolOutputError,
@@ -23,7 +24,6 @@ import {
   apiKeyEnv,
   assertKeyOnlyInApiKey,
   displayUrl,
-  listOption,
   readApiKey,
   readConcurrency,
   readEngines,
@@ -220,7 +220,7 @@ function quote(value: string): string {
 
 /** `probes`: garak modules or module.Class names; default by profile. */
 export function readGarakProbes(options: Readonly<Record<string, string>>, profile: Profile): string[] {
-  const given = listOption(options['probes']);
+  const given = parseList(options['probes']);
   if (given.length === 0) return profile === 'fast' ? [...FAST_PROBES] : [...FAST_PROBES, ...DEEP_EXTRA_PROBES];
   for (const probe of given) {
     const name = probe.replace(/^probes\./, '');

@@ -3,9 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   ConfigurationError,
+  parseJsonReport,
+  parseList,
   ReportReader,
   ToolFailureError,
-  parseJsonReport,
   verdictAgainst,
   wilsonInterval,
   type ExitMeaning,
@@ -24,7 +25,6 @@ import {
   apiKeyEnv,
   assertKeyOnlyInApiKey,
   displayUrl,
-  listOption,
   readApiKey,
   readBaselineSetting,
   readConcurrency,
@@ -223,7 +223,7 @@ function given(options: Readonly<Record<string, string>>, key: string): string |
  * every family.
  */
 export function selectFamilies(probesInput: string | undefined, families: readonly string[]): string[] {
-  const entries = listOption(probesInput);
+  const entries = parseList(probesInput);
   if (entries.length === 0) return [...families];
   const selected = new Set<string>();
   for (const entry of entries) {

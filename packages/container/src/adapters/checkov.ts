@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+  parseJsonReport,
   ReportReader,
   ToolFailureError,
   ToolOutputError,
-  parseJsonReport,
+  unknownSeverityOption,
   type ExitMeaning,
   type ParsedReport,
   type RawFinding,
@@ -16,8 +17,8 @@ import {
   type UncheckedItem
 } from '@secgate/core';
 import { Minimatch } from 'minimatch';
-import { surveyIac } from '../helm-charts.js';
-import { readIacPaths, readScanners, readUnknownSeverity } from '../options.js';
+import { surveyIac, type IacSurvey } from '../helm-charts.js';
+import { readIacPaths, readScanners } from '../options.js';
 
 /**
  * Checkov: misconfigurations in Terraform, Kubernetes manifests, Dockerfiles, Helm charts and
@@ -306,11 +307,21 @@ function skipPathPatterns(workspace: string, exclude: readonly string[]): string
     .map((pattern) => `^${escape(path.join(workspace, pattern.replace(/\/$/, '')))}(/|$)`);
 }
 
+/** The IaC paths and their survey, walked once per run: `skip` and `command` get the same context. */
+const surveys = new WeakMap<ToolContext, Promise<{ targets: string[]; survey: IacSurvey }>>();
+function surveyOf(context: ToolContext): Promise<{ targets: string[]; survey: IacSurvey }> {
+  let surveyed = surveys.get(context);
+  if (!surveyed) {
+    surveyed = readIacPaths(context).then(async (targets) => ({ targets, survey: await surveyIac(context.workspace, targets, context.exclude) }));
+    surveys.set(context, surveyed);
+  }
+  return surveyed;
+}
+
 async function plan(context: ToolContext): Promise<{ plan: CheckovPlan; frameworks: string[]; charts: string[] }> {
   const scanners = readScanners(context.options);
   const frameworks = [...(scanners.has('misconfig') ? CHECKOV_MISCONFIG_FRAMEWORKS : []), ...(scanners.has('secret') ? ['secrets'] : [])];
-  const targets = await readIacPaths(context);
-  const survey = await surveyIac(context.workspace, targets, context.exclude);
+  const { targets, survey } = await surveyOf(context);
   const dirs: string[] = [];
   const files: string[] = [];
   for (const target of targets) {
@@ -324,7 +335,7 @@ async function plan(context: ToolContext): Promise<{ plan: CheckovPlan; framewor
       files,
       unrenderedCharts: scanners.has('misconfig') ? survey.charts : [],
       exclude: context.exclude,
-      unknownSeverity: readUnknownSeverity(context.options)
+      unknownSeverity: unknownSeverityOption(context.options)
     },
     frameworks,
     charts: survey.charts
@@ -342,7 +353,7 @@ export const checkovAdapter: ToolAdapter = {
   async skip(context) {
     const scanners = readScanners(context.options);
     if (!scanners.has('misconfig') && !scanners.has('secret')) return { reason: "'scanners' includes neither misconfig nor secret", notApplicable: true };
-    const survey = await surveyIac(context.workspace, await readIacPaths(context), context.exclude);
+    const { survey } = await surveyOf(context);
     if (!survey.hasCheckovInput) return { reason: 'no Terraform, Kubernetes manifest, Dockerfile, Helm chart or GitHub workflow in scope', notApplicable: true };
     return undefined;
   },

@@ -4,10 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   ConfigurationError,
+  duplicateJsonKey,
   ReportReader,
   ToolFailureError,
   ToolOutputError,
-  duplicateJsonKey,
+  unknownSeverityOption,
   type Logger,
   type ParsedReport,
   type RawFinding,
@@ -17,7 +18,7 @@ import {
   type ToolContext
 } from '@secgate/core';
 import { readImageArchive, streamLayer, type ImageArchive } from '../image.js';
-import { readImageTarget, readUnknownSeverity } from '../options.js';
+import { readImageTarget } from '../options.js';
 
 /**
  * Clair v4 (https://quay.github.io/clair/): the image's manifest is submitted to Clair's indexer,
@@ -703,7 +704,7 @@ export async function collectClair(context: ToolContext, options: ClairClientOpt
   if (url === '') throw new ConfigurationError('the clair tool needs the base URL of a Clair v4 instance', 'clair-url');
   const baseUrl = parseClairUrl(url);
   const layerHost = readLayerHost(context.options);
-  const unknownSeverity = readUnknownSeverity(context.options);
+  const unknownSeverity = unknownSeverityOption(context.options);
   const target = await readImageTarget(context);
   if (!target) throw new ConfigurationError('the clair tool indexes an image: give image-tar (a docker-archive or OCI layout tarball in the workspace)', 'image-tar');
   if (target.kind === 'ref') {

@@ -231,8 +231,15 @@ async function chooseConfig(context: Pick<ToolContext, 'workspace' | 'workDir'>)
   return { file: empty, fact: 'configuration: hadolint defaults (no .hadolint.yaml in the workspace)', ...(warning ? { warning } : {}) };
 }
 
-async function dockerfilesInScope(context: ToolContext): Promise<string[]> {
-  return findDockerfiles(context.workspace, await readIacPaths(context), context.exclude);
+/** Walked once per run: `skip` and `command` get the same context. */
+const inScope = new WeakMap<ToolContext, Promise<string[]>>();
+function dockerfilesInScope(context: ToolContext): Promise<string[]> {
+  let found = inScope.get(context);
+  if (!found) {
+    found = readIacPaths(context).then((targets) => findDockerfiles(context.workspace, targets, context.exclude));
+    inScope.set(context, found);
+  }
+  return found;
 }
 
 export const hadolintAdapter: ToolAdapter = {

@@ -5,12 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import {
+  normalisePackageName,
+  parseJsonReport,
   ReportReader,
   ToolFailureError,
   ToolOutputError,
+  unknownSeverityOption,
   WorkspaceBoundary,
-  normalisePackageName,
-  parseJsonReport,
   type ExitMeaning,
   type FindingLocation,
   type InventoryItem,
@@ -24,7 +25,7 @@ import {
 } from '@secgate/core';
 import { imageDockerfile } from '../dockerfile-from.js';
 import { archiveEntryName, readImageArchive } from '../image.js';
-import { readDbSource, readIacPaths, readImageTarget, readScanners, readUnknownSeverity, type ImageTarget, type Scanner } from '../options.js';
+import { readDbSource, readIacPaths, readImageTarget, readScanners, type ImageTarget, type Scanner } from '../options.js';
 import { checkDbAge, dbFact, dbPersistentData, isDbUnavailable, planDb, readDbMetadataFile, type DbPlan } from '../trivy-db.js';
 
 /**
@@ -746,7 +747,7 @@ export const trivyAdapter: ToolAdapter = {
   severityMap: TRIVY_SEVERITY,
   async skip(context): Promise<SkipDecision | undefined> {
     // Validated here so a bad setting is a ConfigurationError before anything is installed.
-    readUnknownSeverity(context.options);
+    unknownSeverityOption(context.options);
     const scanners = readScanners(context.options);
     const image = await readImageTarget(context);
     await readIacPaths(context);
@@ -756,7 +757,7 @@ export const trivyAdapter: ToolAdapter = {
     return undefined;
   },
   async command(_tool, context): Promise<ToolInvocation[]> {
-    readUnknownSeverity(context.options);
+    unknownSeverityOption(context.options);
     const scanners = readScanners(context.options);
     const image = await readImageTarget(context);
     return [...(image ? [await imageInvocation(context, image, scanners)] : []), ...(await fsInvocations(context, scanners))];
@@ -791,7 +792,7 @@ export const trivyAdapter: ToolAdapter = {
     }
     const parsed = parseTrivyReport(report, {
       mode: data?.mode,
-      unknownSeverity: readUnknownSeverity(context.options),
+      unknownSeverity: unknownSeverityOption(context.options),
       scanRoot: data?.scanRoot,
       scanRootIsFile: data?.scanRootIsFile,
       imageLocation: data?.imageLocation,

@@ -4,11 +4,12 @@ import { Minimatch } from 'minimatch';
 import { PackageURL } from 'packageurl-js';
 import semver from 'semver';
 import {
+  parseJsonReport,
+  parseList,
   ReportReader,
   ToolFailureError,
   ToolOutputError,
   WorkspaceBoundary,
-  parseJsonReport,
   type ExitMeaning,
   type FindingLocation,
   type InventoryItem,
@@ -58,13 +59,6 @@ export interface NpmProject {
   lockfile?: string;
 }
 
-function listOption(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[,\n]/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 function excluder(patterns: string[]): (file: string) => boolean {
   const matchers = patterns.flatMap((p) => [new Minimatch(p, { dot: true }), new Minimatch(`${p.replace(/\/$/, '')}/**`, { dot: true })]);
   return (file) => matchers.some((m) => m.match(file));
@@ -77,7 +71,7 @@ function excluder(patterns: string[]): (file: string) => boolean {
  */
 export async function findNpmProjects(context: Pick<ToolContext, 'workspace' | 'targets' | 'exclude' | 'options'>): Promise<NpmProject[]> {
   const isExcluded = excluder(context.exclude);
-  const named = listOption(context.options['manifests']);
+  const named = parseList(context.options['manifests']);
   if (named.length > 0) {
     return named
       .filter((file) => LOCKFILES.includes(path.posix.basename(file)))

@@ -5,9 +5,12 @@ import { PackageURL } from 'packageurl-js';
 import semver from 'semver';
 import {
   ConfigurationError,
-  ReportReader,
+  normalisePackageName,
   parseJsonReport,
+  parseList,
+  ReportReader,
   severityRank,
+  unknownSeverityOption,
   type ExitMeaning,
   type FindingLocation,
   type InventoryItem,
@@ -18,12 +21,11 @@ import {
   type ToolAdapter,
   type ToolContext,
   type ToolInvocation,
-  type UncheckedItem,
-  normalisePackageName
+  type UncheckedItem
 } from '@secgate/core';
 import { discoverPythonManifests, locateDeclaration, readDeclarations, type Declaration, type Manifest } from '../manifests.js';
 import { DEFAULT_OSV_URL, parseOsvUrl, readOsvRecord } from '../osv/client.js';
-import { GHSA_SEVERITY, severityFromOsv, unknownSeverityOption, type OsvRecord } from '../osv/severity.js';
+import { GHSA_SEVERITY, severityFromOsv, type OsvRecord } from '../osv/severity.js';
 import { findNpmProjects } from './npm-audit.js';
 
 /**
@@ -66,16 +68,9 @@ export interface OsvScannerTarget {
   parseAs?: string;
 }
 
-function listOption(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\n,]/)
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
 /** The manifests in scope that osv-scanner reads. Python ones come from manifests.ts, npm lockfiles from npm audit's discovery. */
 export async function osvScannerTargets(context: Pick<ToolContext, 'workspace' | 'targets' | 'exclude' | 'options'>): Promise<OsvScannerTarget[]> {
-  const named = listOption(context.options['manifests']);
+  const named = parseList(context.options['manifests']);
   const pythonNamed = named.filter((file) => !NPM_LOCKFILES.has(path.posix.basename(file)));
   const python: Manifest[] =
     named.length > 0 && pythonNamed.length === 0 ? [] : await discoverPythonManifests(context.workspace, context.targets, context.exclude, named.length > 0 ? pythonNamed : undefined);

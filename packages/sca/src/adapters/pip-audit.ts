@@ -9,6 +9,7 @@ import {
   parseJsonReport,
   runTool,
   severityRank,
+  unknownSeverityOption,
   type ExitMeaning,
   type InstalledTool,
   type InventoryItem,
@@ -22,7 +23,7 @@ import {
 } from '@secgate/core';
 import { discoverPythonManifests, normalisePyPIName, readDeclarations, type Declaration, type Manifest } from '../manifests.js';
 import { fetchVulnerabilities, parseOsvUrl, redactUrl } from '../osv/client.js';
-import { GHSA_SEVERITY, severityFromOsv, unknownSeverityOption, type OsvRecord, type SeverityVerdict } from '../osv/severity.js';
+import { GHSA_SEVERITY, severityFromOsv, type OsvRecord, type SeverityVerdict } from '../osv/severity.js';
 
 /**
  * pip-audit: known vulnerabilities of the Python dependencies a project declares. https://github.com/pypa/pip-audit

@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   ConfigurationError,
-  ReportReader,
-  ToolOutputError,
   parseJsonReport,
   parseList,
+  ReportReader,
   severityFromScore,
+  ToolOutputError,
+  unknownSeverityOption,
   type ExitMeaning,
   type FindingLocation,
   type ParsedReport,
@@ -16,7 +17,6 @@ import {
   type ToolContext
 } from '@secgate/core';
 import { discoverPythonManifests, normalisePyPIName } from '../manifests.js';
-import { unknownSeverityOption } from '../osv/severity.js';
 
 /**
  * Safety (pyup.io): `safety check -r <requirements> --output json`, the `check` report format

@@ -4,7 +4,7 @@
  * configured `unknown-severity`, always with the basis shown next to it.
  */
 import * as cvssModule from 'ae-cvss-calculator';
-import { ConfigurationError, SEVERITIES, severityFromScore, type Severity } from '@secgate/core';
+import { severityFromScore, type Severity } from '@secgate/core';
 
 /** The parts of an OSV record (https://ossf.github.io/osv-schema/) secgate reads. */
 export interface OsvRecord {
@@ -99,12 +99,3 @@ export function severityFromOsv(record: OsvRecord, unknownSeverity: Severity): S
   return { severity: unknownSeverity, basis: `unknown → ${unknownSeverity} (unknown-severity)${note}${unknownWord}` };
 }
 
-/**
- * The effective `unknown-severity` (config.ts has already merged input, policy file and default into
- * the options); anything else is a ConfigurationError naming it. One reader for every sca adapter.
- */
-export function unknownSeverityOption(options: Readonly<Record<string, string>>): Severity {
-  const value = (options['unknown-severity'] ?? 'high').trim().toLowerCase() || 'high';
-  if (!(SEVERITIES as readonly string[]).includes(value)) throw new ConfigurationError(`'${value}' is not one of ${SEVERITIES.join(', ')}`, 'unknown-severity');
-  return value as Severity;
-}
