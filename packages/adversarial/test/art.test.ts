@@ -28,13 +28,11 @@ import {
 } from '@secgate/core';
 import { artAdapter, gateArtReport, readArtReport } from '../src/adapters/art.js';
 import { TARGET_API_KEY_ENV, type ClassifierGate } from '../src/options.js';
-import { TOOLS_LOCK, requirementSet } from '../../core/src/install/tools-lock.js';
 import { runRaw, withCacheLock } from '../../../test/helpers/tool-processes.js';
 import { REPO_ROOT, SHARED_TOOL_CACHE, requireTool } from '../../../test/helpers/runner.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'packages', 'adversarial', 'test', 'fixtures', 'art');
 const HELPERS = path.join(REPO_ROOT, 'test', 'helpers');
-const ART_VERSION = '1.20.1';
 const KEY = 'sk-art-PLANTED-7c1d93e0b5';
 const GATE: ClassifierGate = { minCleanAccuracy: 0.5, minRobustAccuracy: 0.7 };
 
@@ -189,12 +187,9 @@ describe('ART through the engine (real runner, loopback classifiers)', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'secgate-art-adapter-'));
-    // The committed lock, whether or not tools-lock.ts lists it yet.
-    const lockText = readFileSync(path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks', `art-${ART_VERSION}.txt`), 'utf8');
-    const lock = { ...TOOLS_LOCK, python: { ...TOOLS_LOCK.python, art: { [ART_VERSION]: requirementSet(lockText) } } };
     process.env['RUNNER_TOOL_CACHE'] = SHARED_TOOL_CACHE;
     try {
-      tool = await withCacheLock(SHARED_TOOL_CACHE, 15 * 60_000, () => new ToolInstaller({ logger: new MemoryLogger(), lock }).install(artAdapter.install));
+      tool = await withCacheLock(SHARED_TOOL_CACHE, 15 * 60_000, () => new ToolInstaller({ logger: new MemoryLogger() }).install(artAdapter.install));
     } catch (error) {
       requireTool(false, `ART runner venv (install failed: ${errorMessage(error)})`);
       return;

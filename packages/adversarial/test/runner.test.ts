@@ -11,7 +11,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { MemoryLogger, ToolInstaller, errorMessage, type InstalledTool } from '@secgate/core';
-import { TOOLS_LOCK, requirementSet } from '../../core/src/install/tools-lock.js';
 import { runRaw, withCacheLock, type RawRun } from '../../../test/helpers/tool-processes.js';
 import { REPO_ROOT, SHARED_TOOL_CACHE, requireTool } from '../../../test/helpers/runner.js';
 
@@ -63,10 +62,7 @@ const savedCache = process.env['RUNNER_TOOL_CACHE'];
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'secgate-art-runner-'));
-  // The committed lock, whether or not tools-lock.ts lists it yet.
-  const lockText = readFileSync(path.join(REPO_ROOT, 'packages', 'core', 'src', 'install', 'locks', `art-${ART_VERSION}.txt`), 'utf8');
-  const lock = { ...TOOLS_LOCK, python: { ...TOOLS_LOCK.python, art: { [ART_VERSION]: requirementSet(lockText) } } };
-  const installer = new ToolInstaller({ logger: new MemoryLogger(), lock });
+  const installer = new ToolInstaller({ logger: new MemoryLogger() });
   process.env['RUNNER_TOOL_CACHE'] = SHARED_TOOL_CACHE;
   try {
     tool = await withCacheLock(SHARED_TOOL_CACHE, 15 * 60_000, () =>
